@@ -1,0 +1,57 @@
+# Placenet: what people and CI run. `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+FIXTURES := fixtures/places/uk.json fixtures/places/councils.json fixtures/seed/place-action-inquiry.yaml
+PORT ?= 8000
+export PORT
+
+.PHONY: help install run serve migrate fixtures test test-postgres lint format openapi clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(INSTALLED) ## Install Placenet and its development tools into .venv
+
+$(INSTALLED): pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install ## Install, migrate, load the places and seed network, and serve on 127.0.0.1:$PORT
+	$(BIN)/placenet migrate
+	$(BIN)/placenet fixtures load $(FIXTURES)
+	$(BIN)/placenet serve
+
+serve: install ## Serve without migrating or loading anything
+	$(BIN)/placenet serve
+
+migrate: install ## Bring the database (DATABASE_URL, default a SQLite file) up to date
+	$(BIN)/placenet migrate
+
+fixtures: install ## Load the places and the seed network (re-runnable: a second load changes nothing)
+	$(BIN)/placenet fixtures load $(FIXTURES)
+
+test: install ## Install what the tests need and run them (SQLite)
+	$(BIN)/pytest
+
+test-postgres: install ## Run the suite on PostgreSQL (PLACENET_TEST_POSTGRES, default the local server)
+	PLACENET_TEST_DATABASE=postgres $(BIN)/pytest
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+openapi: install ## Write openapi/openapi.json from the code
+	$(BIN)/placenet openapi openapi/openapi.json
+
+clean: ## Remove the virtual environment and the local SQLite database
+	rm -rf $(VENV) placenet.sqlite3 placenet.sqlite3-shm placenet.sqlite3-wal

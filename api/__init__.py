@@ -1,0 +1,1 @@
+"""Placenet: an open JSON API for how funders work together in places."""

@@ -1,0 +1,113 @@
+"""The Litestar application: create_app() builds everything; nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Contact, License, Tag
+
+from api.errors import EXCEPTION_HANDLERS
+from api.routes.co_funding import CoFundingController
+from api.routes.engagements import EngagementController
+from api.routes.grants import GrantController
+from api.routes.interest_groups import InterestGroupController
+from api.routes.organisations import OrganisationController
+from api.routes.places import PlaceController
+from api.routes.research import ResearchController
+from api.services import database
+from api.services.actors import API_WRITER, Actor
+
+TAGS = [
+    Tag(
+        name="Organisations",
+        description="Every body in the network: funders, councils, NHS and government "
+        "bodies, universities, charities, community groups, networks and lived-experience forums. Found by UUID, "
+        "slug or org-id.",
+    ),
+    Tag(
+        name="Places",
+        description="The UK's places: nations, regions, combined authorities, counties, local "
+        "authorities and neighbourhoods, each under its parent. Found by UUID, slug or GSS code, current or former.",
+    ),
+    Tag(
+        name="Interest groups",
+        description="Time-limited groups of organisations with a shared interest, "
+        "convened by one of them, with their memberships.",
+    ),
+    Tag(
+        name="Co-funding",
+        description="Funders pooling or aligning money for one purpose (360Giving's FRG040, "
+        "funder collaboration), with each funder's contribution.",
+    ),
+    Tag(
+        name="Research",
+        description="Research commissioned by organisations: literature reviews, studies, "
+        "evaluations and co-design work, with who commissioned it, who did it and what paid for it.",
+    ),
+    Tag(
+        name="Grants",
+        description="Grants from funders to recipients, compatible with the 360Giving Data "
+        "Standard; found by UUID, slug or 360Giving identifier.",
+    ),
+    Tag(
+        name="Engagements",
+        description="Meetings, discussion series and consultations, with who convened them "
+        "and which organisations took part. People are never named.",
+    ),
+]
+ROUTES = [
+    OrganisationController,
+    PlaceController,
+    InterestGroupController,
+    CoFundingController,
+    ResearchController,
+    GrantController,
+    EngagementController,
+]
+
+
+def current_actor() -> Actor:
+    return API_WRITER
+
+
+@asynccontextmanager
+async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    """Open the database before the first request; refuse to start when it cannot be reached."""
+    await database.open()
+    try:
+        yield
+    finally:
+        await database.close()
+
+
+def operation_id(route_handler: Any, *_: Any) -> str:
+    """The handler's name is the operationId: `list_grants`, `get_grant`, `create_grant`."""
+    return str(route_handler.handler_name)
+
+
+def create_app() -> Litestar:
+    logging.basicConfig(level=logging.INFO)
+    return Litestar(
+        route_handlers=ROUTES,
+        dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Placenet",
+            version="0.1.0",
+            description="An open JSON API for how funders work together in places.",
+            contact=Contact(name="Placenet"),
+            license=License(name="MIT", identifier="MIT"),
+            tags=TAGS,
+            path="/docs",
+            use_handler_docstrings=True,
+            operation_id_creator=operation_id,
+        ),
+        debug=False,
+    )

@@ -1,0 +1,1 @@
+"""HTTP only: each handler parses, calls one service, and returns."""

@@ -1,0 +1,103 @@
+"""/v1/research: commissioned research."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import JSONBody, Parameter
+
+from api.routes.common import (
+    LINK_HEADER,
+    LIST_PROBLEMS,
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+    Acting,
+    AnyRequest,
+    Cursor,
+    Limit,
+    OrganisationFilter,
+    PlaceFilter,
+    Query,
+    RefPath,
+    Sort,
+    created,
+    page_response,
+)
+from api.schemas.common import Page
+from api.schemas.research import Research, ResearchCreate, ResearchKind, ResearchUpdate
+from api.services import records, research
+
+
+class ResearchController(Controller):
+    path = "/v1/research"
+    tags = ["Research"]
+
+    @get("/", summary="List research", responses=LIST_PROBLEMS, response_headers=LINK_HEADER)
+    async def list_research(
+        self,
+        request: AnyRequest,
+        kind: Annotated[ResearchKind | None, Parameter(description="Only research of this kind.")] = None,
+        organisation: Annotated[
+            OrganisationFilter,
+            Parameter(description="Only research this organisation commissioned or carried out."),
+        ] = None,
+        role: Annotated[
+            Literal["commissioner", "partner"] | None,
+            Parameter(description="With `organisation`: only research where it had this role."),
+        ] = None,
+        place: PlaceFilter = None,
+        funded_by: Annotated[
+            str | None,
+            Parameter(description="Only research paid for by this co-funding arrangement.", max_length=200),
+        ] = None,
+        published_from: Annotated[
+            datetime.date | None, Parameter(description="Only research published on or after this day.")
+        ] = None,
+        published_to: Annotated[
+            datetime.date | None, Parameter(description="Only research published on or before this day.")
+        ] = None,
+        q: Query = None,
+        sort: Sort = "name",
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Response[Page[Research]]:
+        """Commissioned research, filtered and a page at a time."""
+        page = await research.list_research(
+            kind=kind,
+            organisation=organisation,
+            role=role,
+            place=place,
+            funded_by=funded_by,
+            published_from=published_from,
+            published_to=published_to,
+            q=q,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
+        return page_response(request, page)
+
+    @get("/{ref:str}", summary="Get a piece of research", responses=READ_PROBLEMS)
+    async def get_research(self, ref: RefPath) -> Research:
+        """One piece of research, by UUID or slug."""
+        return await records.get(research.RESOURCE, ref)
+
+    @post("/", summary="Add a piece of research", responses=WRITE_PROBLEMS)
+    async def create_research(
+        self, request: AnyRequest, data: JSONBody[ResearchCreate], actor: Acting
+    ) -> Response[Research]:
+        """Add a piece of research with its commissioners, partners and places."""
+        record = await records.create(research.RESOURCE, data, actor=actor)
+        return created(request, record, record.slug)
+
+    @patch("/{ref:str}", summary="Change a piece of research", responses=WRITE_PROBLEMS)
+    async def update_research(self, ref: RefPath, data: JSONBody[ResearchUpdate], actor: Acting) -> Research:
+        """Change the fields given; a list given replaces the old one."""
+        return await records.update(research.RESOURCE, ref, data, actor=actor)
+
+    @delete("/{ref:str}", summary="Delete a piece of research", responses=WRITE_PROBLEMS)
+    async def delete_research(self, ref: RefPath, actor: Acting) -> None:
+        """Delete a piece of research."""
+        await records.delete(research.RESOURCE, ref, actor=actor)

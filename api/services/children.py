@@ -1,0 +1,153 @@
+"""Owned sub-collections (a group's memberships, an arrangement's contributions): rows that belong
+to one record and are keyed within it by an organisation."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic
+from uuid import UUID
+
+import msgspec
+
+from api.schemas.common import FieldError
+from api.services import records
+from api.services.actors import Actor
+from api.services.db import write_transaction
+from api.services.errors import Conflict, NotFound
+from api.services.records import ORGANISATION, Read, Resource
+
+
+@dataclass(frozen=True)
+class Children(Generic[Read]):
+    """`resource` rows belong to a `parent` record through the `owner` column, one per organisation
+    named in the `key` column."""
+
+    resource: Resource[Read]
+    parent: Resource[Any]
+    owner: str
+    key: str
+
+    @property
+    def label(self) -> str:
+        return self.resource.kind.label
+
+
+async def by_owner(children: Children[Read], owner_ids: Sequence[UUID]) -> dict[UUID, list[Read]]:
+    """Each owner's children, for embedding in the owners' Structs (one query for all owners)."""
+    table = children.resource.table
+    owner = table._meta.get_column_by_name(children.owner)
+    rows = (
+        await table.select()
+        .where(owner.is_in(list(owner_ids)))
+        .order_by(table._meta.get_column_by_name(f"{children.key}.name"))
+    )
+    structs = await records.to_structs(children.resource, rows)
+    grouped: dict[UUID, list[Read]] = defaultdict(list)
+    for row, struct in zip(rows, structs, strict=True):
+        grouped[row[children.owner]].append(struct)
+    return grouped
+
+
+async def _find(children: Children[Any], owner_id: UUID, key_ref: str) -> UUID:
+    table = children.resource.table
+    organisation_id = await records.resolve(ORGANISATION, key_ref)
+    row = (
+        await table.select(table._meta.primary_key)
+        .where(
+            table._meta.get_column_by_name(children.owner) == owner_id,
+            table._meta.get_column_by_name(children.key) == organisation_id,
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"The {children.parent.kind.label} has no {children.label} for '{key_ref}'.")
+    child_id: UUID = row["id"]
+    return child_id
+
+
+async def list_children(children: Children[Read], owner_ref: str) -> list[Read]:
+    owner_id = await records.resolve(children.parent.kind, owner_ref)
+    return (await by_owner(children, [owner_id])).get(owner_id, [])
+
+
+async def get_child(children: Children[Read], owner_ref: str, key_ref: str) -> Read:
+    owner_id = await records.resolve(children.parent.kind, owner_ref)
+    (struct,) = await records.fetch(children.resource, [await _find(children, owner_id, key_ref)])
+    return struct
+
+
+async def insert(children: Children[Any], owner_id: UUID, items: Sequence[msgspec.Struct], actor: Actor) -> list[UUID]:
+    """Add children to an owner inside the caller's transaction; each organisation at most once."""
+    table = children.resource.table
+    key = table._meta.get_column_by_name(children.key)
+    fields = [msgspec.structs.asdict(item) for item in items]
+    resolved = await records.resolve_body(
+        [(ORGANISATION, f[children.key], f"{children.label}s[{i}].{children.key}") for i, f in enumerate(fields)]
+    )
+    seen: dict[UUID, int] = {}
+    existing = {
+        row[children.key]
+        for row in await table.select(key).where(table._meta.get_column_by_name(children.owner) == owner_id)
+    }
+    errors = []
+    for i, f in enumerate(fields):
+        organisation_id = resolved[ORGANISATION, f[children.key]]
+        if organisation_id in existing or organisation_id in seen:
+            errors.append(
+                FieldError(
+                    field=f"{children.key}",
+                    message=f"'{f[children.key]}' already has a {children.label} here",
+                    location="body",
+                )
+            )
+        seen[organisation_id] = i
+    if errors:
+        raise Conflict(
+            f"An organisation can have only one {children.label} in each {children.parent.kind.label}.",
+            errors,
+        )
+    ids = []
+    at = records.now()
+    for f in fields:
+        values, _ = await records.column_values(children.resource, f, None)
+        child_id = uuid.uuid4()
+        await table.insert(
+            table.from_dict({"id": child_id, children.owner: owner_id, **values, **records.provenance(actor, at)})
+        )
+        ids.append(child_id)
+    return ids
+
+
+async def add_child(children: Children[Read], owner_ref: str, data: msgspec.Struct, *, actor: Actor) -> Read:
+    async with write_transaction():
+        owner_id = await records.resolve(children.parent.kind, owner_ref)
+        (child_id,) = await insert(children, owner_id, [data], actor)
+        await records.bump(children.parent.table, owner_id, {})
+    (struct,) = await records.fetch(children.resource, [child_id])
+    return struct
+
+
+async def update_child(
+    children: Children[Read], owner_ref: str, key_ref: str, changes: msgspec.Struct, *, actor: Actor
+) -> Read:
+    fields = {name: value for name, value in msgspec.structs.asdict(changes).items() if value is not msgspec.UNSET}
+    async with write_transaction():
+        owner_id = await records.resolve(children.parent.kind, owner_ref)
+        child_id = await _find(children, owner_id, key_ref)
+        values, _ = await records.column_values(children.resource, fields, child_id)
+        await records.bump(children.resource.table, child_id, values)
+        await records.bump(children.parent.table, owner_id, {})
+    (struct,) = await records.fetch(children.resource, [child_id])
+    return struct
+
+
+async def remove_child(children: Children[Any], owner_ref: str, key_ref: str, *, actor: Actor) -> None:
+    table = children.resource.table
+    async with write_transaction():
+        owner_id = await records.resolve(children.parent.kind, owner_ref)
+        child_id = await _find(children, owner_id, key_ref)
+        await table.delete().where(table._meta.primary_key == child_id)
+        await records.bump(children.parent.table, owner_id, {})

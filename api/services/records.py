@@ -1,0 +1,527 @@
+"""What every resource shares: refs to ids, rows to Structs, keyset pages, and the create, update and
+delete flow with its checks. Each resource module describes itself with a `Resource` and adds only
+its own rules and filters."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import functools
+import operator
+import re
+import unicodedata
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Generic, TypeVar, cast
+from uuid import UUID
+
+import msgspec
+from piccolo.columns import JSON, Column, Integer, OnDelete
+from piccolo.custom_types import Combinable
+from piccolo.table import Table
+
+from api.schemas.common import FieldError, Page
+from api.services.actors import Actor
+from api.services.db import write_transaction
+from api.services.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from models.tables import CoFunding, Grant, Organisation, Place, PlaceFormerCode
+
+Read = TypeVar("Read", bound=msgspec.Struct)
+Row = dict[str, Any]
+Expander = Callable[[list[UUID]], Awaitable[Mapping[UUID, Row]]]
+AfterWrite = Callable[[UUID, Row, Actor], Awaitable[None]]
+
+CENTS = Decimal("0.01")
+SORTS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:100].rstrip("-")
+
+
+def any_of(conditions: Iterable[Combinable]) -> Combinable:
+    return functools.reduce(operator.or_, conditions)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A collection that refs point into: its table, what to call a record, and its natural keys."""
+
+    table: type[Table]
+    label: str
+    natural_keys: tuple[str, ...] = ()
+
+
+ORGANISATION = Kind(Organisation, "organisation", ("org_id",))
+PLACE = Kind(Place, "place", ("gss_code",))
+CO_FUNDING = Kind(CoFunding, "co-funding arrangement")
+GRANT = Kind(Grant, "grant", ("identifier",))
+
+
+@dataclass(frozen=True)
+class LinkSet:
+    """A list field stored in a join table: `field` lists the `target` records of one record."""
+
+    field: str
+    table: type[Table]
+    owner: str
+    target: str
+    kind: Kind
+    role: str | None = None
+
+    def owner_column(self) -> Column:
+        return self.table._meta.get_column_by_name(self.owner)
+
+    def target_column(self) -> Column:
+        return self.table._meta.get_column_by_name(self.target)
+
+    def rows(self, owner_ids: Sequence[UUID]) -> Any:
+        query = self.table.select(self.owner_column(), self.target_column()).where(
+            self.owner_column().is_in(list(owner_ids))
+        )
+        if self.role is not None:
+            query = query.where(self.table._meta.get_column_by_name("role") == self.role)
+        return query.order_by(self.table._meta.get_column_by_name(f"{self.target}.name"))
+
+
+@dataclass(frozen=True)
+class Resource(Generic[Read]):
+    """How one collection maps between its table and its Structs."""
+
+    kind: Kind
+    read: type[Read]
+    references: Mapping[str, Kind] = field(default_factory=dict)
+    links: tuple[LinkSet, ...] = ()
+    money: bool = False
+    slug_from: tuple[str, ...] = ("name",)
+    # Fields beyond the table's own columns: read (`expand`) and written (`after_write`, in the
+    # same transaction) by the resource's module.
+    expand: Expander | None = None
+    after_write: AfterWrite | None = None
+
+    @property
+    def table(self) -> type[Table]:
+        return self.kind.table
+
+    def column(self, name: str) -> Column:
+        return self.table._meta.get_column_by_name(name)
+
+
+# Refs ------------------------------------------------------------------------------------------------
+
+
+def _as_uuid(ref: str) -> UUID | None:
+    try:
+        return UUID(ref)
+    except ValueError:
+        return None
+
+
+async def one(query: Any) -> Row:
+    """The single row a query must find: one the caller has just resolved or written."""
+    row: Row | None = await query.first()
+    if row is None:
+        raise LookupError("a row that was just resolved has gone")
+    return row
+
+
+async def resolve_many(kind: Kind, refs: Iterable[str]) -> dict[str, UUID]:
+    """Each ref that names a record (by UUID, slug, natural key or, for places, a former GSS code)
+    mapped to its id, in at most two queries. Refs that name nothing are left out."""
+    wanted = set(refs)
+    if not wanted:
+        return {}
+    table = kind.table
+    uuids = [u for u in map(_as_uuid, wanted) if u is not None]
+    conditions = [table._meta.get_column_by_name("slug").is_in(list(wanted))]
+    conditions += [table._meta.get_column_by_name(key).is_in(list(wanted)) for key in kind.natural_keys]
+    if uuids:
+        conditions.append(table._meta.primary_key.is_in(uuids))
+    keys = ["slug", *kind.natural_keys]
+    rows = await table.select(table._meta.primary_key, *map(table._meta.get_column_by_name, keys)).where(
+        any_of(conditions)
+    )
+    found: dict[str, UUID] = {}
+    for row in rows:
+        for value in (str(row["id"]), *(row[key] for key in keys)):
+            if value in wanted:
+                found[value] = row["id"]
+    missing = wanted - found.keys()
+    if kind.table is Place and missing:
+        former = await PlaceFormerCode.select(PlaceFormerCode.code, PlaceFormerCode.place).where(
+            PlaceFormerCode.code.is_in(list(missing))
+        )
+        found.update({row["code"]: row["place"] for row in former})
+    return found
+
+
+async def resolve(kind: Kind, ref: str) -> UUID:
+    """The id of the record a path names, or 404."""
+    found = await resolve_many(kind, [ref])
+    if ref not in found:
+        raise NotFound(f"There is no {kind.label} '{ref}'.")
+    return found[ref]
+
+
+async def resolve_filter(kind: Kind, ref: str, parameter: str) -> UUID:
+    """The id of the record a query parameter names, or 422 naming the parameter."""
+    found = await resolve_many(kind, [ref])
+    if ref not in found:
+        raise Unprocessable(
+            f"The {parameter} filter names no {kind.label}.",
+            [FieldError(field=parameter, message=f"there is no {kind.label} '{ref}'", location="query")],
+        )
+    return found[ref]
+
+
+async def references(kind: Kind, ids: Iterable[UUID | None]) -> dict[UUID, Row]:
+    wanted = [i for i in set(ids) if i is not None]
+    if not wanted:
+        return {}
+    table = kind.table
+    rows = await table.select(
+        table._meta.primary_key,
+        table._meta.get_column_by_name("slug"),
+        table._meta.get_column_by_name("name"),
+    ).where(table._meta.primary_key.is_in(wanted))
+    return {row["id"]: row for row in rows}
+
+
+# Rows to Structs ---------------------------------------------------------------------------------------
+
+
+def money_out(amount: Decimal | None, currency: str | None) -> Row | None:
+    if amount is None:
+        return None
+    return {"amount": str(Decimal(amount).quantize(CENTS)), "currency": currency or "GBP"}
+
+
+async def to_structs(resource: Resource[Read], rows: list[Row]) -> list[Read]:
+    """Rows of the resource's table to its Read Struct, with every reference named, in a fixed number
+    of queries however many rows there are."""
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
+    linked: dict[str, dict[UUID, list[UUID]]] = {}
+    wanted: dict[Kind, set[UUID | None]] = defaultdict(set)
+    wanted[ORGANISATION].update(row["contributed_by"] for row in rows)
+    for name, kind in resource.references.items():
+        wanted[kind].update(row[name] for row in rows)
+    for link in resource.links:
+        by_owner: dict[UUID, list[UUID]] = defaultdict(list)
+        for link_row in await link.rows(ids):
+            by_owner[link_row[link.owner]].append(link_row[link.target])
+            wanted[link.kind].add(link_row[link.target])
+        linked[link.field] = by_owner
+    named = {kind: await references(kind, kind_ids) for kind, kind_ids in wanted.items()}
+    extra = await resource.expand(ids) if resource.expand else {}
+    json_columns = [c._meta.name for c in resource.table._meta.columns if isinstance(c, JSON)]
+
+    structs = []
+    for row in rows:
+        out = dict(row)
+        out["contributed_by"] = named[ORGANISATION].get(row["contributed_by"])
+        for name, kind in resource.references.items():
+            out[name] = named[kind].get(row[name])
+        for link in resource.links:
+            out[link.field] = [named[link.kind][i] for i in linked[link.field].get(row["id"], [])]
+        for name in json_columns:
+            if isinstance(out[name], str):
+                out[name] = msgspec.json.decode(out[name])
+        if resource.money:
+            out["amount"] = money_out(row["amount"], row["currency"])
+        out.update(extra.get(row["id"], {}))
+        structs.append(msgspec.convert(out, resource.read))
+    return structs
+
+
+async def fetch(resource: Resource[Read], ids: Sequence[UUID]) -> list[Read]:
+    table = resource.table
+    rows = await table.select().where(table._meta.primary_key.is_in(list(ids)))
+    order = {record_id: index for index, record_id in enumerate(ids)}
+    return await to_structs(resource, sorted(rows, key=lambda row: order[row["id"]]))
+
+
+async def get(resource: Resource[Read], ref: str) -> Read:
+    record_id = await resolve(resource.kind, ref)
+    (struct,) = await fetch(resource, [record_id])
+    return struct
+
+
+# Pages -------------------------------------------------------------------------------------------------
+
+
+def _encode_cursor(sort: str, value: Any, record_id: UUID) -> str:
+    raw = msgspec.json.encode(
+        [sort, value.isoformat() if isinstance(value, datetime.datetime) else value, str(record_id)]
+    )
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, UUID]:
+    invalid = InvalidRequest(
+        "The cursor is not one this API gave out for this list; start again without a cursor.",
+        [FieldError(field="cursor", message="not a valid cursor for this list and sort", location="query")],
+    )
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, value, record_id = msgspec.json.decode(raw, type=tuple[str, str, UUID])
+        if cursor_sort != sort:
+            raise invalid
+        if sort.lstrip("-") in ("created_at", "updated_at"):
+            return datetime.datetime.fromisoformat(value), record_id
+        return value, record_id
+    except (binascii.Error, msgspec.DecodeError, msgspec.ValidationError, ValueError, UnicodeDecodeError):
+        raise invalid from None
+
+
+async def list_page(
+    resource: Resource[Read],
+    *,
+    where: Sequence[Combinable] = (),
+    sort: str = "name",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[Read]:
+    """One page in a stable order (the sort column, then the id), after the cursor's last row. A
+    keyset page never skips or repeats a row that existed when the walk began, whatever is inserted
+    meanwhile, and page 1,000 costs what page 1 does."""
+    table = resource.table
+    ascending = not sort.startswith("-")
+    column = resource.column(sort.lstrip("-"))
+    conditions = list(where)
+    if cursor:
+        value, last_id = _decode_cursor(cursor, sort)
+        key = table._meta.primary_key
+        if ascending:
+            conditions.append((column > value) | ((column == value) & (key > last_id)))
+        else:
+            conditions.append((column < value) | ((column == value) & (key < last_id)))
+    query = table.select().order_by(column, ascending=ascending).order_by(table._meta.primary_key, ascending=ascending)
+    if conditions:
+        query = query.where(*conditions)
+    rows = await query.limit(limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor(sort, last[column._meta.name], last["id"])
+    return Page(items=await to_structs(resource, rows), next_cursor=next_cursor)
+
+
+# Filters -------------------------------------------------------------------------------------------------
+
+
+async def places_within(ref: str, parameter: str = "place") -> Any:
+    """A subquery of the place a ref names and every place below it."""
+    place_id = await resolve_filter(PLACE, ref, parameter)
+    lineage = await Place.select(Place.lineage).where(Place.id == place_id).output(as_list=True)
+    return Place.select(Place.id).where(Place.lineage.like(f"{lineage[0]}%"))
+
+
+def linked_to(resource: Resource[Any], link_field: str, targets: Any) -> Combinable:
+    """Records whose link set `link_field` includes one of `targets` (ids or a subquery)."""
+    link = next(link for link in resource.links if link.field == link_field)
+    owners = link.table.select(link.owner_column()).where(link.target_column().is_in(targets))
+    if link.role is not None:
+        owners = owners.where(link.table._meta.get_column_by_name("role") == link.role)
+    return resource.table._meta.primary_key.is_in(owners)
+
+
+def active_on(
+    resource: Resource[Any], day: datetime.date, starts: str = "starts_on", ends: str = "ends_on"
+) -> Combinable:
+    """Records whose dates include the day; an empty date is open-ended."""
+    start, end = resource.column(starts), resource.column(ends)
+    return (start.is_null() | (start <= day)) & (end.is_null() | (end >= day))
+
+
+# Writes --------------------------------------------------------------------------------------------------
+
+
+def body_refs(resource: Resource[Any], fields: Row) -> list[tuple[Kind, str, str]]:
+    """Every ref in a request body, with the field it came from."""
+    found = [(kind, fields[name], name) for name, kind in resource.references.items() if fields.get(name) is not None]
+    for link in resource.links:
+        found += [(link.kind, ref, f"{link.field}[{i}]") for i, ref in enumerate(fields.get(link.field) or [])]
+    return found
+
+
+async def resolve_body(refs: Sequence[tuple[Kind, str, str]]) -> dict[tuple[Kind, str], UUID]:
+    """Resolve every ref in a body at once; name each one that matches nothing (422)."""
+    by_kind: dict[Kind, set[str]] = defaultdict(set)
+    for kind, ref, _ in refs:
+        by_kind[kind].add(ref)
+    resolved = {}
+    for kind, kind_refs in by_kind.items():
+        for ref, record_id in (await resolve_many(kind, kind_refs)).items():
+            resolved[kind, ref] = record_id
+    errors = [
+        FieldError(field=where, message=f"there is no {kind.label} '{ref}'", location="body")
+        for kind, ref, where in refs
+        if (kind, ref) not in resolved
+    ]
+    if errors:
+        raise Unprocessable("Some references do not name any record.", errors)
+    return resolved
+
+
+async def check_unique(resource: Resource[Any], values: Row, current_id: UUID | None) -> None:
+    """A clear 409 naming the field, before the database's own unique constraint would refuse it."""
+    table = resource.table
+    errors = []
+    for name in ("slug", *resource.kind.natural_keys):
+        value = values.get(name)
+        if value is None:
+            continue
+        query = table.select(table._meta.primary_key).where(resource.column(name) == value)
+        if current_id is not None:
+            query = query.where(table._meta.primary_key != current_id)
+        if await query.first():
+            errors.append(
+                FieldError(
+                    field=name,
+                    message=f"'{value}' is already used by another {resource.kind.label}",
+                    location="body",
+                )
+            )
+    if errors:
+        raise Conflict(f"Another {resource.kind.label} already has that {errors[0].field}.", errors)
+
+
+async def column_values(
+    resource: Resource[Any], fields: Row, current_id: UUID | None
+) -> tuple[Row, dict[LinkSet, list[UUID]]]:
+    resolved = await resolve_body(body_refs(resource, fields))
+    values: Row = {}
+    for name, value in fields.items():
+        if name in resource.references:
+            values[name] = None if value is None else resolved[resource.references[name], value]
+        elif name == "amount" and resource.money:
+            values["amount"] = None if value is None else Decimal(value.amount)
+            values["currency"] = None if value is None else value.currency
+        elif _has_column(resource, name):
+            values[name] = msgspec.to_builtins(value) if isinstance(value, msgspec.Struct) else value
+    links = {
+        link: list(dict.fromkeys(resolved[link.kind, ref] for ref in fields[link.field]))
+        for link in resource.links
+        if link.field in fields
+    }
+    await check_unique(resource, values, current_id)
+    return values, links
+
+
+def _has_column(resource: Resource[Any], name: str) -> bool:
+    return any(column._meta.name == name for column in resource.table._meta.columns)
+
+
+async def _replace_links(links: Mapping[LinkSet, list[UUID]], record_id: UUID) -> None:
+    for link, target_ids in links.items():
+        delete = link.table.delete().where(link.owner_column() == record_id)
+        if link.role is not None:
+            delete = delete.where(link.table._meta.get_column_by_name("role") == link.role)
+        await delete
+        extra = {"role": link.role} if link.role is not None else {}
+        rows = [link.table.from_dict({link.owner: record_id, link.target: target, **extra}) for target in target_ids]
+        if rows:
+            await link.table.insert(*rows)
+
+
+def provenance(actor: Actor, at: datetime.datetime) -> Row:
+    return {
+        "contributed_by": actor.organisation_id,
+        "source": actor.source,
+        "source_url": actor.source_url,
+        "created_at": at,
+        "updated_at": at,
+        "version": 1,
+    }
+
+
+async def create(resource: Resource[Read], data: msgspec.Struct, *, actor: Actor) -> Read:
+    fields = msgspec.structs.asdict(data)
+    if fields.get("slug") is None:
+        source = next((fields[name] for name in resource.slug_from if fields.get(name)), "")
+        fields["slug"] = slugify(source) or f"{resource.kind.label.split()[0]}-{uuid.uuid4().hex[:8]}"
+    record_id = uuid.uuid4()
+    async with write_transaction():
+        values, links = await column_values(resource, fields, None)
+        await resource.table.insert(resource.table.from_dict({"id": record_id, **values, **provenance(actor, now())}))
+        await _replace_links(links, record_id)
+        if resource.after_write:
+            await resource.after_write(record_id, fields, actor)
+    (struct,) = await fetch(resource, [record_id])
+    return struct
+
+
+async def update(resource: Resource[Read], ref: str, changes: msgspec.Struct, *, actor: Actor) -> Read:
+    fields = {name: value for name, value in msgspec.structs.asdict(changes).items() if value is not msgspec.UNSET}
+    table = resource.table
+    async with write_transaction():
+        record_id = await resolve(resource.kind, ref)
+        values, links = await column_values(resource, fields, record_id)
+        await bump(table, record_id, values)
+        await _replace_links(links, record_id)
+        if resource.after_write:
+            await resource.after_write(record_id, fields, actor)
+    (struct,) = await fetch(resource, [record_id])
+    return struct
+
+
+async def bump(table: type[Table], record_id: UUID, values: Row) -> None:
+    """Write changed values, and count the change in `version` and `updated_at` even when only a
+    linked list changed."""
+    version = cast(Integer, table._meta.get_column_by_name("version"))
+    changes: dict[Any, Any] = {table._meta.get_column_by_name(k): v for k, v in values.items()}
+    changes[table._meta.get_column_by_name("updated_at")] = now()
+    changes[version] = version + 1
+    await table.update(changes).where(table._meta.primary_key == record_id)
+
+
+async def referrers(table: type[Table], record_id: UUID) -> list[FieldError]:
+    """What still refers to a record, named, so a refused delete can say what to change first."""
+    found = []
+    for column in table._meta.foreign_key_references:
+        if column._foreign_key_meta.on_delete == OnDelete.cascade:
+            continue
+        referrer: type[Table] = column._meta.table
+        owner = next(
+            (c for c in referrer._meta.foreign_key_columns if c._foreign_key_meta.on_delete == OnDelete.cascade),
+            None,
+        )
+        label_column = referrer._meta.get_column_by_name(f"{owner._meta.name}.slug" if owner else "slug")
+        rows = await referrer.select(label_column.as_alias("label")).where(column == record_id).limit(5)
+        if rows:
+            what = (owner._foreign_key_meta.resolved_references if owner else referrer)._meta.tablename
+            labels = ", ".join(sorted({row["label"] for row in rows}))
+            role = column._meta.name.replace("_", " ")
+            found.append(
+                FieldError(
+                    field=f"{referrer._meta.tablename}.{column._meta.name}",
+                    message=f"referred to as {role} by {what.replace('_', ' ')} {labels}",
+                )
+            )
+    return found
+
+
+async def delete(resource: Resource[Any], ref: str, *, actor: Actor) -> None:
+    async with write_transaction():
+        record_id = await resolve(resource.kind, ref)
+        blockers = await referrers(resource.table, record_id)
+        if blockers:
+            raise Conflict(
+                f"The {resource.kind.label} '{ref}' is still referred to by other records; change or delete "
+                "those first.",
+                blockers,
+            )
+        await resource.table.delete().where(resource.table._meta.primary_key == record_id)

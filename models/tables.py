@@ -1,0 +1,220 @@
+"""The network's tables: reference records (organisations, places), the collaborations that link
+them, and the join tables between them. Every record carries provenance and a version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    LazyTableReference,
+    Numeric,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+MODULE = "models.tables"
+
+
+def _organisation_fk(*, null: bool = True, on_delete: OnDelete = OnDelete.restrict) -> ForeignKey[Any]:
+    return ForeignKey(
+        LazyTableReference("Organisation", module_path=MODULE),
+        null=null,
+        on_delete=on_delete,
+        index=True,
+    )
+
+
+def _place_fk(*, null: bool = True, on_delete: OnDelete = OnDelete.restrict) -> ForeignKey[Any]:
+    return ForeignKey(
+        LazyTableReference("Place", module_path=MODULE),
+        null=null,
+        on_delete=on_delete,
+        index=True,
+    )
+
+
+def _owner_fk(table: str) -> ForeignKey[Any]:
+    """The record a join or child row belongs to: deleting the record deletes the row."""
+    return ForeignKey(
+        LazyTableReference(table, module_path=MODULE),
+        null=False,
+        on_delete=OnDelete.cascade,
+        index=True,
+    )
+
+
+class Link:
+    """A row of a join table, with a UUID key like every other row."""
+
+    id = UUID(primary_key=True)
+
+
+class Provenance:
+    """Who contributed a record, where it came from, when, and its version for concurrency."""
+
+    id = UUID(primary_key=True)
+    contributed_by = _organisation_fk()
+    source = Varchar(length=40, default="api")
+    source_url = Varchar(length=2000, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+    version = Integer(default=1)
+
+
+class Record(Provenance):
+    """A top-level record: addressed by its UUID or its unique slug."""
+
+    slug = Varchar(length=100, unique=True)
+
+
+class Organisation(Record, Table):
+    name = Varchar(length=300, index=True)
+    org_id = Varchar(length=200, unique=True, null=True, default=None)
+    kind = Varchar(length=40, index=True)
+    description = Text(null=True, default=None)
+    website = Varchar(length=2000, null=True, default=None)
+    home_place = _place_fk()
+
+
+class Place(Record, Table):
+    name = Varchar(length=300, index=True)
+    gss_code = Varchar(length=9, unique=True, null=True, default=None)
+    level = Varchar(length=40, index=True)
+    area_type = Varchar(length=100, null=True, default=None)
+    parent: ForeignKey[Place] = ForeignKey("self", null=True, on_delete=OnDelete.restrict, index=True)
+    # The ids of the place's ancestors and itself, "/<uuid>/<uuid>/": a prefix match finds every
+    # place below, on SQLite and PostgreSQL alike, without a recursive query.
+    lineage = Varchar(length=1000, index=True, default="")
+    org_id = Varchar(length=200, null=True, default=None)
+    lat = DoublePrecision(null=True, default=None)
+    lon = DoublePrecision(null=True, default=None)
+    boundary = JSON(null=True, default=None)
+
+
+class PlaceFormerCode(Link, Table):
+    """A GSS code the place used to have; resolves to the place."""
+
+    place = _owner_fk("Place")
+    code = Varchar(length=9, unique=True)
+
+
+class InterestGroup(Record, Table):
+    name = Varchar(length=300, index=True)
+    description = Text(null=True, default=None)
+    convenor = _organisation_fk()
+    starts_on = Date(null=True, default=None, index=True)
+    ends_on = Date(null=True, default=None, index=True)
+
+
+class InterestGroupPlace(Link, Table):
+    interest_group = _owner_fk("InterestGroup")
+    place = _place_fk(null=False)
+
+
+class Membership(Provenance, Table):
+    interest_group = _owner_fk("InterestGroup")
+    organisation = _organisation_fk(null=False)
+    role = Varchar(length=20)
+    joined_on = Date(null=True, default=None)
+    left_on = Date(null=True, default=None)
+
+
+class CoFunding(Record, Table):
+    name = Varchar(length=300, index=True)
+    description = Text(null=True, default=None)
+    purpose = Text(null=True, default=None)
+    lead = _organisation_fk()
+    starts_on = Date(null=True, default=None, index=True)
+    ends_on = Date(null=True, default=None, index=True)
+
+
+class CoFundingPlace(Link, Table):
+    co_funding = _owner_fk("CoFunding")
+    place = _place_fk(null=False)
+
+
+class Contribution(Provenance, Table):
+    co_funding = _owner_fk("CoFunding")
+    funder = _organisation_fk(null=False)
+    amount = Numeric(digits=(15, 2), null=True, default=None)
+    currency = Varchar(length=3, null=True, default=None)
+    in_kind = Boolean(default=False)
+    description = Text(null=True, default=None)
+
+
+class Research(Record, Table):
+    name = Varchar(length=300, index=True)
+    kind = Varchar(length=40, index=True)
+    summary = Text(null=True, default=None)
+    published_on = Date(null=True, default=None, index=True)
+    url = Varchar(length=2000, null=True, default=None)
+    funded_by: ForeignKey[CoFunding] = ForeignKey(
+        LazyTableReference("CoFunding", module_path=MODULE),
+        null=True,
+        on_delete=OnDelete.restrict,
+        index=True,
+    )
+
+
+class ResearchParty(Link, Table):
+    """An organisation's part in a piece of research: commissioner or research partner."""
+
+    research = _owner_fk("Research")
+    organisation = _organisation_fk(null=False)
+    role = Varchar(length=20)
+
+
+class ResearchPlace(Link, Table):
+    research = _owner_fk("Research")
+    place = _place_fk(null=False)
+
+
+class Grant(Record, Table):
+    identifier = Varchar(length=200, unique=True, null=True, default=None)
+    name = Varchar(length=300, index=True)
+    description = Text(null=True, default=None)
+    funder = _organisation_fk(null=False)
+    recipient = _organisation_fk(null=False)
+    amount = Numeric(digits=(15, 2), null=True, default=None)
+    currency = Varchar(length=3, null=True, default=None)
+    awarded_on = Date(null=True, default=None, index=True)
+    planned_start_on = Date(null=True, default=None)
+    planned_end_on = Date(null=True, default=None)
+    programme = Varchar(length=300, null=True, default=None)
+
+
+class GrantPlace(Link, Table):
+    grant = _owner_fk("Grant")
+    place = _place_fk(null=False)
+
+
+class Engagement(Record, Table):
+    name = Varchar(length=300, index=True)
+    kind = Varchar(length=40, index=True)
+    convenor = _organisation_fk()
+    starts_on = Date(null=True, default=None, index=True)
+    ends_on = Date(null=True, default=None, index=True)
+    summary = Text(null=True, default=None)
+    outputs = Text(null=True, default=None)
+    people_involved = Integer(null=True, default=None)
+
+
+class EngagementParticipant(Link, Table):
+    engagement = _owner_fk("Engagement")
+    organisation = _organisation_fk(null=False)
+
+
+class EngagementPlace(Link, Table):
+    engagement = _owner_fk("Engagement")
+    place = _place_fk(null=False)

@@ -1,0 +1,94 @@
+"""One database per test session, migrated once and emptied before each test; the engine is SQLite
+(a temporary file) by default and PostgreSQL when PLACENET_TEST_DATABASE=postgres.
+
+The database is chosen here, before the app or its tables are imported, because Piccolo binds its
+engine from DATABASE_URL on first use. With PostgreSQL the tests create their own database on the
+server named by PLACENET_TEST_POSTGRES and drop it afterwards; an unreachable server fails the run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+ENGINE = os.environ.get("PLACENET_TEST_DATABASE", "sqlite")
+SERVER = os.environ.get("PLACENET_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres(statement: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        connection = await asyncpg.connect(SERVER, timeout=10)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if ENGINE == "sqlite":
+        directory = tempfile.mkdtemp(prefix="placenet-tests-")
+        os.environ["DATABASE_URL"] = f"sqlite:///{directory}/placenet.sqlite3"
+    elif ENGINE == "postgres":
+        name = f"placenet_test_{uuid.uuid4().hex[:12]}"
+        try:
+            _postgres(f'CREATE DATABASE "{name}"')
+        except Exception as error:
+            raise pytest.UsageError(f"PostgreSQL at {SERVER} cannot be reached: {error}") from error
+        config.stash[DATABASE_NAME] = name
+        os.environ["DATABASE_URL"] = SERVER.rsplit("/", 1)[0] + f"/{name}"
+    else:
+        raise pytest.UsageError("PLACENET_TEST_DATABASE must be sqlite or postgres")
+
+
+DATABASE_NAME = pytest.StashKey[str]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    name = config.stash.get(DATABASE_NAME, None)
+    if name:
+        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_report_header() -> str:
+    return f"placenet database: {ENGINE} ({os.environ.get('DATABASE_URL')})"
+
+
+@pytest.fixture(scope="session")
+async def database() -> AsyncIterator[None]:
+    from api.cli import run_migrations
+    from api.services import database as db
+
+    await run_migrations()
+    await db.open()
+    yield
+    await db.close()
+
+
+@pytest.fixture(autouse=True)
+async def empty_database(database: None) -> None:
+    from tests.builders import empty_all_tables
+
+    await empty_all_tables()
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[object]:
+    from api.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[object]:
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://placenet.test") as client:  # type: ignore[arg-type]
+        yield client
