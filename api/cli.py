@@ -124,17 +124,33 @@ def fixtures_dump(output: Path | None) -> None:
 
 @contextmanager
 def progress_bar() -> Iterator[Callable[[int], Callable[[], None]]]:
-    """A rich progress bar on stderr for the writes, shown once there are records to write."""
+    """Progress of the writes on stderr: a rich bar in a terminal; in a log, a line every 500 records."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = Console(stderr=True)
+    if not console.is_terminal:
+
+        def lines(total: int) -> Callable[[], None]:
+            done = 0
+
+            def tick() -> None:
+                nonlocal done
+                done += 1
+                if done % 500 == 0 or done == total:
+                    click.echo(f"writing {done}/{total}", err=True)
+
+            return tick
+
+        yield lines
+        return
     with Progress(
-        TextColumn("writing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True)
-    ) as progress:
+        TextColumn("writing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
 
         def start(total: int) -> Callable[[], None]:
-            task = progress.add_task("records", total=total)
-            return lambda: progress.advance(task)
+            task = bar.add_task("records", total=total)
+            return lambda: bar.advance(task)
 
         yield start
 
