@@ -55,6 +55,7 @@ def _service_error(_: Request[Any, Any, Any], error: ServiceError) -> Response[P
     return problem_response(error.status, error.detail, error.errors)
 
 
+_MISSING = re.compile(r"missing required field `([^`]+)`")
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
@@ -65,6 +66,8 @@ def _field_error(item: dict[str, Any]) -> FieldError:
     path = (match["path"] or "").lstrip(".") if match else ""
     source = item.get("source")
     key = item.get("key")
+    if missing := _MISSING.search(message):
+        path = f"{path}.{missing[1]}" if path else missing[1]
     field = path or (key if key and key != "data" else "") or "body"
     location = source if source in ("body", "query", "path", "header") else None
     return FieldError(field=field, message=message, location=location)
