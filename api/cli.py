@@ -56,6 +56,21 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
     ).serve()
 
 
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def openapi(path: Path | None) -> None:
+    """Write the OpenAPI spec generated from the code to PATH (or stdout)."""
+    from api.app import create_app
+    from api.openapi import spec_json
+
+    text = spec_json(create_app())
+    if path is None:
+        click.echo(text, nl=False)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
 @main.group()
 def fixtures() -> None:
     """Load and dump fixture files (YAML or JSON, records referring to each other by natural key)."""

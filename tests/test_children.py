@@ -27,7 +27,10 @@ async def test_members_are_added_listed_changed_and_removed(client):
     assert added.headers["location"] == f"{members}/lankelly-chase-foundation"
     assert added.json()["role"] == "member"
     listed = (await client.get(members)).json()
-    assert [m["organisation"]["slug"] for m in listed] == ["association-of-charitable-foundations", "lankelly-chase-foundation"]
+    assert [m["organisation"]["slug"] for m in listed] == [
+        "association-of-charitable-foundations",
+        "lankelly-chase-foundation",
+    ]
     changed = await client.patch(f"{members}/GB-CHC-1107583", json={"left_on": "2017-12-31"})
     assert changed.json()["left_on"] == "2017-12-31" and changed.json()["version"] == 2
     assert (await client.get(f"{members}/lankelly-chase-foundation")).json()["left_on"] == "2017-12-31"
@@ -64,7 +67,9 @@ async def test_duplicate_members_in_one_create_are_refused_whole(client):
 
 async def test_unknown_member_is_422_and_unknown_group_404(client):
     group = await group_with_convenor(client)
-    assert (await client.post(f"/v1/interest-groups/{group['slug']}/members", json={"organisation": "x"})).status_code == 422
+    assert (
+        await client.post(f"/v1/interest-groups/{group['slug']}/members", json={"organisation": "x"})
+    ).status_code == 422
     assert (await client.get("/v1/interest-groups/nothing/members")).status_code == 404
     assert (await client.get(f"/v1/interest-groups/{group['slug']}/members/x")).status_code == 404
 

@@ -44,7 +44,12 @@ async def body_for(client: Any, collection: str) -> tuple[dict[str, Any], dict[s
             {"purpose": "A study of place-based funding."},
         ),
         "research": (
-            {"name": "Place review", "kind": "literature_review", "commissioners": ["GB-CHC-1107583"], "partners": ["ivar"]},
+            {
+                "name": "Place review",
+                "kind": "literature_review",
+                "commissioners": ["GB-CHC-1107583"],
+                "partners": ["ivar"],
+            },
             {"published_on": "2017-06-01", "url": "https://www.ivar.org.uk/"},
         ),
         "grants": (
@@ -124,7 +129,11 @@ async def test_refs_name_their_records(client):
 
 @pytest.mark.parametrize(
     ("collection", "natural_key", "value"),
-    [("organisations", "org_id", "GB-CHC-1107583"), ("places", "gss_code", "E08000026"), ("grants", "identifier", "360G-LC-001")],
+    [
+        ("organisations", "org_id", "GB-CHC-1107583"),
+        ("places", "gss_code", "E08000026"),
+        ("grants", "identifier", "360G-LC-001"),
+    ],
 )
 async def test_natural_keys_find_records(client, collection, natural_key, value):
     body, _ = await body_for(client, "grants")

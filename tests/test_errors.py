@@ -39,13 +39,16 @@ async def test_invalid_body_is_400_naming_the_field(client, body, field):
 
 
 async def test_invalid_json_is_400(client):
-    response = await client.post("/v1/organisations", content=b"{not json", headers={"content-type": "application/json"})
+    response = await client.post(
+        "/v1/organisations", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert_problem(response, 400)
 
 
 async def test_nested_field_errors_name_the_path(client):
     response = await client.post(
-        "/v1/grants", json={"name": "G", "funder": "a", "recipient": "b", "amount": {"amount": "1,000", "currency": "GBP"}}
+        "/v1/grants",
+        json={"name": "G", "funder": "a", "recipient": "b", "amount": {"amount": "1,000", "currency": "GBP"}},
     )
     assert_problem(response, 400, "amount.amount")
 
@@ -54,7 +57,12 @@ async def test_unknown_refs_are_422_naming_each(client):
     await builders.organisation(client)
     response = await client.post(
         "/v1/grants",
-        json={"name": "G", "funder": "lankelly-chase-foundation", "recipient": "nobody", "places": ["E08000026", "E99"]},
+        json={
+            "name": "G",
+            "funder": "lankelly-chase-foundation",
+            "recipient": "nobody",
+            "places": ["E08000026", "E99"],
+        },
     )
     problem = assert_problem(response, 422)
     assert {e["field"] for e in problem["errors"]} == {"recipient", "places[0]", "places[1]"}
@@ -85,14 +93,18 @@ async def test_bad_date_filter_is_400(client):
 async def test_duplicate_slug_is_409(client):
     await builders.organisation(client)
     problem = assert_problem(
-        await client.post("/v1/organisations", json={"name": "Lankelly Chase Foundation", "kind": "foundation"}), 409, "slug"
+        await client.post("/v1/organisations", json={"name": "Lankelly Chase Foundation", "kind": "foundation"}),
+        409,
+        "slug",
     )
     assert "lankelly-chase-foundation" in problem["errors"][0]["message"]
 
 
 async def test_duplicate_natural_key_is_409(client):
     await builders.organisation(client, org_id="GB-CHC-1107583")
-    response = await client.post("/v1/organisations", json={"name": "Other", "kind": "charity", "org_id": "GB-CHC-1107583"})
+    response = await client.post(
+        "/v1/organisations", json={"name": "Other", "kind": "charity", "org_id": "GB-CHC-1107583"}
+    )
     assert_problem(response, 409, "org_id")
 
 

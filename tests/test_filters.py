@@ -16,7 +16,9 @@ async def network(client) -> dict:
     lankelly = await builders.organisation(client, "Lankelly Chase Foundation", org_id="GB-CHC-1107583")
     acf = await builders.organisation(client, "Association of Charitable Foundations", kind="funder_network")
     ivar = await builders.organisation(client, "IVAR", kind="research_institute", description="Action research")
-    council = await builders.organisation(client, "Coventry City Council", kind="local_authority", home_place="coventry")
+    council = await builders.organisation(
+        client, "Coventry City Council", kind="local_authority", home_place="coventry"
+    )
     return {"lankelly": lankelly, "acf": acf, "ivar": ivar, "council": council}
 
 
@@ -70,9 +72,16 @@ async def test_co_funding_by_funder_organisation_and_place(client):
     await builders.post(
         client,
         "/v1/co-funding",
-        {"name": "Place study", "lead": "ivar", "places": ["england"], "contributions": [{"funder": "lankelly-chase-foundation"}]},
+        {
+            "name": "Place study",
+            "lead": "ivar",
+            "places": ["england"],
+            "contributions": [{"funder": "lankelly-chase-foundation"}],
+        },
     )
-    await builders.post(client, "/v1/co-funding", {"name": "Scottish pool", "places": ["scotland"], "purpose": "Pooled fund"})
+    await builders.post(
+        client, "/v1/co-funding", {"name": "Scottish pool", "places": ["scotland"], "purpose": "Pooled fund"}
+    )
     assert names(await client.get("/v1/co-funding", params={"funder": "GB-CHC-1107583"})) == ["Place study"]
     assert names(await client.get("/v1/co-funding", params={"funder": "ivar"})) == []
     assert names(await client.get("/v1/co-funding", params={"organisation": "ivar"})) == ["Place study"]
@@ -97,12 +106,20 @@ async def test_research_by_kind_organisation_role_funding_and_date(client):
     await builders.post(
         client,
         "/v1/research",
-        {"name": "Place study", "kind": "study", "commissioners": ["ivar"], "funded_by": fund["slug"], "places": ["england"]},
+        {
+            "name": "Place study",
+            "kind": "study",
+            "commissioners": ["ivar"],
+            "funded_by": fund["slug"],
+            "places": ["england"],
+        },
     )
     research = "/v1/research"
     assert names(await client.get(research, params={"kind": "study"})) == ["Place study"]
     assert names(await client.get(research, params={"organisation": "ivar"})) == ["Literature review", "Place study"]
-    assert names(await client.get(research, params={"organisation": "ivar", "role": "partner"})) == ["Literature review"]
+    assert names(await client.get(research, params={"organisation": "ivar", "role": "partner"})) == [
+        "Literature review"
+    ]
     assert names(await client.get(research, params={"organisation": "ivar", "role": "commissioner"})) == ["Place study"]
     assert names(await client.get(research, params={"funded_by": fund["slug"]})) == ["Place study"]
     assert names(await client.get(research, params={"published_from": "2017-01-01"})) == ["Literature review"]
@@ -130,7 +147,10 @@ async def test_grants_by_funder_recipient_programme_and_dates(client):
     assert names(await client.get("/v1/grants", params={"awarded_from": "2018-01-01"})) == ["Local work"]
     assert names(await client.get("/v1/grants", params={"awarded_to": "2018-01-01"})) == ["Study"]
     assert names(await client.get("/v1/grants", params={"active_on": "2018-01-01"})) == ["Local work", "Study"]
-    assert names(await client.get("/v1/grants", params={"active_on": "2018-07-01", "funder": "lankelly-chase-foundation"})) == []
+    assert (
+        names(await client.get("/v1/grants", params={"active_on": "2018-07-01", "funder": "lankelly-chase-foundation"}))
+        == []
+    )
 
 
 async def test_engagements_by_kind_organisation_place_and_text(client):
@@ -151,7 +171,9 @@ async def test_engagements_by_kind_organisation_place_and_text(client):
         {"name": "Conversations", "kind": "consultation", "participants": ["ivar"], "summary": "Over 200 people"},
     )
     assert names(await client.get("/v1/engagements", params={"kind": "consultation"})) == ["Conversations"]
-    assert names(await client.get("/v1/engagements", params={"organisation": "GB-CHC-1107583"})) == ["One-to-one meetings"]
+    assert names(await client.get("/v1/engagements", params={"organisation": "GB-CHC-1107583"})) == [
+        "One-to-one meetings"
+    ]
     assert names(await client.get("/v1/engagements", params={"organisation": "ivar"})) == ["Conversations"]
     assert names(await client.get("/v1/engagements", params={"place": "west-midlands"})) == []
     assert names(await client.get("/v1/engagements", params={"place": "england"})) == ["One-to-one meetings"]

@@ -15,9 +15,12 @@ async def test_former_code_finds_the_current_place(client):
 
 async def test_a_code_names_one_place(client):
     await builders.place(client, "Gateshead", gss_code="E08000037", former_codes=["E08000020"])
-    as_current = await client.post("/v1/places", json={"name": "Old Gateshead", "level": "local_authority", "gss_code": "E08000020"})
+    as_current = await client.post(
+        "/v1/places", json={"name": "Old Gateshead", "level": "local_authority", "gss_code": "E08000020"}
+    )
     as_former = await client.post(
-        "/v1/places", json={"name": "Other", "level": "local_authority", "gss_code": "E08000099", "former_codes": ["E08000037"]}
+        "/v1/places",
+        json={"name": "Other", "level": "local_authority", "gss_code": "E08000099", "former_codes": ["E08000037"]},
     )
     assert as_current.status_code == 409
     assert as_current.json()["errors"][0]["field"] == "gss_code"

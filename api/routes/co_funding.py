@@ -28,12 +28,12 @@ from api.routes.common import (
 from api.schemas.co_funding import (
     CoFunding,
     CoFundingCreate,
+    CoFundingPage,
     CoFundingUpdate,
     Contribution,
     ContributionCreate,
     ContributionUpdate,
 )
-from api.schemas.common import Page
 from api.services import children, co_funding, records
 
 FunderPath = Annotated[str, Parameter(description="The funder's UUID, slug or org-id.", max_length=200)]
@@ -60,7 +60,7 @@ class CoFundingController(Controller):
         sort: Sort = "name",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> Response[Page[CoFunding]]:
+    ) -> Response[CoFundingPage]:
         """Co-funding arrangements with their contributions, filtered and a page at a time."""
         page = await co_funding.list_co_funding(
             funder=funder,

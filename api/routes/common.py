@@ -19,6 +19,7 @@ from api.schemas.common import Page, Problem
 from api.services.actors import Actor
 
 T = TypeVar("T")
+PageT = TypeVar("PageT", bound=Page[Any])
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -77,6 +78,7 @@ LINK_HEADER = [
         description='`<url>; rel="next"` when there is a next page.',
         documentation_only=True,
         required=False,
+        value="",  # only its type is used: it gives the header a string schema
     )
 ]
 
@@ -96,7 +98,7 @@ LIST_PROBLEMS = problems(400, 422)
 WRITE_PROBLEMS = problems(400, 404, 409, 422)
 
 
-def page_response(request: AnyRequest, page: Page[T]) -> Response[Page[T]]:
+def page_response(request: AnyRequest, page: PageT) -> Response[PageT]:
     headers = {}
     if page.next_cursor is not None:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]

@@ -25,8 +25,7 @@ from api.routes.common import (
     created,
     page_response,
 )
-from api.schemas.common import Page
-from api.schemas.engagements import Engagement, EngagementCreate, EngagementKind, EngagementUpdate
+from api.schemas.engagements import Engagement, EngagementCreate, EngagementKind, EngagementPage, EngagementUpdate
 from api.services import engagements, records
 
 
@@ -49,7 +48,7 @@ class EngagementController(Controller):
         sort: Sort = "name",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> Response[Page[Engagement]]:
+    ) -> Response[EngagementPage]:
         """Engagements with their participants, filtered and a page at a time."""
         page = await engagements.list_engagements(
             kind=kind,

@@ -25,8 +25,7 @@ from api.routes.common import (
     created,
     page_response,
 )
-from api.schemas.common import Page
-from api.schemas.grants import Grant, GrantCreate, GrantUpdate
+from api.schemas.grants import Grant, GrantCreate, GrantPage, GrantUpdate
 from api.services import grants, records
 
 OrganisationRef = Annotated[str | None, Parameter(max_length=200)]
@@ -63,7 +62,7 @@ class GrantController(Controller):
         sort: Sort = "name",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> Response[Page[Grant]]:
+    ) -> Response[GrantPage]:
         """Grants, filtered and a page at a time. `active_on` uses the planned start and end dates."""
         page = await grants.list_grants(
             funder=funder,

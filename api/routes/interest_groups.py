@@ -25,10 +25,10 @@ from api.routes.common import (
     created,
     page_response,
 )
-from api.schemas.common import Page
 from api.schemas.interest_groups import (
     InterestGroup,
     InterestGroupCreate,
+    InterestGroupPage,
     InterestGroupUpdate,
     Membership,
     MembershipCreate,
@@ -63,7 +63,7 @@ class InterestGroupController(Controller):
         sort: Sort = "name",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> Response[Page[InterestGroup]]:
+    ) -> Response[InterestGroupPage]:
         """Interest groups with their members, filtered and a page at a time."""
         page = await interest_groups.list_interest_groups(
             organisation=organisation,

@@ -23,8 +23,13 @@ from api.routes.common import (
     created,
     page_response,
 )
-from api.schemas.common import Page
-from api.schemas.organisations import Organisation, OrganisationCreate, OrganisationKind, OrganisationUpdate
+from api.schemas.organisations import (
+    Organisation,
+    OrganisationCreate,
+    OrganisationKind,
+    OrganisationPage,
+    OrganisationUpdate,
+)
 from api.services import organisations, records
 
 KindFilter = Annotated[OrganisationKind | None, Parameter(description="Only organisations of this kind.")]
@@ -46,7 +51,7 @@ class OrganisationController(Controller):
         sort: Sort = "name",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> Response[Page[Organisation]]:
+    ) -> Response[OrganisationPage]:
         """Organisations in the network, filtered and a page at a time."""
         page = await organisations.list_organisations(
             kind=kind, place=place, q=q, sort=sort, limit=limit, cursor=cursor

@@ -21,8 +21,7 @@ from api.routes.common import (
     created,
     page_response,
 )
-from api.schemas.common import Page
-from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlaceUpdate
+from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlacePage, PlaceUpdate
 from api.services import places, records
 
 
@@ -51,7 +50,7 @@ class PlaceController(Controller):
         sort: Sort = "name",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> Response[Page[Place]]:
+    ) -> Response[PlacePage]:
         """Places, filtered by level and by where they sit in the hierarchy, a page at a time."""
         page = await places.list_places(
             level=level, within=within, parent=parent, q=q, sort=sort, limit=limit, cursor=cursor

@@ -25,8 +25,7 @@ from api.routes.common import (
     created,
     page_response,
 )
-from api.schemas.common import Page
-from api.schemas.research import Research, ResearchCreate, ResearchKind, ResearchUpdate
+from api.schemas.research import Research, ResearchCreate, ResearchKind, ResearchPage, ResearchUpdate
 from api.services import records, research
 
 
@@ -62,7 +61,7 @@ class ResearchController(Controller):
         sort: Sort = "name",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> Response[Page[Research]]:
+    ) -> Response[ResearchPage]:
         """Commissioned research, filtered and a page at a time."""
         page = await research.list_research(
             kind=kind,

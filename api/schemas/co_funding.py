@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Money, Name, Provenance, Ref, Reference, Slug
+from api.schemas.common import Date, LongText, Money, Name, Page, Provenance, Ref, Reference, Slug
 
 FUNDER = Meta(description="The contributing funder.")
 AMOUNT = Meta(description="How much it put in; empty when in kind or not published.")
@@ -63,6 +63,10 @@ class CoFunding(Provenance):
     ends_on: Annotated[Date | None, ENDS]
     places: Annotated[list[Reference], PLACES]
     contributions: Annotated[list[Contribution], Meta(description="Each funder's contribution.")]
+
+
+class CoFundingPage(Page[CoFunding]):
+    """A page of co-funding arrangements."""
 
 
 class CoFundingCreate(msgspec.Struct, kw_only=True):

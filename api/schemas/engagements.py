@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Name, Provenance, Ref, Reference, Slug
+from api.schemas.common import Date, LongText, Name, Page, Provenance, Ref, Reference, Slug
 
 EngagementKind = Literal["meeting", "meeting_series", "discussion_series", "consultation", "workshop", "other"]
 KIND = Meta(
@@ -40,6 +40,10 @@ class Engagement(Provenance):
     summary: Annotated[str | None, SUMMARY]
     outputs: Annotated[str | None, OUTPUTS]
     people_involved: Annotated[int | None, Meta(description=PEOPLE.description)]
+
+
+class EngagementPage(Page[Engagement]):
+    """A page of engagements."""
 
 
 class EngagementCreate(msgspec.Struct, kw_only=True):

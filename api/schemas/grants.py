@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Money, Name, Provenance, Ref, Reference, Slug
+from api.schemas.common import Date, LongText, Money, Name, Page, Provenance, Ref, Reference, Slug
 
 IDENTIFIER = Meta(
     min_length=1,
@@ -44,6 +44,10 @@ class Grant(Provenance):
     planned_end_on: Annotated[Date | None, PLANNED_END]
     programme: Annotated[str | None, Meta(description=PROGRAMME.description)]
     places: Annotated[list[Reference], PLACES]
+
+
+class GrantPage(Page[Grant]):
+    """A page of grants."""
 
 
 class GrantCreate(msgspec.Struct, kw_only=True):

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Name, Provenance, Ref, Reference, Slug
+from api.schemas.common import Date, LongText, Name, Page, Provenance, Ref, Reference, Slug
 
 MembershipRole = Literal["convenor", "member", "observer"]
 ROLE = Meta(description="The organisation's part in the group: `convenor`, `member` or `observer`.")
@@ -60,6 +60,10 @@ class InterestGroup(Provenance):
     ends_on: Annotated[Date | None, ENDS]
     places: Annotated[list[Reference], PLACES]
     members: Annotated[list[Membership], Meta(description="The group's members, convenor included.")]
+
+
+class InterestGroupPage(Page[InterestGroup]):
+    """A page of interest groups."""
 
 
 class InterestGroupCreate(msgspec.Struct, kw_only=True):

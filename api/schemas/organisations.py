@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import LongText, Name, OrgId, Provenance, Ref, Reference, Slug, Url
+from api.schemas.common import LongText, Name, OrgId, Page, Provenance, Ref, Reference, Slug, Url
 
 OrganisationKind = Literal[
     "foundation",
@@ -49,6 +49,10 @@ class Organisation(Provenance):
     description: Annotated[str | None, DESCRIPTION]
     website: Annotated[str | None, WEBSITE]
     home_place: Annotated[Reference | None, HOME_PLACE]
+
+
+class OrganisationPage(Page[Organisation]):
+    """A page of organisations."""
 
 
 class OrganisationCreate(msgspec.Struct, kw_only=True):

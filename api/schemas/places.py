@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import GssCode, Name, OrgId, Provenance, Ref, Reference, Slug
+from api.schemas.common import GssCode, Name, OrgId, Page, Provenance, Ref, Reference, Slug
 
 PlaceLevel = Literal[
     "uk", "nation", "region", "combined_authority", "county", "local_authority", "neighbourhood", "other"
@@ -55,6 +55,10 @@ class Place(Provenance):
     lat: Annotated[float | None, Meta(description=LAT.description)]
     lon: Annotated[float | None, Meta(description=LON.description)]
     boundary: Annotated[Geometry | None, BOUNDARY]
+
+
+class PlacePage(Page[Place]):
+    """A page of places."""
 
 
 class PlaceCreate(msgspec.Struct, kw_only=True):

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Name, Provenance, Ref, Reference, Slug, Url
+from api.schemas.common import Date, LongText, Name, Page, Provenance, Ref, Reference, Slug, Url
 
 ResearchKind = Literal["literature_review", "study", "evaluation", "co_design", "other"]
 KIND = Meta(
@@ -38,6 +38,10 @@ class Research(Provenance):
     published_on: Annotated[Date | None, PUBLISHED]
     url: Annotated[str | None, URL]
     funded_by: Annotated[Reference | None, FUNDED_BY]
+
+
+class ResearchPage(Page[Research]):
+    """A page of pieces of research."""
 
 
 class ResearchCreate(msgspec.Struct, kw_only=True):

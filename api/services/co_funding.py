@@ -8,8 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from api.schemas.co_funding import CoFunding as CoFundingRead
+from api.schemas.co_funding import CoFundingPage
 from api.schemas.co_funding import Contribution as ContributionRead
-from api.schemas.common import Page
 from api.services import children
 from api.services.actors import Actor
 from api.services.db import contains
@@ -71,7 +71,7 @@ async def list_co_funding(
     sort: str,
     limit: int,
     cursor: str | None,
-) -> Page[CoFundingRead]:
+) -> CoFundingPage:
     where: list[Any] = []
     if funder is not None:
         funder_id = await resolve_filter(ORGANISATION, funder, "funder")
@@ -88,4 +88,4 @@ async def list_co_funding(
         where.append(active_on(RESOURCE, active_on_day))
     if q:
         where.append(contains(CoFunding.name, q) | contains(CoFunding.description, q) | contains(CoFunding.purpose, q))
-    return await list_page(RESOURCE, where=where, sort=sort, limit=limit, cursor=cursor)
+    return await list_page(RESOURCE, CoFundingPage, where=where, sort=sort, limit=limit, cursor=cursor)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from api.schemas.common import Page
 from api.schemas.engagements import Engagement as EngagementRead
+from api.schemas.engagements import EngagementPage
 from api.services.db import contains
 from api.services.records import (
     ORGANISATION,
@@ -43,7 +43,7 @@ async def list_engagements(
     sort: str,
     limit: int,
     cursor: str | None,
-) -> Page[EngagementRead]:
+) -> EngagementPage:
     where: list[Any] = []
     if kind is not None:
         where.append(Engagement.kind == kind)
@@ -56,4 +56,4 @@ async def list_engagements(
         where.append(active_on(RESOURCE, active_on_day))
     if q:
         where.append(contains(Engagement.name, q) | contains(Engagement.summary, q) | contains(Engagement.outputs, q))
-    return await list_page(RESOURCE, where=where, sort=sort, limit=limit, cursor=cursor)
+    return await list_page(RESOURCE, EngagementPage, where=where, sort=sort, limit=limit, cursor=cursor)

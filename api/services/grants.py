@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from api.schemas.common import Page
 from api.schemas.grants import Grant as GrantRead
+from api.schemas.grants import GrantPage
 from api.services.db import contains
 from api.services.records import (
     GRANT,
@@ -46,7 +46,7 @@ async def list_grants(
     sort: str,
     limit: int,
     cursor: str | None,
-) -> Page[GrantRead]:
+) -> GrantPage:
     where: list[Any] = []
     if funder is not None:
         where.append(Grant.funder == await resolve_filter(ORGANISATION, funder, "funder"))
@@ -67,4 +67,4 @@ async def list_grants(
         where.append(active_on(RESOURCE, active_on_day, "planned_start_on", "planned_end_on"))
     if q:
         where.append(contains(Grant.name, q) | contains(Grant.description, q) | contains(Grant.identifier, q))
-    return await list_page(RESOURCE, where=where, sort=sort, limit=limit, cursor=cursor)
+    return await list_page(RESOURCE, GrantPage, where=where, sort=sort, limit=limit, cursor=cursor)

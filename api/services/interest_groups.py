@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from api.schemas.common import Page
 from api.schemas.interest_groups import InterestGroup as InterestGroupRead
+from api.schemas.interest_groups import InterestGroupPage
 from api.schemas.interest_groups import Membership as MembershipRead
 from api.services import children
 from api.services.actors import Actor
@@ -67,7 +67,7 @@ async def list_interest_groups(
     sort: str,
     limit: int,
     cursor: str | None,
-) -> Page[InterestGroupRead]:
+) -> InterestGroupPage:
     where: list[Any] = []
     if organisation is not None:
         organisation_id = await resolve_filter(ORGANISATION, organisation, "organisation")
@@ -88,4 +88,4 @@ async def list_interest_groups(
         where.append(active_on(RESOURCE, active_on_day))
     if q:
         where.append(contains(InterestGroup.name, q) | contains(InterestGroup.description, q))
-    return await list_page(RESOURCE, where=where, sort=sort, limit=limit, cursor=cursor)
+    return await list_page(RESOURCE, InterestGroupPage, where=where, sort=sort, limit=limit, cursor=cursor)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.schemas.common import Page
 from api.schemas.organisations import Organisation as OrganisationRead
+from api.schemas.organisations import OrganisationPage
 from api.services.db import contains
 from api.services.records import ORGANISATION, PLACE, Resource, list_page, places_within
 from models.tables import Organisation
@@ -15,7 +15,7 @@ RESOURCE = Resource(kind=ORGANISATION, read=OrganisationRead, references={"home_
 
 async def list_organisations(
     *, kind: str | None, place: str | None, q: str | None, sort: str, limit: int, cursor: str | None
-) -> Page[OrganisationRead]:
+) -> OrganisationPage:
     where: list[Any] = []
     if kind is not None:
         where.append(Organisation.kind == kind)
@@ -25,4 +25,4 @@ async def list_organisations(
         where.append(
             contains(Organisation.name, q) | contains(Organisation.org_id, q) | contains(Organisation.description, q)
         )
-    return await list_page(RESOURCE, where=where, sort=sort, limit=limit, cursor=cursor)
+    return await list_page(RESOURCE, OrganisationPage, where=where, sort=sort, limit=limit, cursor=cursor)

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from api.schemas.common import FieldError, Page
+from api.schemas.common import FieldError
 from api.schemas.places import Place as PlaceRead
+from api.schemas.places import PlacePage
 from api.services.actors import Actor
 from api.services.db import contains
 from api.services.errors import Conflict, Unprocessable
@@ -75,7 +76,11 @@ async def after_write(place_id: UUID, fields: Row, actor: Actor) -> None:
 
 
 RESOURCE = Resource(
-    kind=PLACE, read=PlaceRead, references={"parent": PLACE}, expand=_former_codes, after_write=after_write
+    kind=PLACE,
+    read=PlaceRead,
+    references={"parent": PLACE},
+    expand=_former_codes,
+    after_write=after_write,
 )
 
 
@@ -111,7 +116,7 @@ async def list_places(
     sort: str,
     limit: int,
     cursor: str | None,
-) -> Page[PlaceRead]:
+) -> PlacePage:
     where: list[Any] = []
     if level is not None:
         where.append(Place.level == level)
@@ -121,4 +126,4 @@ async def list_places(
         where.append(Place.parent == await resolve_filter(PLACE, parent, "parent"))
     if q:
         where.append(contains(Place.name, q) | contains(Place.gss_code, q))
-    return await list_page(RESOURCE, where=where, sort=sort, limit=limit, cursor=cursor)
+    return await list_page(RESOURCE, PlacePage, where=where, sort=sort, limit=limit, cursor=cursor)

@@ -31,6 +31,7 @@ from api.services.errors import Conflict, InvalidRequest, NotFound, Unprocessabl
 from models.tables import CoFunding, Grant, Organisation, Place, PlaceFormerCode
 
 Read = TypeVar("Read", bound=msgspec.Struct)
+PageT = TypeVar("PageT", bound=Page[Any])
 Row = dict[str, Any]
 Expander = Callable[[list[UUID]], Awaitable[Mapping[UUID, Row]]]
 AfterWrite = Callable[[UUID, Row, Actor], Awaitable[None]]
@@ -287,12 +288,13 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, UUID]:
 
 async def list_page(
     resource: Resource[Read],
+    page: type[PageT],
     *,
     where: Sequence[Combinable] = (),
     sort: str = "name",
     limit: int = 50,
     cursor: str | None = None,
-) -> Page[Read]:
+) -> PageT:
     """One page in a stable order (the sort column, then the id), after the cursor's last row. A
     keyset page never skips or repeats a row that existed when the walk began, whatever is inserted
     meanwhile, and page 1,000 costs what page 1 does."""
@@ -316,7 +318,7 @@ async def list_page(
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = _encode_cursor(sort, last[column._meta.name], last["id"])
-    return Page(items=await to_structs(resource, rows), next_cursor=next_cursor)
+    return page(items=await to_structs(resource, rows), next_cursor=next_cursor)
 
 
 # Filters -------------------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from api.schemas.common import Page
 from api.schemas.research import Research as ResearchRead
+from api.schemas.research import ResearchPage
 from api.services.db import contains
 from api.services.records import (
     CO_FUNDING,
@@ -49,7 +49,7 @@ async def list_research(
     sort: str,
     limit: int,
     cursor: str | None,
-) -> Page[ResearchRead]:
+) -> ResearchPage:
     where: list[Any] = []
     if kind is not None:
         where.append(Research.kind == kind)
@@ -74,4 +74,4 @@ async def list_research(
         where.append(Research.published_on <= published_to)
     if q:
         where.append(contains(Research.name, q) | contains(Research.summary, q))
-    return await list_page(RESOURCE, where=where, sort=sort, limit=limit, cursor=cursor)
+    return await list_page(RESOURCE, ResearchPage, where=where, sort=sort, limit=limit, cursor=cursor)
