@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -92,7 +91,6 @@ def operation_id(route_handler: Any, *_: Any) -> str:
 
 
 def create_app() -> Litestar:
-    logging.basicConfig(level=logging.INFO)
     return Litestar(
         route_handlers=ROUTES,
         dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
