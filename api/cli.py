@@ -27,6 +27,17 @@ async def run_migrations() -> None:
         raise click.ClickException(f"migrations failed: {result.message}")
 
 
+async def check_database() -> None:
+    """Refuse to start, with one clear line, when the database cannot be reached."""
+    from api.services import database
+
+    try:
+        await database.open()
+    except database.DatabaseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    await database.close()
+
+
 @main.command()
 def migrate() -> None:
     """Bring the database's tables up to date (SQLite file by default, or DATABASE_URL)."""
@@ -44,6 +55,7 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
     from granian.server import Server
 
     settings = Settings.from_env()
+    asyncio.run(check_database())
     click.echo(f"Placenet on http://{host or settings.host}:{port or settings.port} (docs at /docs)", err=True)
     Server(
         "api.app:create_app",
