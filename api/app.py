@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Contact, License, Tag
+from litestar.static_files import create_static_files_router
 
 from api.errors import EXCEPTION_HANDLERS
 from api.routes.co_funding import CoFundingController
@@ -71,6 +74,20 @@ ROUTES = [
 ]
 
 
+SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
+
+
+def docs_ui() -> SwaggerRenderPlugin:
+    """Swagger UI from files the app serves itself, so the docs work with no network at all."""
+    return SwaggerRenderPlugin(
+        path="/",
+        js_url="/docs/static/swagger-ui-bundle.js",
+        css_url="/docs/static/swagger-ui.css",
+        standalone_preset_js_url="/docs/static/swagger-ui-standalone-preset.js",
+        favicon="<link rel='icon' type='image/png' href='/docs/static/favicon-32x32.png'>",
+    )
+
+
 def current_actor() -> Actor:
     return API_WRITER
 
@@ -92,7 +109,10 @@ def operation_id(route_handler: Any, *_: Any) -> str:
 
 def create_app() -> Litestar:
     return Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[
+            *ROUTES,
+            create_static_files_router(path="/docs/static", directories=[SWAGGER_UI], include_in_schema=False),
+        ],
         dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
@@ -104,6 +124,7 @@ def create_app() -> Litestar:
             license=License(name="MIT", identifier="MIT"),
             tags=TAGS,
             path="/docs",
+            render_plugins=[docs_ui(), YamlRenderPlugin()],
             use_handler_docstrings=True,
             operation_id_creator=operation_id,
         ),

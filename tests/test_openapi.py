@@ -37,3 +37,21 @@ async def test_docs_serve_the_spec(client, app):
     response = await client.get("/docs/openapi.json")
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "Placenet"
+
+
+async def test_docs_page_loads_nothing_from_outside(client):
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    html = page.text
+    assert "SwaggerUIBundle" in html
+    for asset in ("/docs/static/swagger-ui-bundle.js", "/docs/static/swagger-ui.css", "/docs/static/favicon-32x32.png"):
+        assert asset in html
+        assert (await client.get(asset)).status_code == 200
+    assert "http://" not in html.replace("http://www.w3.org", "")
+    assert "https://" not in html.replace("https://placenet.org.uk/problems", "")
+
+
+async def test_docs_serve_yaml_too(client):
+    response = await client.get("/docs/openapi.yaml")
+    assert response.status_code == 200
+    assert "openapi: 3.1" in response.text
