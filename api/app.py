@@ -23,6 +23,7 @@ from api.routes.organisations import OrganisationController
 from api.routes.places import PlaceController
 from api.routes.research import ResearchController
 from api.services import database
+from api.validation import strict_body
 from api.services.actors import API_WRITER, Actor
 
 TAGS = [
@@ -115,6 +116,7 @@ def create_app() -> Litestar:
         ],
         dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=strict_body,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Placenet",

@@ -137,3 +137,15 @@ async def test_unknown_path_is_a_404_problem(client):
 
 async def test_wrong_method_is_a_405_problem(client):
     assert_problem(await client.put("/v1/organisations"), 405)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/engagements", {"name": "E", "kind": "meeting", "people_involved": "200"}, "people_involved"),
+        ("/v1/co-funding", {"name": "C", "contributions": [{"funder": "x", "in_kind": 0}]}, "contributions[0].in_kind"),
+        ("/v1/places", {"name": "P", "level": "uk", "lat": "52.1"}, "lat"),
+    ],
+)
+async def test_bodies_are_not_coerced(client, path, body, field):
+    assert_problem(await client.post(path, json=body), 400, field)
