@@ -15,6 +15,7 @@ from litestar.openapi.spec import Contact, License, Tag
 from litestar.static_files import create_static_files_router
 
 from api.errors import EXCEPTION_HANDLERS
+from api.openapi import use_msgspec_schemas
 from api.routes.co_funding import CoFundingController
 from api.routes.engagements import EngagementController
 from api.routes.grants import GrantController
@@ -23,8 +24,8 @@ from api.routes.organisations import OrganisationController
 from api.routes.places import PlaceController
 from api.routes.research import ResearchController
 from api.services import database
-from api.validation import strict_body
 from api.services.actors import API_WRITER, Actor
+from api.validation import strict_body
 
 TAGS = [
     Tag(
@@ -109,7 +110,7 @@ def operation_id(route_handler: Any, *_: Any) -> str:
 
 
 def create_app() -> Litestar:
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *ROUTES,
             create_static_files_router(path="/docs/static", directories=[SWAGGER_UI], include_in_schema=False),
@@ -132,3 +133,5 @@ def create_app() -> Litestar:
         ),
         debug=False,
     )
+    use_msgspec_schemas(app)
+    return app

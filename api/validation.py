@@ -31,6 +31,5 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
             "Validation failed", extra=[{"message": str(error), "key": "data", "source": "body"}]
         ) from None
     except msgspec.DecodeError as error:
-        raise ValidationException(
-            "The body is not valid JSON", extra=[{"message": f"not valid JSON: {error}", "key": "data", "source": "body"}]
-        ) from None
+        detail = [{"message": f"not valid JSON: {error}", "key": "data", "source": "body"}]
+        raise ValidationException("The body is not valid JSON", extra=detail) from None

@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 ENGINE = os.environ.get("PLACENET_TEST_DATABASE", "sqlite")
+# The contract suite runs in a process of its own (see tests/contract), so it is left out otherwise.
+collect_ignore = [] if os.environ.get("PLACENET_CONTRACT") else ["contract"]
 SERVER = os.environ.get("PLACENET_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

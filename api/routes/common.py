@@ -37,7 +37,11 @@ RefPath = Annotated[
 Limit = Annotated[int, Parameter(ge=1, le=200, description="How many items per page, 1 to 200.")]
 Cursor = Annotated[
     str | None,
-    Parameter(description="The `next_cursor` of the previous page; omit for the first page.", max_length=500),
+    Parameter(
+        description="The `next_cursor` of the previous page; omit for the first page.",
+        max_length=500,
+        pattern=r"^[A-Za-z0-9_-]+$",
+    ),
 ]
 Sort = Annotated[
     Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"],
@@ -70,7 +74,8 @@ PROBLEM_DESCRIPTIONS = {
     400: "The request is malformed: a parameter or field has the wrong type, length or format.",
     404: "No record matches the ref.",
     409: "The change conflicts with the network: a duplicate slug or key, or the record is still referred to.",
-    422: "The request is well-formed but names a record that does not exist.",
+    422: "The request is well-formed but names a record that does not exist, or gives a cursor this API did "
+    "not issue for this list.",
 }
 LINK_HEADER = [
     ResponseHeader(

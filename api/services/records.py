@@ -27,7 +27,7 @@ from piccolo.table import Table
 from api.schemas.common import FieldError, Page
 from api.services.actors import Actor
 from api.services.db import write_transaction
-from api.services.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from api.services.errors import Conflict, NotFound, Unprocessable
 from models.tables import CoFunding, Grant, Organisation, Place, PlaceFormerCode
 
 Read = TypeVar("Read", bound=msgspec.Struct)
@@ -270,7 +270,7 @@ def _encode_cursor(sort: str, value: Any, record_id: UUID) -> str:
 
 
 def _decode_cursor(cursor: str, sort: str) -> tuple[Any, UUID]:
-    invalid = InvalidRequest(
+    invalid = Unprocessable(
         "The cursor is not one this API gave out for this list; start again without a cursor.",
         [FieldError(field="cursor", message="not a valid cursor for this list and sort", location="query")],
     )
