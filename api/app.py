@@ -14,6 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Contact, License, Tag
 from litestar.static_files import create_static_files_router
 
+from api.allow import allow_header_middleware, index_allowed_methods
 from api.errors import EXCEPTION_HANDLERS
 from api.openapi import use_msgspec_schemas
 from api.routes.co_funding import CoFundingController
@@ -118,6 +119,7 @@ def create_app() -> Litestar:
         dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=strict_body,
+        middleware=[allow_header_middleware],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Placenet",
@@ -134,4 +136,5 @@ def create_app() -> Litestar:
         debug=False,
     )
     use_msgspec_schemas(app)
+    index_allowed_methods(app)
     return app

@@ -149,3 +149,17 @@ async def test_wrong_method_is_a_405_problem(client):
 )
 async def test_bodies_are_not_coerced(client, path, body, field):
     assert_problem(await client.post(path, json=body), 400, field)
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/v1/organisations", "GET, OPTIONS, POST"),
+        ("/v1/organisations/anything", "DELETE, GET, OPTIONS, PATCH"),
+        ("/v1/interest-groups/g/members/m", "DELETE, GET, OPTIONS, PATCH"),
+    ],
+)
+async def test_options_allow_names_every_method_of_the_path(client, path, allow):
+    response = await client.options(path)
+    assert response.status_code == 204
+    assert response.headers["allow"] == allow
