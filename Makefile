@@ -8,7 +8,7 @@ FIXTURES := fixtures/places/uk.json fixtures/places/councils.json fixtures/seed/
 PORT ?= 8000
 export PORT
 
-.PHONY: help install run serve migrate fixtures test test-postgres lint format openapi clean
+.PHONY: help install run serve migrate fixtures test test-postgres contract-test contract lint format openapi clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,13 @@ test: install ## Install what the tests need and run them (SQLite)
 
 test-postgres: install ## Run the suite on PostgreSQL (PLACENET_TEST_POSTGRES, default the local server)
 	PLACENET_TEST_DATABASE=postgres $(BIN)/pytest
+
+contract-test: install ## Schemathesis in-process on a seeded database, fixed seed (PLACENET_TEST_DATABASE=postgres too)
+	PLACENET_CONTRACT=1 $(BIN)/pytest tests/contract -p no:cacheprovider
+
+contract: install ## Schemathesis CLI against a live server, random seed: make contract URL=http://127.0.0.1:8000
+	@test -n "$(URL)" || { echo "usage: make contract URL=http://127.0.0.1:8000"; exit 2; }
+	$(BIN)/st --config-file schemathesis.toml run --seed $$(( RANDOM * 32768 + RANDOM )) $(URL)/docs/openapi.json
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .

@@ -5,7 +5,6 @@ which would make the API accept requests its own spec forbids. One hook, for eve
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import msgspec
@@ -13,9 +12,15 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 
 
-@cache
-def _decoder(body_type: Any) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(body_type, strict=True)
+def _integral_floats_as_ints(value: Any) -> Any:
+    """JSON Schema counts 1.0 as an integer; msgspec's strict mode does not. Everything else stays."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    return value
 
 
 async def strict_body(request: Request[Any, Any, Any]) -> None:
@@ -25,7 +30,7 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
         return
     body = await request.body()
     try:
-        _decoder(field.annotation).decode(body)
+        msgspec.convert(_integral_floats_as_ints(msgspec.json.decode(body)), field.annotation, strict=True)
     except msgspec.ValidationError as error:
         raise ValidationException(
             "Validation failed", extra=[{"message": str(error), "key": "data", "source": "body"}]

@@ -163,3 +163,15 @@ async def test_options_allow_names_every_method_of_the_path(client, path, allow)
     response = await client.options(path)
     assert response.status_code == 204
     assert response.headers["allow"] == allow
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [("/v1/organisations", {"place": "a\x00b"}), ("/v1/grants", {"q": "\x00"}), ("/v1/places", {"within": "x\x00"})],
+)
+async def test_nul_bytes_in_query_parameters_are_400(client, path, params):
+    assert_problem(await client.get(path, params=params), 400)
+
+
+async def test_nul_bytes_in_path_refs_are_400(client):
+    assert_problem(await client.get("/v1/organisations/a%00b"), 400)

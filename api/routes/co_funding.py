@@ -34,9 +34,17 @@ from api.schemas.co_funding import (
     ContributionCreate,
     ContributionUpdate,
 )
+from api.schemas.common import NO_NUL
 from api.services import children, co_funding, records
 
-FunderPath = Annotated[str, Parameter(description="The funder's UUID, slug or org-id.", max_length=200)]
+FunderPath = Annotated[
+    str,
+    Parameter(
+        description="The funder's UUID, slug or org-id.",
+        max_length=200,
+        pattern=NO_NUL,
+    ),
+]
 
 
 class CoFundingController(Controller):
@@ -48,7 +56,12 @@ class CoFundingController(Controller):
         self,
         request: AnyRequest,
         funder: Annotated[
-            str | None, Parameter(description="Only arrangements this funder contributes to.", max_length=200)
+            str | None,
+            Parameter(
+                description="Only arrangements this funder contributes to.",
+                max_length=200,
+                pattern=NO_NUL,
+            ),
         ] = None,
         organisation: Annotated[
             OrganisationFilter,

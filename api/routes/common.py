@@ -15,7 +15,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from api.errors import PROBLEM_MEDIA_TYPE
-from api.schemas.common import Page, Problem
+from api.schemas.common import NO_NUL, Page, Problem
 from api.services.actors import Actor
 
 T = TypeVar("T")
@@ -32,6 +32,7 @@ RefPath = Annotated[
         description="The record's UUID, its slug, or its natural key (org-id for organisations; GSS code, "
         "current or former, for places; 360Giving identifier for grants).",
         max_length=200,
+        pattern=NO_NUL,
     ),
 ]
 Limit = Annotated[int, Parameter(ge=1, le=200, description="How many items per page, 1 to 200.")]
@@ -49,19 +50,26 @@ Sort = Annotated[
 ]
 Query = Annotated[
     str | None,
-    Parameter(description="Text to look for in names and descriptions (case-insensitive).", max_length=200),
+    Parameter(
+        description="Text to look for in names and descriptions (case-insensitive).", max_length=200, pattern=NO_NUL
+    ),
 ]
 PlaceFilter = Annotated[
     str | None,
     Parameter(
         description="Only records in this place or any place below it (UUID, slug or GSS code).",
         max_length=200,
+        pattern=NO_NUL,
         examples=[Example(value="E12000005", summary="West Midlands region")],
     ),
 ]
 OrganisationFilter = Annotated[
     str | None,
-    Parameter(description="Only records this organisation takes part in (UUID, slug or org-id).", max_length=200),
+    Parameter(
+        description="Only records this organisation takes part in (UUID, slug or org-id).",
+        max_length=200,
+        pattern=NO_NUL,
+    ),
 ]
 ActiveOn = Annotated[
     datetime.date | None,

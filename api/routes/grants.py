@@ -25,10 +25,17 @@ from api.routes.common import (
     created,
     page_response,
 )
+from api.schemas.common import NO_NUL
 from api.schemas.grants import Grant, GrantCreate, GrantPage, GrantUpdate
 from api.services import grants, records
 
-OrganisationRef = Annotated[str | None, Parameter(max_length=200)]
+OrganisationRef = Annotated[
+    str | None,
+    Parameter(
+        max_length=200,
+        pattern=NO_NUL,
+    ),
+]
 
 
 class GrantController(Controller):
@@ -46,10 +53,17 @@ class GrantController(Controller):
         ] = None,
         place: Annotated[
             str | None,
-            Parameter(description="Only grants benefiting this place or a place below it.", max_length=200),
+            Parameter(
+                description="Only grants benefiting this place or a place below it.", max_length=200, pattern=NO_NUL
+            ),
         ] = None,
         programme: Annotated[
-            str | None, Parameter(description="Only grants from this programme (exact name).", max_length=300)
+            str | None,
+            Parameter(
+                description="Only grants from this programme (exact name).",
+                max_length=300,
+                pattern=NO_NUL,
+            ),
         ] = None,
         awarded_from: Annotated[
             datetime.date | None, Parameter(description="Only grants awarded on or after this day.")

@@ -25,6 +25,7 @@ from api.routes.common import (
     created,
     page_response,
 )
+from api.schemas.common import NO_NUL
 from api.schemas.interest_groups import (
     InterestGroup,
     InterestGroupCreate,
@@ -38,7 +39,12 @@ from api.schemas.interest_groups import (
 from api.services import children, interest_groups, records
 
 OrganisationPath = Annotated[
-    str, Parameter(description="The member organisation's UUID, slug or org-id.", max_length=200)
+    str,
+    Parameter(
+        description="The member organisation's UUID, slug or org-id.",
+        max_length=200,
+        pattern=NO_NUL,
+    ),
 ]
 
 

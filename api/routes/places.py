@@ -21,6 +21,7 @@ from api.routes.common import (
     created,
     page_response,
 )
+from api.schemas.common import NO_NUL
 from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlacePage, PlaceUpdate
 from api.services import places, records
 
@@ -39,13 +40,24 @@ class PlaceController(Controller):
             Parameter(
                 description="Only this place and the places below it (UUID, slug or GSS code).",
                 max_length=200,
+                pattern=NO_NUL,
             ),
         ] = None,
         parent: Annotated[
-            str | None, Parameter(description="Only the places directly below this one.", max_length=200)
+            str | None,
+            Parameter(
+                description="Only the places directly below this one.",
+                max_length=200,
+                pattern=NO_NUL,
+            ),
         ] = None,
         q: Annotated[
-            str | None, Parameter(description="Text to look for in names and GSS codes.", max_length=200)
+            str | None,
+            Parameter(
+                description="Text to look for in names and GSS codes.",
+                max_length=200,
+                pattern=NO_NUL,
+            ),
         ] = None,
         sort: Sort = "name",
         limit: Limit = 50,

@@ -25,6 +25,7 @@ from api.routes.common import (
     created,
     page_response,
 )
+from api.schemas.common import NO_NUL
 from api.schemas.research import Research, ResearchCreate, ResearchKind, ResearchPage, ResearchUpdate
 from api.services import records, research
 
@@ -49,7 +50,9 @@ class ResearchController(Controller):
         place: PlaceFilter = None,
         funded_by: Annotated[
             str | None,
-            Parameter(description="Only research paid for by this co-funding arrangement.", max_length=200),
+            Parameter(
+                description="Only research paid for by this co-funding arrangement.", max_length=200, pattern=NO_NUL
+            ),
         ] = None,
         published_from: Annotated[
             datetime.date | None, Parameter(description="Only research published on or after this day.")

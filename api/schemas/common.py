@@ -12,9 +12,11 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+# Patterns mean the same to Python's re (which msgspec validates with) and to the ECMA-262 regexes
+# of JSON Schema: no \s or \d, whose meanings differ between the two.
 NO_NUL = r"^[^\x00]*$"
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-GSS_PATTERN = r"^[EWSNK]\d{8}$"
+GSS_PATTERN = r"^[EWSNK][0-9]{8}$"
 
 Slug = Annotated[
     str,
@@ -43,7 +45,7 @@ Url = Annotated[
     str,
     Meta(
         max_length=2000,
-        pattern=r"^https?://[^\s\x00]+$",
+        pattern=r"^https?://[^\x00-\x20\x7f]+$",
         description="An absolute http(s) URL.",
         examples=["https://lankellychase.org.uk/"],
     ),
@@ -53,7 +55,7 @@ OrgId = Annotated[
     Meta(
         min_length=3,
         max_length=200,
-        pattern=r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+[^\s\x00]*$",
+        pattern=r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+[^\x00-\x20\x7f]*$",
         description="The organisation's org-id.guide identifier: a list prefix and the identifier on that "
         "list, such as GB-CHC-1107583 (a charity number) or GB-LAE-COV (a local authority).",
         examples=["GB-CHC-1107583"],
@@ -70,7 +72,7 @@ GssCode = Annotated[
 Amount = Annotated[
     str,
     Meta(
-        pattern=r"^\d{1,13}(?:\.\d{1,2})?$",
+        pattern=r"^[0-9]{1,13}(?:\.[0-9]{1,2})?$",
         description="A non-negative decimal amount as a string, at most two decimal places.",
         examples=["250000.00"],
     ),

@@ -13,7 +13,7 @@ from api.schemas.common import Date, LongText, Money, Name, Page, Provenance, Re
 IDENTIFIER = Meta(
     min_length=1,
     max_length=200,
-    pattern=r"^[^\s\x00]+$",
+    pattern=r"^[^\x00-\x20\x7f]+$",
     description="The grant's 360Giving identifier (a 360G- prefix and the funder's own id), when it has one.",
     examples=["360G-LankellyChase-2017-001"],
 )

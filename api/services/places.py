@@ -39,12 +39,8 @@ async def _check_codes(place_id: UUID, gss_code: str | None, former_codes: list[
             PlaceFormerCode.code.is_in(former_codes), PlaceFormerCode.place != place_id
         )
         errors += [
-            FieldError(
-                field="former_codes",
-                message=f"{row['gss_code'] or row['code']} already names another place",
-                location="body",
-            )
-            for row in [*current, *taken]
+            FieldError(field="former_codes", message=f"{code} already names another place", location="body")
+            for code in [*(row["gss_code"] for row in current), *(row["code"] for row in taken)]
         ]
     if gss_code is not None:
         if gss_code in former_codes:

@@ -1,7 +1,7 @@
-"""The API behaves exactly as its spec says: schemathesis, in-process, over every operation, against
-a database seeded from fixtures/, with every check and the examples, coverage, fuzzing and stateful
-phases. Run in its own pytest process (`make contract-test`): the app runs on schemathesis's own event
-loop, so the database must not already be bound to the test session's loop."""
+"""The API behaves exactly as its spec says: schemathesis, in-process, over every operation, with
+every check and the examples, coverage, fuzzing and stateful phases (schemathesis.toml), against a
+database seeded from fixtures/. It runs in a pytest process of its own (`make contract-test`):
+the app runs on schemathesis's event loop, so the database must not be bound to another one."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 
 from api.app import create_app
+from tests.contract import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_FILES = [
@@ -20,9 +21,6 @@ SEED_FILES = [
     ROOT / "fixtures/places/councils.json",
     ROOT / "fixtures/seed/place-action-inquiry.yaml",
 ]
-
-CONFIG = SchemathesisConfig.from_path(ROOT / "schemathesis.toml")
-schema = schemathesis.openapi.from_asgi("/docs/openapi.json", create_app(), config=CONFIG)
 
 
 async def _seed() -> None:
@@ -33,10 +31,14 @@ async def _seed() -> None:
     await load(SEED_FILES)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def seeded() -> None:
-    # A plain event loop of its own, closed before schemathesis starts the app on its loop.
-    asyncio.run(_seed())
+# Seeded before the app starts (loading the schema starts it on schemathesis's loop), on a loop of
+# its own that is closed again, so no connection pool is left bound to the wrong loop.
+asyncio.run(_seed())
+snapshot.take()
+
+schema = schemathesis.openapi.from_asgi(
+    "/docs/openapi.json", create_app(), config=SchemathesisConfig.from_path(ROOT / "schemathesis.toml")
+)
 
 
 @pytest.fixture
@@ -49,4 +51,10 @@ def test_operation_conforms(case):
     case.call_and_validate()
 
 
-TestStateful = schema.as_state_machine().TestCase
+class Workflows(schema.as_state_machine()):  # type: ignore[misc]
+    def setup(self) -> None:
+        # Every scenario starts from the seeded network, so replays see the same data.
+        snapshot.restore()
+
+
+TestWorkflows = Workflows.TestCase
