@@ -24,7 +24,7 @@ def index_allowed_methods(app: Litestar) -> None:
 
 def allow_header_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "OPTIONS":
+        if scope.get("method") != "OPTIONS":
             await app(scope, receive, send)
             return
         allowed: dict[int, str] = scope["litestar_app"].state.get("allowed_methods", {})
