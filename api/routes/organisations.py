@@ -13,6 +13,7 @@ from api.routes.common import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     Acting,
+    ActiveOn,
     AnyRequest,
     Cursor,
     Limit,
@@ -22,7 +23,11 @@ from api.routes.common import (
     Sort,
     created,
     page_response,
+    problems,
 )
+from api.routes.map import CollaborationKinds, DateFrom, DateTo, PerKindLimit, ScopePlace
+from api.schemas.activity import OrganisationActivity
+from api.schemas.network import Collaborators
 from api.schemas.organisations import (
     Organisation,
     OrganisationCreate,
@@ -30,7 +35,7 @@ from api.schemas.organisations import (
     OrganisationPage,
     OrganisationUpdate,
 )
-from api.services import organisations, records
+from api.services import activity, network, organisations, records
 
 KindFilter = Annotated[OrganisationKind | None, Parameter(description="Only organisations of this kind.")]
 
@@ -82,3 +87,53 @@ class OrganisationController(Controller):
     async def delete_organisation(self, ref: RefPath, actor: Acting) -> None:
         """Delete an organisation that nothing refers to any more; otherwise 409 names what does."""
         await records.delete(organisations.RESOURCE, ref, actor=actor)
+
+    @get("/{ref:str}/activity", summary="Get an organisation's activity", responses=problems(400, 404, 422))
+    async def get_organisation_activity(
+        self,
+        ref: RefPath,
+        kind: CollaborationKinds = None,
+        place: ScopePlace = None,
+        active_on: ActiveOn = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
+        limit: PerKindLimit = 50,
+    ) -> OrganisationActivity:
+        """Every interest group, co-funding arrangement, piece of research, grant and engagement the
+        organisation takes part in, grouped by kind, each with the organisation's own roles, its places,
+        its money and everyone taking part. Each kind gives its `total` and its first `limit` records
+        by name; page through a collection's own list (`organisation=`) for the rest."""
+        return await activity.organisation_activity(
+            ref=ref,
+            kinds=kind,
+            place=place,
+            active_on_day=active_on,
+            date_from=date_from,
+            date_to=date_to,
+            limit=limit,
+        )
+
+    @get("/{ref:str}/collaborators", summary="List an organisation's collaborators", responses=problems(400, 404, 422))
+    async def list_collaborators(
+        self,
+        ref: RefPath,
+        kind: CollaborationKinds = None,
+        place: ScopePlace = None,
+        active_on: ActiveOn = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
+        limit: Annotated[int, Parameter(ge=1, le=200, description="How many collaborators to list, 1 to 200.")] = 50,
+    ) -> Collaborators:
+        """The organisations that take part in the same collaboration records as this one, most shared
+        records first (then by name), each with the evidence: every shared record and both organisations'
+        roles in it (`source` is this organisation). The filters limit which records count, as for the
+        network."""
+        return await network.list_collaborators(
+            ref=ref,
+            kinds=kind,
+            place=place,
+            active_on_day=active_on,
+            date_from=date_from,
+            date_to=date_to,
+            limit=limit,
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
@@ -13,17 +13,22 @@ from api.routes.common import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     Acting,
+    ActiveOn,
     AnyRequest,
     Cursor,
     Limit,
+    OrganisationFilter,
     RefPath,
     Sort,
     created,
     page_response,
+    problems,
 )
+from api.routes.map import DateFrom, DateTo, MapKinds, PerKindLimit
+from api.schemas.activity import PlaceActivity, PlaceFunders
 from api.schemas.common import NO_NUL
 from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlacePage, PlaceUpdate
-from api.services import places, records
+from api.services import activity, places, records
 
 
 class PlaceController(Controller):
@@ -89,3 +94,58 @@ class PlaceController(Controller):
     async def delete_place(self, ref: RefPath, actor: Acting) -> None:
         """Delete a place nothing refers to (no places below it, no records in it); otherwise 409."""
         await records.delete(places.RESOURCE, ref, actor=actor)
+
+    @get("/{ref:str}/activity", summary="Get a place's activity", responses=problems(400, 404, 422))
+    async def get_place_activity(
+        self,
+        ref: RefPath,
+        kind: MapKinds = None,
+        organisation: OrganisationFilter = None,
+        active_on: ActiveOn = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
+        limit: PerKindLimit = 50,
+    ) -> PlaceActivity:
+        """Everything in the place and the places below it, grouped by kind: the organisations based there,
+        and the interest groups, co-funding arrangements, research, grants and engagements linked to it or
+        to a place below it, each with its places, its money and who takes part in what role. Each kind
+        gives its `total` and its first `limit` items by name; page through a collection's own list
+        (`place=`) for the rest. Date filters apply to the records, not to organisations."""
+        return await activity.place_activity(
+            ref=ref,
+            kinds=kind,
+            organisation=organisation,
+            active_on_day=active_on,
+            date_from=date_from,
+            date_to=date_to,
+            limit=limit,
+        )
+
+    @get("/{ref:str}/funders", summary="List who funds in a place", responses=READ_PROBLEMS)
+    async def list_place_funders(
+        self,
+        ref: RefPath,
+        active_on: ActiveOn = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
+        rank_by: Annotated[
+            Literal["count", "amount"],
+            Parameter(
+                description="`count`: most grants and contributions first, then most money (GBP); `amount`: most "
+                "money (GBP) first, then most grants and contributions. Ties go by name."
+            ),
+        ] = "count",
+        limit: Annotated[int, Parameter(ge=1, le=200, description="How many funders to list, 1 to 200.")] = 50,
+    ) -> PlaceFunders:
+        """Who funds in the place and the places below it: the funders of grants that benefit it and the
+        contributors to co-funding arrangements for it, ranked, each with how many grants and contributions
+        it made there and what they came to, one total per currency; with the totals for the place. Each
+        grant and contribution counts once, however many places below it names."""
+        return await activity.place_funders(
+            ref=ref,
+            active_on_day=active_on,
+            date_from=date_from,
+            date_to=date_to,
+            rank_by=rank_by,
+            limit=limit,
+        )

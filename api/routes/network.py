@@ -1,0 +1,145 @@
+"""/v1/network: the collaboration network (JSON or GraphML) and the shortest chain between two
+organisations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.params import Parameter, QueryParameter
+
+from api.errors import PROBLEM_MEDIA_TYPE
+from api.routes.common import ActiveOn, AnyRequest, problems
+from api.routes.map import CollaborationKinds, DateFrom, DateTo, ScopePlace
+from api.schemas.common import NO_NUL, Problem
+from api.schemas.network import Network, NetworkPath
+from api.services import network as network_service
+
+JSON = "application/json"
+GRAPHML = "application/graphml+xml"
+
+
+@dataclass
+class WithGraphML(Operation):
+    """The operation's 200 answers GraphML too, when asked for it."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            ok.content[GRAPHML] = OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.STRING,
+                    description="GraphML (http://graphml.graphdrawing.org/): nodes with label, slug, kind, "
+                    "degree, strength and centrality; edges with weight, kinds and evidence as text.",
+                )
+            )
+
+
+PATH_PROBLEMS = {
+    **problems(400, 422),
+    404: ResponseSpec(
+        data_container=Problem,
+        description="No chain of collaborations joins the two organisations (with the filters given).",
+        media_type=PROBLEM_MEDIA_TYPE,
+    ),
+}
+
+
+class NetworkController(Controller):
+    path = "/v1/network"
+    tags = ["Network"]
+
+    @get("/", summary="Get the collaboration network", responses=problems(400, 422), operation_class=WithGraphML)
+    async def get_network(
+        self,
+        request: AnyRequest,
+        kind: CollaborationKinds = None,
+        organisation: Annotated[
+            str | None,
+            Parameter(
+                description="Only the records this organisation takes part in (UUID, slug or org-id): its own "
+                "network, with everyone it shares a record with.",
+                max_length=200,
+                pattern=NO_NUL,
+            ),
+        ] = None,
+        place: ScopePlace = None,
+        active_on: ActiveOn = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
+        output: Annotated[
+            Literal["json", "graphml"] | None,
+            QueryParameter(
+                name="format",
+                description="`graphml` for GraphML, `json` for JSON, whatever the Accept header (for download links).",
+            ),
+        ] = None,
+    ) -> Response[Network]:
+        """Organisations as nodes, linked when they take part in the same collaboration record: an interest
+        group (convenor, members, observers), a co-funding arrangement (its lead, its funders, and the
+        partners of research it paid for), research (commissioners and partners), a grant (funder and
+        recipient) or an engagement (convenor and participants). Each edge's weight is how many records the
+        two share, and its evidence lists them with each side's roles. Each node carries its organisation
+        kind, its degree (how many organisations it is linked to), its strength (the sum of its edge weights)
+        and its normalised betweenness centrality.
+
+        JSON by default; GraphML, for Gephi, Cytoscape and yEd, with `Accept: application/graphml+xml` or
+        `format=graphml`. Records are in scope by their time: an interest group's, arrangement's or
+        engagement's start and end, a grant's planned start (or award date) and planned end, research up to
+        its publication date; an empty date is open-ended."""
+        network = await network_service.get_network(
+            kinds=kind,
+            organisation=organisation,
+            place=place,
+            active_on_day=active_on,
+            date_from=date_from,
+            date_to=date_to,
+        )
+        if wants_graphml(request, output):
+            return Response(network_service.graphml(network), media_type=GRAPHML)  # type: ignore[arg-type]
+        return Response(network)
+
+    @get("/path", summary="Find the shortest chain between two organisations", responses=PATH_PROBLEMS)
+    async def find_path(
+        self,
+        source: Annotated[
+            str,
+            QueryParameter(
+                name="from",
+                description="Where the chain starts: a UUID, slug or org-id.",
+                max_length=200,
+                pattern=NO_NUL,
+            ),
+        ],
+        target: Annotated[
+            str,
+            QueryParameter(
+                name="to", description="Where the chain ends: a UUID, slug or org-id.", max_length=200, pattern=NO_NUL
+            ),
+        ],
+        kind: CollaborationKinds = None,
+        place: ScopePlace = None,
+        active_on: ActiveOn = None,
+    ) -> NetworkPath:
+        """The shortest chain of collaborations from one organisation to another (fewest hops), each hop
+        with the records its two organisations share and their roles; 404 when no chain joins them. The
+        filters limit which records count, as for the network (here `from` and `to` name the two
+        organisations, so there is no date range; `active_on` limits the records to one day). From an
+        organisation to itself the chain has no hops."""
+        return await network_service.find_path(
+            source=source,
+            target=target,
+            kinds=kind,
+            place=place,
+            active_on_day=active_on,
+        )
+
+
+def wants_graphml(request: AnyRequest, output: str | None) -> bool:
+    """`format` first, then the Accept header; JSON when neither asks for GraphML."""
+    if output is not None:
+        return output == "graphml"
+    return request.accept.best_match([JSON, GRAPHML], default=JSON) == GRAPHML

@@ -1,0 +1,164 @@
+"""The story of a place or an organisation: the collaboration records in it, grouped by kind, with who
+takes part and in what role; and who funds in a place."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from api.schemas.common import Date, Money, Reference
+from api.schemas.organisations import KIND as ORGANISATION_KIND
+from api.schemas.organisations import OrganisationKind
+
+CollaborationKind = Literal["interest_group", "co_funding", "research", "grant", "engagement"]
+COLLABORATION_KIND = Meta(
+    description="What kind of collaboration record: `interest_group`, `co_funding` (a co-funding arrangement), "
+    "`research`, `grant` or `engagement`."
+)
+Role = Literal[
+    "convenor", "member", "observer", "lead", "funder", "recipient", "commissioner", "partner", "participant"
+]
+ROLES = Meta(
+    description="The organisation's parts in the record. Interest group: `convenor`, `member` or `observer`. "
+    "Co-funding arrangement: `lead`, `funder` (it contributed) or `recipient` (it carried out research the "
+    "arrangement paid for). Research: `commissioner` or `partner`. Grant: `funder` or `recipient`. Engagement: "
+    "`convenor` or `participant`."
+)
+OWN_ROLES = Meta(description="The organisation's own parts in the record; " + (ROLES.description or ""))
+STARTS = Meta(
+    description="When the record's time began, as the date filters read it: a group's, arrangement's or "
+    "engagement's start; a grant's planned start (or its award date); empty for research and when unknown."
+)
+ENDS = Meta(
+    description="When the record's time ended, as the date filters read it: a group's, arrangement's or "
+    "engagement's end; a grant's planned end; research's publication date; empty when unknown or open."
+)
+MONEY = Meta(
+    description="The money in the record, one total per currency: a grant's amount, or what the funders of a "
+    "co-funding arrangement contributed; empty when none is published."
+)
+TOTAL = Meta(ge=0, description="How many there are in all; `items` holds the first `limit` of them, by name.")
+
+
+class OrganisationSummary(msgspec.Struct, kw_only=True):
+    """An organisation, named, with its kind."""
+
+    id: Annotated[UUID, Meta(description="The organisation's UUID.")]
+    slug: Annotated[str, Meta(description="The organisation's slug.")]
+    name: Annotated[str, Meta(description="The organisation's name.")]
+    kind: Annotated[OrganisationKind, ORGANISATION_KIND]
+
+
+class Participant(msgspec.Struct, kw_only=True):
+    """An organisation taking part in a record, with its roles."""
+
+    organisation: OrganisationSummary
+    roles: Annotated[list[Role], ROLES]
+
+
+class ActivityRecord(msgspec.Struct, kw_only=True):
+    """A collaboration record: what it is, when, its money, where, and who takes part."""
+
+    id: Annotated[UUID, Meta(description="The record's UUID; follow it in the record's own collection.")]
+    slug: Annotated[str, Meta(description="The record's slug.")]
+    name: Annotated[str, Meta(description="The record's name or title.")]
+    kind: Annotated[CollaborationKind, COLLABORATION_KIND]
+    starts_on: Annotated[Date | None, STARTS]
+    ends_on: Annotated[Date | None, ENDS]
+    money: Annotated[list[Money], MONEY]
+    places: Annotated[list[Reference], Meta(description="The places the record is linked to.")]
+    participants: Annotated[
+        list[Participant], Meta(description="Every organisation taking part, by name, with its roles.")
+    ]
+
+
+class OrganisationActivityRecord(ActivityRecord, kw_only=True):
+    """A collaboration record an organisation takes part in, with the organisation's own roles."""
+
+    roles: Annotated[list[Role], OWN_ROLES]
+
+
+class RecordGroup(msgspec.Struct, kw_only=True):
+    """The records of one kind."""
+
+    total: Annotated[int, TOTAL]
+    items: list[ActivityRecord]
+
+
+class OrganisationRecordGroup(msgspec.Struct, kw_only=True):
+    """The records of one kind that an organisation takes part in."""
+
+    total: Annotated[int, TOTAL]
+    items: list[OrganisationActivityRecord]
+
+
+class BasedOrganisation(OrganisationSummary, kw_only=True):
+    """An organisation and the place it is based in."""
+
+    home_place: Annotated[Reference, Meta(description="The place the organisation is based in.")]
+
+
+class OrganisationGroup(msgspec.Struct, kw_only=True):
+    """The organisations based in a place or a place below it."""
+
+    total: Annotated[int, TOTAL]
+    items: list[BasedOrganisation]
+
+
+class PlaceActivity(msgspec.Struct, kw_only=True):
+    """Everything in a place and the places below it, grouped by kind."""
+
+    place: Annotated[Reference, Meta(description="The place asked about.")]
+    organisations: Annotated[OrganisationGroup, Meta(description="Organisations based there.")]
+    interest_groups: Annotated[RecordGroup, Meta(description="Interest groups covering it.")]
+    co_funding: Annotated[RecordGroup, Meta(description="Co-funding arrangements for it.")]
+    research: Annotated[RecordGroup, Meta(description="Research covering it.")]
+    grants: Annotated[RecordGroup, Meta(description="Grants benefiting it.")]
+    engagements: Annotated[RecordGroup, Meta(description="Engagements concerning it.")]
+
+
+class OrganisationActivity(msgspec.Struct, kw_only=True):
+    """Every collaboration an organisation takes part in, grouped by kind, with its roles."""
+
+    organisation: Annotated[Reference, Meta(description="The organisation asked about.")]
+    interest_groups: Annotated[OrganisationRecordGroup, Meta(description="Groups it convenes or belongs to.")]
+    co_funding: Annotated[
+        OrganisationRecordGroup, Meta(description="Arrangements it leads, contributes to or is paid by.")
+    ]
+    research: Annotated[OrganisationRecordGroup, Meta(description="Research it commissioned or carried out.")]
+    grants: Annotated[OrganisationRecordGroup, Meta(description="Grants it made or received.")]
+    engagements: Annotated[OrganisationRecordGroup, Meta(description="Engagements it convened or took part in.")]
+
+
+class Funder(msgspec.Struct, kw_only=True):
+    """One funder in a place: its grants and contributions there, and their totals."""
+
+    rank: Annotated[int, Meta(ge=1, description="Its place in the ranking, from 1.")]
+    organisation: OrganisationSummary
+    grants: Annotated[int, Meta(ge=0, description="How many grants it made that benefit the place.")]
+    awarded: Annotated[list[Money], Meta(description="What those grants awarded, one total per currency.")]
+    contributions: Annotated[
+        int, Meta(ge=0, description="How many co-funding arrangements for the place it contributed to.")
+    ]
+    contributed: Annotated[list[Money], Meta(description="What it contributed, one total per currency.")]
+
+
+class FunderTotals(msgspec.Struct, kw_only=True):
+    """Everything funded in the place, whatever the limit."""
+
+    funders: Annotated[int, Meta(ge=0, description="How many funders there are.")]
+    grants: Annotated[int, Meta(ge=0, description="How many grants benefit the place.")]
+    awarded: Annotated[list[Money], Meta(description="What the grants awarded, one total per currency.")]
+    contributions: Annotated[int, Meta(ge=0, description="How many contributions to co-funding arrangements.")]
+    contributed: Annotated[list[Money], Meta(description="What was contributed, one total per currency.")]
+
+
+class PlaceFunders(msgspec.Struct, kw_only=True):
+    """Who funds in a place and the places below it, ranked, with totals."""
+
+    place: Annotated[Reference, Meta(description="The place asked about.")]
+    totals: FunderTotals
+    funders: Annotated[list[Funder], Meta(description="The funders, best ranked first, up to `limit`.")]

@@ -1,0 +1,288 @@
+"""The collaboration network: organisations linked when they take part in the same record, each link
+weighted by how many records they share and carrying those records as evidence. The parties of every
+record in scope come from one query; networkx measures the graph."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from itertools import combinations, pairwise
+from uuid import UUID
+
+import msgspec
+import networkx as nx
+
+from api.schemas.activity import OrganisationSummary
+from api.schemas.common import Reference
+from api.schemas.network import (
+    Collaborator,
+    Collaborators,
+    Edge,
+    Evidence,
+    EvidenceRoles,
+    Hop,
+    Network,
+    NetworkPath,
+    Node,
+)
+from api.services.activity import Scope, as_uuid, ordered_roles, reference, run, scope, sql, summary
+from api.services.errors import NotFound
+from api.services.records import ORGANISATION, references, resolve, resolve_filter
+from models.tables import Organisation
+
+# Betweenness is exact up to this many organisations; above it, estimated from a fixed sample.
+EXACT_CENTRALITY = 500
+CENTRALITY_SAMPLE = 200
+
+
+@dataclass(frozen=True)
+class Shared:
+    """One record two organisations share: what it is, and each one's roles in it."""
+
+    kind: str
+    record: Reference
+    roles: dict[UUID, list[str]]
+
+    def evidence(self, source: UUID, target: UUID) -> Evidence:
+        return Evidence(
+            kind=self.kind,  # type: ignore[arg-type]
+            record=self.record,
+            roles=EvidenceRoles(source=self.roles[source], target=self.roles[target]),  # type: ignore[arg-type]
+        )
+
+
+@dataclass
+class Graph:
+    """The network in scope: a networkx graph whose edges carry their shared records, and every
+    organisation in it, named."""
+
+    graph: nx.Graph = field(default_factory=nx.Graph)
+    organisations: dict[UUID, OrganisationSummary] = field(default_factory=dict)
+
+    def shared(self, source: UUID, target: UUID) -> list[Evidence]:
+        records: list[Shared] = self.graph.edges[source, target]["shared"]
+        return [record.evidence(source, target) for record in records]
+
+    def weight(self, source: UUID, target: UUID) -> int:
+        return len(self.graph.edges[source, target]["shared"])
+
+    def sort_key(self, organisation_id: UUID) -> tuple[str, str]:
+        return self.organisations[organisation_id].name, str(organisation_id)
+
+
+async def build(in_scope: Scope) -> Graph:
+    """Every party of every record in scope, in one query, made into a graph. The rows are put in order
+    here rather than in SQL: a sort of every party is the costliest part of the query."""
+    rows = await run(
+        sql(
+            "{} SELECT s.kind, s.record_id, s.slug, s.name, p.role, o.id AS organisation_id, "
+            "o.slug AS organisation_slug, o.name AS organisation_name, o.kind AS organisation_kind "
+            "FROM selected s JOIN parties p ON p.record_id = s.record_id "
+            "JOIN organisation o ON o.id = p.organisation",
+            in_scope.views(),
+        )
+    )
+    network = Graph()
+    records: dict[UUID, tuple[str, Reference]] = {}
+    roles: dict[UUID, dict[UUID, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for row in rows:
+        record_id = as_uuid(row["record_id"])
+        organisation_id = as_uuid(row["organisation_id"])
+        if record_id not in records:
+            records[record_id] = (row["kind"], Reference(id=record_id, slug=row["slug"], name=row["name"]))
+        if organisation_id not in network.organisations:
+            network.organisations[organisation_id] = summary(row)
+        roles[record_id][organisation_id].add(row["role"])
+    # Nodes in name order, so that walks of the graph (and so shortest paths) are the same every time.
+    network.graph.add_nodes_from(sorted(network.organisations, key=network.sort_key))
+    # Records in kind and name order, so that each edge lists its evidence the same way every time.
+    for record_id, (kind, record) in sorted(
+        records.items(), key=lambda item: (item[1][0], item[1][1].name, str(item[0]))
+    ):
+        parties = roles[record_id]
+        shared = Shared(kind, record, {organisation: ordered_roles(r) for organisation, r in parties.items()})
+        for source, target in combinations(sorted(parties, key=network.sort_key), 2):
+            if network.graph.has_edge(source, target):
+                network.graph.edges[source, target]["shared"].append(shared)
+            else:
+                network.graph.add_edge(source, target, shared=[shared])
+    for _, _, data in network.graph.edges(data=True):
+        data["weight"] = len(data["shared"])
+    return network
+
+
+def centrality(graph: nx.Graph) -> dict[UUID, float]:
+    """Normalised betweenness, ignoring weights (a weight counts shared records, not distance)."""
+    if graph.number_of_nodes() <= EXACT_CENTRALITY:
+        scores: dict[UUID, float] = nx.betweenness_centrality(graph, normalized=True)
+    else:
+        scores = nx.betweenness_centrality(graph, k=CENTRALITY_SAMPLE, normalized=True, seed=0)
+    return scores
+
+
+def _edge_ends(network: Graph, a: UUID, b: UUID) -> tuple[UUID, UUID]:
+    return (a, b) if network.sort_key(a) <= network.sort_key(b) else (b, a)
+
+
+def to_network(network: Graph) -> Network:
+    scores = centrality(network.graph)
+    nodes = [
+        Node(
+            **{name: getattr(organisation, name) for name in ("id", "slug", "name", "kind")},
+            degree=int(network.graph.degree(organisation.id)),
+            strength=int(network.graph.degree(organisation.id, weight="weight")),
+            centrality=round(min(1.0, max(0.0, scores.get(organisation.id, 0.0))), 6),
+        )
+        for organisation in sorted(network.organisations.values(), key=lambda o: (o.name, str(o.id)))
+    ]
+    ends = sorted(
+        (_edge_ends(network, a, b) for a, b in network.graph.edges()),
+        key=lambda pair: (network.sort_key(pair[0]), network.sort_key(pair[1])),
+    )
+    edges = [Edge(source=a, target=b, weight=network.weight(a, b), evidence=network.shared(a, b)) for a, b in ends]
+    return Network(nodes=nodes, edges=edges)
+
+
+async def get_network(
+    *,
+    kinds: Sequence[str] | None,
+    organisation: str | None,
+    place: str | None,
+    active_on_day: datetime.date | None,
+    date_from: datetime.date | None,
+    date_to: datetime.date | None,
+) -> Network:
+    in_scope = await scope(
+        kinds=kinds,
+        organisation=organisation,
+        place=place,
+        active_on_day=active_on_day,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return to_network(await build(in_scope))
+
+
+def graphml(network: Network) -> str:
+    """The network as GraphML for Gephi, Cytoscape and yEd: node and edge attributes are scalars, the
+    evidence a readable list of `kind:slug (source roles / target roles)`."""
+    graph = nx.Graph()
+    for node in network.nodes:
+        graph.add_node(
+            str(node.id),
+            label=node.name,
+            slug=node.slug,
+            kind=node.kind,
+            degree=node.degree,
+            strength=node.strength,
+            centrality=node.centrality,
+        )
+    for edge in network.edges:
+        graph.add_edge(
+            str(edge.source),
+            str(edge.target),
+            weight=edge.weight,
+            kinds=", ".join(sorted({e.kind for e in edge.evidence})),
+            evidence="; ".join(
+                f"{e.kind}:{e.record.slug} ({'/'.join(e.roles.source)} - {'/'.join(e.roles.target)})"
+                for e in edge.evidence
+            ),
+        )
+    return "\n".join(nx.generate_graphml(graph, encoding="utf-8", prettyprint=True)) + "\n"
+
+
+async def list_collaborators(
+    *,
+    ref: str,
+    kinds: Sequence[str] | None,
+    place: str | None,
+    active_on_day: datetime.date | None,
+    date_from: datetime.date | None,
+    date_to: datetime.date | None,
+    limit: int,
+) -> Collaborators:
+    organisation_id = await resolve(ORGANISATION, ref)
+    in_scope = await scope(kinds=kinds, place=place, active_on_day=active_on_day, date_from=date_from, date_to=date_to)
+    network = await build(replace(in_scope, organisation=organisation_id))
+    neighbours: list[UUID] = list(network.graph.neighbors(organisation_id)) if organisation_id in network.graph else []
+    neighbours.sort(key=lambda other: (-network.weight(organisation_id, other), *network.sort_key(other)))
+    return Collaborators(
+        organisation=await reference(Organisation, organisation_id),
+        total=len(neighbours),
+        collaborators=[
+            Collaborator(
+                organisation=network.organisations[other],
+                weight=network.weight(organisation_id, other),
+                evidence=network.shared(organisation_id, other),
+            )
+            for other in neighbours[:limit]
+        ],
+    )
+
+
+async def find_path(
+    *,
+    source: str,
+    target: str,
+    kinds: Sequence[str] | None,
+    place: str | None,
+    active_on_day: datetime.date | None,
+) -> NetworkPath:
+    """The fewest hops from one organisation to the other; 404 when no chain joins them in scope."""
+    source_id = await resolve_filter(ORGANISATION, source, "from")
+    target_id = await resolve_filter(ORGANISATION, target, "to")
+    in_scope = await scope(kinds=kinds, place=place, active_on_day=active_on_day)
+    named = await references(ORGANISATION, [source_id, target_id])
+    start, end = (msgspec.convert(named[i], Reference) for i in (source_id, target_id))
+    if source_id == target_id:
+        return NetworkPath(from_=start, to=end, length=0, hops=[])
+    links = await _links(in_scope)
+    try:
+        chain: list[UUID] = nx.shortest_path(links, source_id, target_id)
+    except (nx.NodeNotFound, nx.NetworkXNoPath):
+        raise NotFound(
+            f"No chain of collaborations joins '{start.name}' to '{end.name}'"
+            + (" with these filters." if _filtered(in_scope) else ".")
+        ) from None
+    on_chain = {record for a, b in pairwise(chain) for record in links.edges[a, b]["records"]}
+    # The evidence, only for the records the chain goes through.
+    network = await build(replace(in_scope, records=tuple(sorted(on_chain, key=str))))
+    hops = [
+        Hop(
+            source=network.organisations[a],
+            target=network.organisations[b],
+            weight=network.weight(a, b),
+            evidence=network.shared(a, b),
+        )
+        for a, b in pairwise(chain)
+    ]
+    return NetworkPath(from_=start, to=end, length=len(hops), hops=hops)
+
+
+async def _links(in_scope: Scope) -> nx.Graph:
+    """Who shares which records, and nothing else: enough to find a chain in a large network quickly."""
+    rows = await run(
+        sql(
+            "{} SELECT DISTINCT p.record_id, p.organisation FROM selected s "
+            "JOIN parties p ON p.record_id = s.record_id",
+            in_scope.views(),
+        )
+    )
+    parties: dict[UUID, list[UUID]] = defaultdict(list)
+    for row in rows:
+        parties[as_uuid(row["record_id"])].append(as_uuid(row["organisation"]))
+    graph = nx.Graph()
+    # In a fixed order, so that among equally short chains the same one is found every time.
+    for record_id in sorted(parties, key=str):
+        for a, b in combinations(sorted(parties[record_id], key=str), 2):
+            if graph.has_edge(a, b):
+                graph.edges[a, b]["records"].append(record_id)
+            else:
+                graph.add_edge(a, b, records=[record_id])
+    return graph
+
+
+def _filtered(in_scope: Scope) -> bool:
+    return in_scope != Scope()

@@ -1,0 +1,344 @@
+"""The collaboration network: nodes, edges with evidence, GraphML, collaborators and shortest chains.
+
+`TestOnTheSeed` reads the seed network, loaded once for the class (its tests only read); the tests
+after it build their own small networks on empty tables, as everywhere else."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import networkx as nx
+import pytest
+
+from fixtures.loader import load
+from models.tables import Organisation
+from tests import builders
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_FILES = [
+    ROOT / "fixtures/places/uk.json",
+    ROOT / "fixtures/places/councils.json",
+    ROOT / "fixtures/seed/place-action-inquiry.yaml",
+]
+LANKELLY, IVAR, ACF = "lankelly-chase-foundation", "ivar", "association-of-charitable-foundations"
+GRAPHML = "application/graphml+xml"
+GRAPHML_NS = "{http://graphml.graphdrawing.org/xmlns}"
+
+
+async def get(client: httpx.AsyncClient, path: str, **params: Any) -> Any:
+    response = await client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def slugs_by_id(network: dict[str, Any]) -> dict[str, str]:
+    return {node["id"]: node["slug"] for node in network["nodes"]}
+
+
+def edge(network: dict[str, Any], one: str, other: str) -> dict[str, Any]:
+    """The edge between two organisations (by slug), its roles turned to read from `one` to `other`."""
+    slug = slugs_by_id(network)
+    for found in network["edges"]:
+        ends = (slug[found["source"]], slug[found["target"]])
+        if ends in ((one, other), (other, one)):
+            if ends == (other, one):
+                for evidence in found["evidence"]:
+                    roles = evidence["roles"]
+                    evidence["roles"] = {"source": roles["target"], "target": roles["source"]}
+            return found
+    raise AssertionError(f"no edge between {one} and {other}")
+
+
+def evidence(found: dict[str, Any]) -> set[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
+    return {
+        (e["kind"], e["record"]["slug"], tuple(e["roles"]["source"]), tuple(e["roles"]["target"]))
+        for e in found["evidence"]
+    }
+
+
+@pytest.fixture(scope="class")
+async def seeded(database: None) -> AsyncIterator[None]:
+    """The places and the seed network, loaded once for a class of tests that only read."""
+    await builders.empty_all_tables()
+    await load(SEED_FILES)
+    yield
+    await builders.empty_all_tables()
+
+
+class TestOnTheSeed:
+    @pytest.fixture(autouse=True)
+    async def empty_database(self, seeded: None) -> None:
+        """These tests only read: they share the one load `seeded` makes."""
+
+    async def test_lankelly_and_ivar_are_linked_through_research_and_co_funding(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        network = await get(client, "/v1/network")
+
+        found = edge(network, LANKELLY, IVAR)
+        assert found["weight"] == 3
+        assert evidence(found) == {
+            ("research", "ivar-place-literature-review", ("commissioner",), ("partner",)),
+            ("research", "ivar-place-based-funding-study", ("commissioner",), ("partner",)),
+            ("co_funding", "ivar-place-based-funding-study-co-funding", ("funder",), ("recipient",)),
+        }
+
+    async def test_the_interest_groups_members_are_connected(self, client: httpx.AsyncClient) -> None:
+        network = await get(client, "/v1/network", kind="interest_group")
+
+        found = edge(network, ACF, LANKELLY)
+        assert evidence(found) == {("interest_group", "acf-place-interest-group", ("convenor",), ("member",))}
+        assert set(slugs_by_id(network).values()) == {ACF, LANKELLY}
+
+    async def test_nodes_carry_kind_degree_strength_and_centrality(self, client: httpx.AsyncClient) -> None:
+        network = await get(client, "/v1/network")
+
+        nodes = {node["slug"]: node for node in network["nodes"]}
+        lankelly = nodes[LANKELLY]
+        touching = [e for e in network["edges"] if lankelly["id"] in (e["source"], e["target"])]
+        assert lankelly["kind"] == "foundation"
+        assert lankelly["degree"] == len(touching) == len(nodes) - 1
+        assert lankelly["strength"] == sum(e["weight"] for e in touching)
+        assert lankelly["centrality"] == max(node["centrality"] for node in nodes.values()) > 0
+        assert nodes[ACF]["centrality"] == 0
+        assert all(0 <= node["centrality"] <= 1 for node in nodes.values())
+
+    async def test_every_edge_weighs_its_evidence_and_joins_known_nodes(self, client: httpx.AsyncClient) -> None:
+        network = await get(client, "/v1/network")
+
+        ids = set(slugs_by_id(network))
+        pairs = [(e["source"], e["target"]) for e in network["edges"]]
+        assert len(pairs) == len({frozenset(pair) for pair in pairs})
+        for found in network["edges"]:
+            assert {found["source"], found["target"]} <= ids and found["source"] != found["target"]
+            assert found["weight"] == len(found["evidence"]) >= 1
+
+    async def test_a_place_includes_the_places_below_it(self, client: httpx.AsyncClient) -> None:
+        network = await get(client, "/v1/network", place="london")
+
+        assert set(slugs_by_id(network).values()) == {
+            LANKELLY,
+            "north-camden-zone",
+            "wandsworth-community-empowerment-network",
+        }
+        assert {e["kind"] for found in network["edges"] for e in found["evidence"]} == {"grant"}
+
+    async def test_an_organisation_gives_its_own_network(self, client: httpx.AsyncClient) -> None:
+        network = await get(client, "/v1/network", organisation="GB-CHC-1114403")
+
+        assert set(slugs_by_id(network).values()) == {IVAR, LANKELLY}
+
+    async def test_graphml_on_request_parses_as_graphml(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/network", headers={"Accept": GRAPHML})
+        network = await get(client, "/v1/network")
+
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith(GRAPHML)
+        root = ET.fromstring(response.content)
+        assert root.tag == f"{GRAPHML_NS}graphml"
+        assert len(root.findall(f"{GRAPHML_NS}graph/{GRAPHML_NS}node")) == len(network["nodes"])
+        graph = nx.read_graphml(io.BytesIO(response.content))
+        assert graph.number_of_nodes() == len(network["nodes"])
+        assert graph.number_of_edges() == len(network["edges"])
+        labels = {data["slug"]: node for node, data in graph.nodes(data=True)}
+        link = graph.edges[labels[LANKELLY], labels[IVAR]]
+        assert link["weight"] == 3
+        assert "research:ivar-place-literature-review" in link["evidence"]
+        assert graph.nodes[labels[LANKELLY]]["label"] == "Lankelly Chase Foundation"
+
+    async def test_format_asks_for_graphml_without_a_header(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/network", params={"format": "graphml", "kind": "research"})
+
+        assert response.headers["content-type"].startswith(GRAPHML)
+        assert nx.read_graphml(io.BytesIO(response.content)).number_of_nodes() == 3
+
+    async def test_json_is_the_default(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/network", headers={"Accept": "*/*"}, params={"kind": "research"})
+
+        assert response.headers["content-type"] == "application/json"
+
+    async def test_a_path_between_two_members_goes_through_their_membership(self, client: httpx.AsyncClient) -> None:
+        path = await get(client, "/v1/network/path", **{"from": ACF, "to": "GB-CHC-1107583"})
+
+        assert path["from"]["slug"] == ACF and path["to"]["slug"] == LANKELLY
+        assert path["length"] == 1
+        (hop,) = path["hops"]
+        assert (hop["source"]["slug"], hop["target"]["slug"]) == (ACF, LANKELLY)
+        assert evidence(hop) == {("interest_group", "acf-place-interest-group", ("convenor",), ("member",))}
+
+    async def test_a_longer_path_gives_the_evidence_at_each_hop(self, client: httpx.AsyncClient) -> None:
+        path = await get(client, "/v1/network/path", **{"from": ACF, "to": IVAR})
+
+        assert path["length"] == 2
+        assert [(hop["source"]["slug"], hop["target"]["slug"]) for hop in path["hops"]] == [
+            (ACF, LANKELLY),
+            (LANKELLY, IVAR),
+        ]
+        assert ("research", "ivar-place-literature-review", ("commissioner",), ("partner",)) in evidence(
+            path["hops"][1]
+        )
+
+    async def test_no_chain_is_a_404_that_says_so(self, client: httpx.AsyncClient) -> None:
+        # Revolving Doors takes part in nothing (fixtures/seed/README.md).
+        response = await client.get("/v1/network/path", params={"from": "revolving-doors", "to": IVAR})
+
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"] == (
+            "No chain of collaborations joins 'Revolving Doors' to 'Institute for Voluntary Action Research'."
+        )
+
+    async def test_filters_can_break_a_chain(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/network/path", params={"from": ACF, "to": IVAR, "kind": "research"})
+
+        assert response.status_code == 404
+        assert response.json()["detail"].endswith("with these filters.")
+
+    async def test_collaborators_are_ranked_by_shared_records(self, client: httpx.AsyncClient) -> None:
+        answer = await get(client, "/v1/organisations/lankelly-chase-foundation/collaborators", limit=4)
+
+        network = await get(client, "/v1/network")
+        assert answer["organisation"]["slug"] == LANKELLY
+        assert answer["total"] == len(network["nodes"]) - 1
+        ranked = [(c["organisation"]["slug"], c["weight"]) for c in answer["collaborators"]]
+        # IVAR shares three records; then, by name, those sharing two (a grant or research, and the 200
+        # conversations or the manifesto discussions).
+        assert ranked == [(IVAR, 3), ("collaborate", 2), ("foundation-for-families", 2), ("newcastle-university", 2)]
+
+    async def test_a_collaborators_evidence_reads_from_the_organisation_asked_about(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        answer = await get(client, "/v1/organisations/ivar/collaborators")
+
+        (lankelly,) = answer["collaborators"]
+        assert lankelly["organisation"]["slug"] == LANKELLY
+        assert ("co_funding", "ivar-place-based-funding-study-co-funding", ("recipient",), ("funder",)) in evidence(
+            lankelly
+        )
+
+    async def test_an_unknown_organisation_is_a_404(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/organisations/nobody-at-all/collaborators")
+
+        assert response.status_code == 404
+
+    async def test_an_unknown_end_of_a_path_is_a_422_naming_it(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/network/path", params={"from": "nobody-at-all", "to": IVAR})
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "from"
+
+
+async def test_a_path_from_an_organisation_to_itself_has_no_hops(client: httpx.AsyncClient) -> None:
+    await builders.organisation(client, "Lankelly Chase Foundation")
+
+    path = await get(client, "/v1/network/path", **{"from": LANKELLY, "to": LANKELLY})
+
+    assert (path["length"], path["hops"]) == (0, [])
+
+
+async def test_a_member_outside_the_dates_is_not_linked(client: httpx.AsyncClient) -> None:
+    for name in ("Lankelly Chase Foundation", "Early Leaver", "Stayer"):
+        await builders.organisation(client, name)
+    await builders.post(
+        client,
+        "/v1/interest-groups",
+        {
+            "name": "Place funders",
+            "members": [
+                {"organisation": LANKELLY, "joined_on": "2016-01-01"},
+                {"organisation": "early-leaver", "left_on": "2016-06-30"},
+                {"organisation": "stayer"},
+            ],
+        },
+    )
+
+    in_2017 = await get(client, "/v1/network", active_on="2017-01-01")
+    in_2015 = await get(client, "/v1/network", **{"from": "2015-01-01", "to": "2015-12-31"})
+
+    assert set(slugs_by_id(in_2017).values()) == {LANKELLY, "stayer"}
+    assert set(slugs_by_id(in_2015).values()) == {"early-leaver", "stayer"}
+
+
+async def test_a_co_funding_arrangement_links_its_lead_funders_and_the_research_it_paid_for(
+    client: httpx.AsyncClient,
+) -> None:
+    for name in ("Lankelly Chase Foundation", "London Funders", "IVAR"):
+        await builders.organisation(client, name)
+    fund = await builders.post(
+        client,
+        "/v1/co-funding",
+        {"name": "Study fund", "lead": "london-funders", "contributions": [{"funder": LANKELLY}]},
+    )
+    await builders.post(
+        client, "/v1/research", {"name": "Study", "kind": "study", "partners": ["ivar"], "funded_by": fund["slug"]}
+    )
+
+    network = await get(client, "/v1/network", kind="co_funding")
+
+    assert evidence(edge(network, "london-funders", LANKELLY)) == {("co_funding", "study-fund", ("lead",), ("funder",))}
+    assert evidence(edge(network, LANKELLY, "ivar")) == {("co_funding", "study-fund", ("funder",), ("recipient",))}
+
+
+@pytest.fixture
+def queries(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """How many queries the database has been sent since the fixture was made."""
+    engine = type(Organisation._meta.db)
+    sent = []
+    run_querystring = engine.run_querystring
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(args)
+        return await run_querystring(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_querystring", counted)
+    return lambda: len(sent)
+
+
+async def grow(client: httpx.AsyncClient, start: int, count: int) -> None:
+    """More organisations, each in a grant from Lankelly Chase, in the interest group and in an engagement."""
+    for n in range(start, start + count):
+        await builders.organisation(client, f"Charity {n}", kind="charity")
+        await builders.grant(client, LANKELLY, f"charity-{n}", f"Grant {n}")
+        await client.post("/v1/interest-groups/place-funders/members", json={"organisation": f"charity-{n}"})
+        await builders.post(
+            client,
+            "/v1/engagements",
+            {"name": f"Meeting {n}", "kind": "meeting", "participants": [f"charity-{n}", "ivar"]},
+        )
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "expected"),
+    [
+        # the parties of every record in scope, in one query (and one to resolve the filter)
+        ("/v1/network", {"format": "graphml"}, 1),
+        ("/v1/network", {"organisation": LANKELLY, "active_on": "2020-01-01"}, 2),
+        # resolve, the organisation's name, its records' parties
+        ("/v1/organisations/lankelly-chase-foundation/collaborators", {"kind": "grant"}, 3),
+        # resolve each end, name both, who shares which record, the evidence on the chain
+        ("/v1/network/path", {"from": "charity-0", "to": "ivar"}, 5),
+    ],
+)
+async def test_the_network_sends_the_same_queries_however_much_data(
+    client: httpx.AsyncClient, queries: Callable[[], int], path: str, params: dict[str, str], expected: int
+) -> None:
+    for name in ("Lankelly Chase Foundation", "IVAR"):
+        await builders.organisation(client, name)
+    await builders.post(
+        client, "/v1/interest-groups", {"name": "Place funders", "members": [{"organisation": LANKELLY}]}
+    )
+    await grow(client, 0, 2)
+
+    before = queries()
+    assert (await client.get(path, params=params)).status_code == 200
+    small = queries() - before
+    await grow(client, 2, 10)
+    before = queries()
+    assert (await client.get(path, params=params)).status_code == 200
+
+    assert queries() - before == small == expected
