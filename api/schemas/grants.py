@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -28,6 +28,21 @@ PROGRAMME = Meta(description="The funder's grant programme.", max_length=300, pa
 PLACES = Meta(description="The places that benefit; a place includes every place below it.", max_length=500)
 
 
+class UnmatchedLocation(msgspec.Struct):
+    """A beneficiary location from a 360Giving file that names no place Placenet knows, kept as published."""
+
+    name: Annotated[str | None, Meta(description="The location's name, as published.")]
+    geo_code: Annotated[str | None, Meta(description="Its geographic code, as published.", examples=["E11000020"])]
+    geo_code_type: Annotated[str | None, Meta(description="Its geoCodeType, as published (not trusted).")]
+    area_type: Annotated[
+        str | None, Meta(description="The kind of area the code's first three characters name, when known.")
+    ]
+    reason: Annotated[
+        Literal["unknown_code", "not_a_gss_code", "no_code"],
+        Meta(description="Why it matches no place: a GSS code no place has, a code that is not GSS, or no code."),
+    ]
+
+
 class Grant(Provenance):
     """A grant from a funder to a recipient."""
 
@@ -44,6 +59,28 @@ class Grant(Provenance):
     planned_end_on: Annotated[Date | None, PLANNED_END]
     programme: Annotated[str | None, Meta(description=PROGRAMME.description)]
     places: Annotated[list[Reference], PLACES]
+    amount_applied_for: Annotated[Money | None, Meta(description="The amount applied for (360Giving).")]
+    amount_disbursed: Annotated[Money | None, Meta(description="The amount paid so far (360Giving).")]
+    url: Annotated[str | None, Meta(description="A page about the grant (360Giving).")]
+    data_source: Annotated[str | None, Meta(description="The published data the grant came from (360Giving).")]
+    from_open_call: Annotated[
+        bool | None, Meta(description="Whether it came from an open call for applications (360Giving).")
+    ]
+    regrant_type: Annotated[
+        str | None,
+        Meta(description="360Giving's regrant type code, such as FRG040 (funder collaboration).", examples=["FRG040"]),
+    ]
+    location_scope: Annotated[
+        str | None, Meta(description="360Giving's location scope code, such as GLS050 (local authority).")
+    ]
+    unmatched_locations: Annotated[
+        list[UnmatchedLocation],
+        Meta(description="Beneficiary locations from its 360Giving file that name no place; never dropped."),
+    ]
+    extra: Annotated[
+        dict[str, Any] | None,
+        Meta(description="Fields its 360Giving file had that the standard does not define, as published."),
+    ]
 
 
 class GrantPage(Page[Grant]):

@@ -1,26 +1,51 @@
-"""Grants: funder, recipient, money, dates and the places that benefit."""
+"""Grants: funder, recipient, money, dates and the places that benefit; listed, or exported as
+360Giving data."""
 
 from __future__ import annotations
 
 import datetime
+import json
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from api.schemas.grants import Grant as GrantRead
 from api.schemas.grants import GrantPage
 from api.services.db import contains
+from api.services.giving360 import exporter
+from api.services.giving360.exporter import GrantExport
 from api.services.records import (
     GRANT,
     ORGANISATION,
     PLACE,
     LinkSet,
     Resource,
+    Row,
     active_on,
     linked_to,
     list_page,
+    money_out,
     places_within,
     resolve_filter,
 )
 from models.tables import Grant, GrantPlace
+
+
+async def _expand(ids: list[UUID]) -> dict[UUID, Row]:
+    """The 360Giving money fields as money, and the locations no place matched."""
+    rows = await Grant.select(
+        Grant.id, Grant.currency, Grant.amount_applied_for, Grant.amount_disbursed, Grant.unmatched_locations
+    ).where(Grant.id.is_in(ids))
+    out = {}
+    for row in rows:
+        unmatched = row["unmatched_locations"]
+        out[row["id"]] = {
+            "amount_applied_for": money_out(row["amount_applied_for"], row["currency"]),
+            "amount_disbursed": money_out(row["amount_disbursed"], row["currency"]),
+            "unmatched_locations": (json.loads(unmatched) if isinstance(unmatched, str) else unmatched) or [],
+        }
+    return out
+
 
 RESOURCE = Resource(
     kind=GRANT,
@@ -29,42 +54,55 @@ RESOURCE = Resource(
     links=(LinkSet("places", GrantPlace, "grant", "place", PLACE),),
     money=True,
     slug_from=("identifier", "name"),
+    expand=_expand,
 )
 
 
-async def list_grants(
-    *,
-    funder: str | None,
-    recipient: str | None,
-    organisation: str | None,
-    place: str | None,
-    programme: str | None,
-    awarded_from: datetime.date | None,
-    awarded_to: datetime.date | None,
-    active_on_day: datetime.date | None,
-    q: str | None,
-    sort: str,
-    limit: int,
-    cursor: str | None,
-) -> GrantPage:
+@dataclass(frozen=True)
+class GrantFilters:
+    """What a list or an export of grants is narrowed to; None leaves a filter out."""
+
+    funder: str | None = None
+    recipient: str | None = None
+    organisation: str | None = None
+    place: str | None = None
+    programme: str | None = None
+    awarded_from: datetime.date | None = None
+    awarded_to: datetime.date | None = None
+    active_on_day: datetime.date | None = None
+    q: str | None = None
+
+
+async def _conditions(filters: GrantFilters) -> list[Any]:
     where: list[Any] = []
-    if funder is not None:
-        where.append(Grant.funder == await resolve_filter(ORGANISATION, funder, "funder"))
-    if recipient is not None:
-        where.append(Grant.recipient == await resolve_filter(ORGANISATION, recipient, "recipient"))
-    if organisation is not None:
-        organisation_id = await resolve_filter(ORGANISATION, organisation, "organisation")
+    if filters.funder is not None:
+        where.append(Grant.funder == await resolve_filter(ORGANISATION, filters.funder, "funder"))
+    if filters.recipient is not None:
+        where.append(Grant.recipient == await resolve_filter(ORGANISATION, filters.recipient, "recipient"))
+    if filters.organisation is not None:
+        organisation_id = await resolve_filter(ORGANISATION, filters.organisation, "organisation")
         where.append((Grant.funder == organisation_id) | (Grant.recipient == organisation_id))
-    if place is not None:
-        where.append(linked_to(RESOURCE, "places", await places_within(place)))
-    if programme is not None:
-        where.append(Grant.programme == programme)
-    if awarded_from is not None:
-        where.append(Grant.awarded_on >= awarded_from)
-    if awarded_to is not None:
-        where.append(Grant.awarded_on <= awarded_to)
-    if active_on_day is not None:
-        where.append(active_on(RESOURCE, active_on_day, "planned_start_on", "planned_end_on"))
-    if q:
+    if filters.place is not None:
+        where.append(linked_to(RESOURCE, "places", await places_within(filters.place)))
+    if filters.programme is not None:
+        where.append(Grant.programme == filters.programme)
+    if filters.awarded_from is not None:
+        where.append(Grant.awarded_on >= filters.awarded_from)
+    if filters.awarded_to is not None:
+        where.append(Grant.awarded_on <= filters.awarded_to)
+    if filters.active_on_day is not None:
+        where.append(active_on(RESOURCE, filters.active_on_day, "planned_start_on", "planned_end_on"))
+    if filters.q:
+        q = filters.q
         where.append(contains(Grant.name, q) | contains(Grant.description, q) | contains(Grant.identifier, q))
+    return where
+
+
+async def list_grants(filters: GrantFilters, *, sort: str, limit: int, cursor: str | None) -> GrantPage:
+    where = await _conditions(filters)
     return await list_page(RESOURCE, GrantPage, where=where, sort=sort, limit=limit, cursor=cursor)
+
+
+async def export_grants(filters: GrantFilters, *, sort: str, as_csv: bool) -> GrantExport:
+    """Every grant the filters select, in the list's order, as a 360Giving package (or its CSV)."""
+    return await exporter.export(await _conditions(filters), sort=sort, as_csv=as_csv)

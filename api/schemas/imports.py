@@ -1,0 +1,78 @@
+"""The report of a 360Giving import: what was (or, dry, would be) written, and what was found."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+FileFormat = Literal["json", "csv", "xlsx"]
+
+
+class Issue(msgspec.Struct, omit_defaults=True):
+    """One thing found in the file: an error (nothing is written) or a warning (written, reported)."""
+
+    kind: Annotated[
+        str,
+        Meta(
+            description="What sort of issue, such as `schema`, `duplicate_identifier`, `geo_code_unknown`, "
+            "`geo_code_type_unknown`, `org_id_prefix` or `charity_number`.",
+            examples=["geo_code_unknown"],
+        ),
+    ]
+    message: Annotated[str, Meta(description="What is wrong, and what to do about it.")]
+    grant: Annotated[str | None, Meta(description="The 360Giving identifier of the grant concerned.")] = None
+    where: Annotated[
+        str | None,
+        Meta(
+            description="Where in the file: a JSON path (`grants[5].amountAwarded`) or a spreadsheet cell "
+            "(`grants sheet, row 7, column E (Amount Awarded)`).",
+        ),
+    ] = None
+
+
+class GrantCounts(msgspec.Struct):
+    """The file's grants and what became of them."""
+
+    in_file: Annotated[int, Meta(ge=0, description="Grants in the file (rows sharing an identifier are one).")]
+    created: Annotated[int, Meta(ge=0, description="Grants new to Placenet.")]
+    updated: Annotated[int, Meta(ge=0, description="Grants already held (same identifier) that changed.")]
+    unchanged: Annotated[int, Meta(ge=0, description="Grants already held exactly as the file has them.")]
+
+
+class OrganisationCounts(msgspec.Struct):
+    """The funders and recipients the file names, by org-id."""
+
+    matched: Annotated[int, Meta(ge=0, description="Organisations already held, found by org-id.")]
+    created: Annotated[int, Meta(ge=0, description="Organisations new to Placenet, created from the file.")]
+
+
+class PlaceCounts(msgspec.Struct):
+    """The beneficiary location codes the file uses. Places are matched, never created: a code that
+    names no place is reported and kept on its grant."""
+
+    matched: Annotated[int, Meta(ge=0, description="Distinct codes that name a place (current or former code).")]
+    by_former_code: Annotated[
+        int, Meta(ge=0, description="Of those, codes that are a place's former code (boundary changes).")
+    ]
+    unknown: Annotated[
+        int, Meta(ge=0, description="Distinct codes that name no place; kept on the grants as unmatched locations.")
+    ]
+    without_code: Annotated[int, Meta(ge=0, description="Beneficiary locations with no geographic code at all.")]
+
+
+class ImportReport(msgspec.Struct):
+    """What an import of one 360Giving file did: all of the file was written, or none of it."""
+
+    file: Annotated[str, Meta(description="The file's name.")]
+    format: Annotated[FileFormat, Meta(description="How the file was read: 360Giving JSON, CSV or XLSX.")]
+    source_url: Annotated[str, Meta(description="What the imported grants record as where they came from.")]
+    dry_run: Annotated[bool, Meta(description="True when nothing was written on purpose (a check only).")]
+    written: Annotated[bool, Meta(description="True when the changes were written (in one transaction).")]
+    grants: GrantCounts
+    organisations: OrganisationCounts
+    places: PlaceCounts
+    warning_counts: Annotated[dict[str, int], Meta(description="How many warnings of each kind.")]
+    warnings: Annotated[list[Issue], Meta(description="The warnings, the first 200 of them.")]
+    warnings_omitted: Annotated[int, Meta(ge=0, description="Warnings beyond those listed.")] = 0

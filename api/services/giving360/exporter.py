@@ -1,0 +1,300 @@
+"""Grants as 360Giving data: a package that validates against the official schema, or the official
+one-sheet CSV. An imported grant gives back what its file published, with Placenet's current columns
+laid over it (title, amounts, dates, funder, recipient, places); a GSS code's geoCodeType comes from
+the code (the codelist's type for its entity, or none), never from the file."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from piccolo.custom_types import Combinable
+
+from api.services import records
+from api.services.giving360 import geocodes
+from api.services.giving360.importer import INDIVIDUALS_SLUG, NAME_LENGTH, chunks
+from api.services.giving360.orgids import PLACENET_PREFIX
+from api.services.giving360.reference import STANDARD_VERSION, grant_fields, main_sheet_columns
+from models.tables import Grant, GrantPlace, Organisation, Place
+
+GIVING360_MEDIA_TYPE = "application/vnd.360giving+json"
+CSV_MEDIA_TYPE = "text/csv"  # Litestar adds `charset=utf-8`
+# Lists the one-sheet template rolls up into its first item; further items get numbered columns
+# (`Beneficiary Location:1:Geographic Code`), which flattentool reads back.
+ROLLED_UP = ("plannedDates", "recipientOrganization", "beneficiaryLocation", "fundingOrganization", "grantProgramme")
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GrantExport:
+    """An export's body, its media type, and the grants that could not be given in 360Giving form."""
+
+    content: bytes
+    media_type: str
+    grants: int
+    omitted: tuple[str, ...]
+
+
+async def export(where: Sequence[Combinable], *, sort: str, as_csv: bool) -> GrantExport:
+    """Every grant matching `where`, in the list's order, as a 360Giving package or its CSV."""
+    package, omitted = await build_package(where, sort=sort)
+    if as_csv:
+        return GrantExport(to_csv(package["grants"]).encode("utf-8"), CSV_MEDIA_TYPE, len(package["grants"]), omitted)
+    body = json.dumps(package, ensure_ascii=False, indent=1).encode("utf-8")
+    return GrantExport(body, GIVING360_MEDIA_TYPE, len(package["grants"]), omitted)
+
+
+async def build_package(where: Sequence[Combinable], *, sort: str) -> tuple[Row, tuple[str, ...]]:
+    """The package, and the slugs of the grants left out because the standard requires what they lack
+    (an amount awarded and an award date)."""
+    ascending = not sort.startswith("-")
+    column = Grant._meta.get_column_by_name(sort.lstrip("-"))
+    query = Grant.select(Grant.id).order_by(column, ascending=ascending).order_by(Grant.id, ascending=ascending)
+    if where:
+        query = query.where(*where)
+    ids = await query.output(as_list=True)
+    grants: list[Row] = []
+    omitted: list[str] = []
+    for id_chunk in chunks(ids):
+        for slug, grant in await _chunk(id_chunk):
+            if grant is None:
+                omitted.append(slug)
+            else:
+                grants.append(grant)
+    package: Row = {
+        "version": STANDARD_VERSION,
+        "title": "Grants from Placenet",
+        "description": "Grants held by Placenet, a shared map of how funders work together in UK places.",
+        "issued": datetime.datetime.now(datetime.UTC).date().isoformat(),
+        "publisher": {"name": "Placenet"},
+        "grants": grants,
+    }
+    return package, tuple(omitted)
+
+
+async def _chunk(ids: list[UUID]) -> list[tuple[str, Row | None]]:
+    rows = {row["id"]: row for row in await Grant.select().where(Grant.id.is_in(ids))}
+    links: dict[UUID, list[UUID]] = {grant_id: [] for grant_id in ids}
+    for link in await GrantPlace.select(GrantPlace.grant, GrantPlace.place).where(GrantPlace.grant.is_in(ids)):
+        links[link["grant"]].append(link["place"])
+    organisation_ids = {row[key] for row in rows.values() for key in ("funder", "recipient")}
+    organisations = {
+        row["id"]: row
+        for row in await Organisation.select(
+            Organisation.id, Organisation.slug, Organisation.name, Organisation.org_id
+        ).where(Organisation.id.is_in(list(organisation_ids)))
+    }
+    place_ids = {place for linked in links.values() for place in linked}
+    places = (
+        {
+            row["id"]: row
+            for row in await Place.select(Place.id, Place.name, Place.gss_code, Place.lat, Place.lon).where(
+                Place.id.is_in(list(place_ids))
+            )
+        }
+        if place_ids
+        else {}
+    )
+    for row in rows.values():
+        for name in ("standard", "extra", "unmatched_locations"):
+            if isinstance(row[name], str):
+                row[name] = json.loads(row[name])
+    codes = {
+        code
+        for row in rows.values()
+        for loc in (row["standard"] or {}).get("beneficiaryLocation") or []
+        if isinstance(loc, dict) and geocodes.is_gss(code := geocodes.normalise(loc.get("geoCode")))
+    }
+    resolved = await records.resolve_many(records.PLACE, [c for c in codes if c is not None]) if codes else {}
+    out = []
+    for grant_id in ids:
+        row = rows[grant_id]
+        grant = to_360giving(
+            row,
+            organisations[row["funder"]],
+            organisations[row["recipient"]],
+            [places[p] for p in links[grant_id]],
+            resolved,
+        )
+        out.append((row["slug"], grant))
+    return out
+
+
+def _number(value: Any) -> int | float:
+    amount = Decimal(str(value))
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _org_identifier(organisation: Row) -> str:
+    return organisation["org_id"] or f"{PLACENET_PREFIX}{organisation['slug']}"
+
+
+def _organisations(published: list[Row], organisation: Row) -> list[Row]:
+    """The current organisation first, as published when the file named it; then the file's others."""
+    identifier = _org_identifier(organisation)
+    first = next((o for o in published[:1] if o.get("id") == identifier), None)
+    first = first or {"id": identifier, "name": organisation["name"]}
+    return [first, *(o for o in published[1:] if o.get("id") != identifier)]
+
+
+def to_360giving(row: Row, funder: Row, recipient: Row, places: list[Row], resolved: dict[str, UUID]) -> Row | None:
+    """One grant in 360Giving form, or None when it lacks an amount awarded or an award date."""
+    standard: Row = copy.deepcopy(row["standard"] or {})
+    fields: Row = dict(standard)
+    amount = _number(row["amount"]) if row["amount"] is not None else standard.get("amountAwarded")
+    awarded = row["awarded_on"].isoformat() if row["awarded_on"] is not None else standard.get("awardDate")
+    if amount is None or awarded is None:
+        return None
+    fields["id"] = row["identifier"] or f"360G-placenet-{row['id']}"
+    full_title = standard.get("title")
+    fields["title"] = full_title if full_title and full_title[:NAME_LENGTH] == row["name"] else row["name"]
+    fields["description"] = row["description"] or ""
+    fields["currency"] = row["currency"] or "GBP"
+    fields["amountAwarded"] = amount
+    fields["awardDate"] = awarded
+    for name, column in (("amountAppliedFor", "amount_applied_for"), ("amountDisbursed", "amount_disbursed")):
+        if row[column] is not None:
+            fields[name] = _number(row[column])
+    for name, column in (
+        ("url", "url"),
+        ("dataSource", "data_source"),
+        ("regrantType", "regrant_type"),
+        ("locationScope", "location_scope"),
+    ):
+        if row[column] is not None:
+            fields[name] = row[column]
+    if row["from_open_call"] is not None:
+        fields["fromOpenCall"] = "Yes" if row["from_open_call"] else "No"
+    _planned_dates(fields, row)
+    _programme(fields, row)
+    fields["fundingOrganization"] = _organisations(standard.get("fundingOrganization") or [], funder)
+    if recipient["slug"] == INDIVIDUALS_SLUG and recipient["org_id"] is None and "recipientIndividual" in standard:
+        fields.pop("recipientOrganization", None)
+    else:
+        fields.pop("recipientIndividual", None)
+        fields["recipientOrganization"] = _organisations(standard.get("recipientOrganization") or [], recipient)
+    locations = _locations(
+        standard.get("beneficiaryLocation") or [], row["unmatched_locations"] or [], places, resolved
+    )
+    if locations:
+        fields["beneficiaryLocation"] = locations
+    else:
+        fields.pop("beneficiaryLocation", None)
+    ordered = {name: fields[name] for name in grant_fields() if name in fields}
+    return {**ordered, **(row["extra"] or {})}
+
+
+def _planned_dates(fields: Row, row: Row) -> None:
+    planned = fields.get("plannedDates") or []
+    for name, column in (("startDate", "planned_start_on"), ("endDate", "planned_end_on")):
+        if row[column] is not None:
+            if not planned:
+                planned.append({})
+            planned[0][name] = row[column].isoformat()
+    if planned:
+        fields["plannedDates"] = planned
+
+
+def _programme(fields: Row, row: Row) -> None:
+    programmes = fields.get("grantProgramme") or []
+    if row["programme"] is not None:
+        if not programmes:
+            programmes.append({})
+        programmes[0]["title"] = row["programme"]
+    if programmes:
+        fields["grantProgramme"] = programmes
+
+
+def _locations(published: list[Row], unmatched: list[Row], places: list[Row], resolved: dict[str, UUID]) -> list[Row]:
+    """The published locations that still stand (their code names a place the grant is linked to, or
+    they were kept unmatched), with geoCodeType from the code; then any linked place not among them."""
+    linked = {place["id"] for place in places}
+    kept_unmatched = {(loc.get("geo_code"), loc.get("name")) for loc in unmatched}
+    out: list[Row] = []
+    covered: set[UUID] = set()
+    for loc in published:
+        code = geocodes.normalise(loc.get("geoCode"))
+        place = resolved.get(code) if code else None
+        if (place is not None and place in linked) or (loc.get("geoCode"), loc.get("name")) in kept_unmatched:
+            kept = dict(loc)
+            if geocodes.is_gss(code):
+                kept.pop("geoCodeType", None)
+                if (derived := geocodes.standard_type(code)) is not None:
+                    kept["geoCodeType"] = derived
+            out.append(kept)
+            if place is not None and place in linked:
+                covered.add(place)
+    for linked_place in places:
+        if linked_place["id"] in covered:
+            continue
+        location: Row = {"name": linked_place["name"], "countryCode": "GB"}
+        if linked_place["gss_code"]:
+            location["geoCode"] = linked_place["gss_code"]
+            if (derived_type := geocodes.standard_type(linked_place["gss_code"])) is not None:
+                location["geoCodeType"] = derived_type
+        if linked_place["lat"] is not None and linked_place["lon"] is not None:
+            location["latitude"], location["longitude"] = linked_place["lat"], linked_place["lon"]
+        out.append(location)
+    return out
+
+
+# CSV -------------------------------------------------------------------------------------------------------
+
+
+def _value(grant: Row, path: str) -> Any:
+    value: Any = grant
+    for part in path.split("/"):
+        if isinstance(value, list):
+            index = int(part)
+            value = value[index] if index < len(value) else None
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(_cell(item) for item in value)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def to_csv(grants: list[Row]) -> str:
+    """The official one-sheet spreadsheet: the template's column titles, one grant a row; a grant's
+    second and later funders, recipients, locations, programmes and planned dates in numbered columns."""
+    columns = list(main_sheet_columns())
+    for key in ROLLED_UP:
+        longest = max((len(grant.get(key) or []) for grant in grants), default=0)
+        for index in range(1, longest):
+            for title, path in main_sheet_columns():
+                if path.startswith(f"{key}/0/"):
+                    list_title, _, field_title = title.partition(":")
+                    numbered = (f"{list_title}:{index}:{field_title}", path.replace("/0/", f"/{index}/", 1))
+                    if any(_value(grant, numbered[1]) is not None for grant in grants):
+                        columns.append(numbered)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([title for title, _ in columns])
+    for grant in grants:
+        writer.writerow([_cell(_value(grant, path)) for _, path in columns])
+    return out.getvalue()

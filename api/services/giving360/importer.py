@@ -1,0 +1,692 @@
+"""Importing a 360Giving file, all or nothing: read it, validate it (schema, then quality checks), match
+or create its funders and recipients by org-id, map its beneficiary locations to places by GSS code
+(current or former), and upsert its grants by 360Giving identifier in one transaction. Fields Placenet
+has no column for are kept with each grant (`standard`, `extra`), so an export gives them back."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+from piccolo.table import Table
+
+from api.schemas.imports import FileFormat, GrantCounts, ImportReport, OrganisationCounts, PlaceCounts
+from api.services import changes, organisations, records
+from api.services.actors import Actor
+from api.services.db import write_transaction
+from api.services.errors import Forbidden
+from api.services.giving360 import convert, geocodes, orgids, validate
+from api.services.giving360.convert import Converted
+from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues
+from api.services.giving360.reference import grant_fields
+from models.tables import Grant, GrantPlace, Organisation, Place
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+CHUNK = 500
+NAME_LENGTH = 300
+URL_PATTERN = re.compile(r"^https?://[^\s\x00]+$")
+PLACENET_GRANT = re.compile(r"^360G-placenet-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+
+# Grants to individuals have no recipient organisation: they share this one, so none is lost.
+INDIVIDUALS_SLUG = "individual-recipients"
+INDIVIDUALS_NAME = "Individual recipients"
+
+MONEY_FIELDS = (
+    ("amountAwarded", "amount"),
+    ("amountAppliedFor", "amount_applied_for"),
+    ("amountDisbursed", "amount_disbursed"),
+)
+TEXT_FIELDS = (
+    ("url", "url", 2000),
+    ("dataSource", "data_source", 2000),
+    ("regrantType", "regrant_type", 20),
+    ("locationScope", "location_scope", 20),
+)
+JSON_COLUMNS = ("standard", "extra", "unmatched_locations")
+MONEY_COLUMNS = ("amount", "amount_applied_for", "amount_disbursed")
+
+Row = dict[str, Any]
+Progress = Callable[[int], Callable[[], None]]
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+@dataclass
+class OrganisationPlan:
+    """An organisation the file names as a funder or recipient: found by org-id, or to be created."""
+
+    key: str
+    org_id: str | None
+    name: str
+    kind: str
+    description: str | None = None
+    website: str | None = None
+    id: UUID | None = None
+    slug: str | None = None
+    new: bool = False
+
+
+@dataclass
+class Location:
+    """A published beneficiary location and the place it names, if any."""
+
+    published: Row
+    code: str | None
+    place: UUID | None = None
+
+
+@dataclass
+class GrantPlan:
+    """One grant of the file: its column values, what it links to, and what importing does to it."""
+
+    index: int
+    identifier: str
+    values: Row
+    funder: str
+    recipient: str
+    locations: list[Location]
+    existing: UUID | None = None
+    slug: str | None = None
+    action: str = "create"
+
+    def place_ids(self) -> list[UUID]:
+        return list(dict.fromkeys(loc.place for loc in self.locations if loc.place is not None))
+
+
+@dataclass
+class Plan:
+    grants: list[GrantPlan]
+    organisations: dict[str, OrganisationPlan]
+    places: PlaceCounts = field(default_factory=lambda: PlaceCounts(0, 0, 0, 0))
+
+    def changed(self) -> list[GrantPlan]:
+        return [g for g in self.grants if g.action != "unchanged"]
+
+
+# The entry point --------------------------------------------------------------------------------------------
+
+
+async def import_file(
+    content: bytes,
+    *,
+    file_format: FileFormat,
+    file_name: str,
+    actor: Actor,
+    source_url: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    today: datetime.date | None = None,
+) -> ImportReport:
+    """Import one 360Giving file. Raises ImportRefused, having written nothing, when it has errors."""
+    if len(content) > MAX_FILE_BYTES:
+        raise FileTooLarge(f"The file is {len(content) // 1_000_000} MB; files of up to 50 MB can be imported.")
+    issues = Issues()
+    converted, grants, organisations = await asyncio.to_thread(
+        _prepare, content, file_format, issues, today or _today()
+    )
+    url = (source_url or _package_url(converted.package) or file_name)[:2000]
+    writer = replace(actor, source="360giving", source_url=url)
+    if dry_run:
+        plan = await _plan(grants, organisations, converted, issues)
+    else:
+        async with write_transaction():
+            plan = await _plan(grants, organisations, converted, issues)
+            await _write(plan, writer, progress)
+    return _report(plan, issues, file_name, file_format, url, dry_run)
+
+
+def _today() -> datetime.date:
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+def _prepare(
+    content: bytes, file_format: FileFormat, issues: Issues, today: datetime.date
+) -> tuple[Converted, list[GrantPlan], dict[str, OrganisationPlan]]:
+    """Everything that needs no database, off the event loop: read, validate, map to columns."""
+    try:
+        converted = _read_and_validate(content, file_format, issues, today)
+    except RecursionError:
+        issues.error("unreadable", "The file is nested too deeply to be 360Giving data.")
+        raise ImportRefused(issues.errors) from None
+    grants, organisations = _map(converted, issues)
+    return converted, grants, organisations
+
+
+def _read_and_validate(content: bytes, file_format: FileFormat, issues: Issues, today: datetime.date) -> Converted:
+    converted = convert.read(content, file_format, issues)
+    issues.refuse_if_errors()
+    assert converted is not None
+    if _remove_nul(converted.package):
+        issues.warn("nul_removed", "The file has NUL characters in its text; they were removed.")
+    validate.check_schema(converted, issues)
+    issues.refuse_if_errors()
+    validate.check_quality(converted, issues, today)
+    issues.refuse_if_errors()
+    return converted
+
+
+def _remove_nul(value: Any) -> bool:
+    """Take NUL characters out of every string, in place (PostgreSQL cannot store them); True if any."""
+    found = False
+    if isinstance(value, dict):
+        for key in list(value):
+            item = value[key]
+            if isinstance(item, str) and "\x00" in item:
+                value[key], found = item.replace("\x00", ""), True
+            elif _remove_nul(item):
+                found = True
+            if isinstance(key, str) and "\x00" in key:
+                value[key.replace("\x00", "")] = value.pop(key)
+                found = True
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, str) and "\x00" in item:
+                value[index], found = item.replace("\x00", ""), True
+            elif _remove_nul(item):
+                found = True
+    return found
+
+
+def _package_url(package: Any) -> str | None:
+    """Where the package says it can be downloaded or found, when it says."""
+    for key in ("downloadURL", "accessURL"):
+        value = package.get(key) if isinstance(package, dict) else None
+        if isinstance(value, str) and URL_PATTERN.match(value):
+            return value
+    return None
+
+
+# Mapping the file to columns (no database) -----------------------------------------------------------------
+
+
+def _map(converted: Converted, issues: Issues) -> tuple[list[GrantPlan], dict[str, OrganisationPlan]]:
+    organisations: dict[str, OrganisationPlan] = {}
+    grants = []
+    for index, grant in enumerate(converted.package["grants"]):
+        funder = _organisation(grant["fundingOrganization"][0], "funder", organisations)
+        if grant.get("recipientOrganization"):
+            recipient = _organisation(grant["recipientOrganization"][0], "recipient", organisations)
+        else:
+            recipient = organisations.setdefault(
+                INDIVIDUALS_SLUG, OrganisationPlan(INDIVIDUALS_SLUG, None, INDIVIDUALS_NAME, "other")
+            )
+        values = grant_values(grant)
+        if len(grant["title"]) > NAME_LENGTH:
+            issues.warn(
+                "title_truncated",
+                f"The title is {len(grant['title'])} characters; Placenet shows the first {NAME_LENGTH} and keeps "
+                "it whole in its 360Giving data.",
+                grant["id"],
+                converted.where(("grants", index, "title")),
+            )
+        locations = [
+            Location(dict(loc), geocodes.normalise(loc.get("geoCode")))
+            for loc in grant.get("beneficiaryLocation") or []
+        ]
+        grants.append(GrantPlan(index, grant["id"], values, funder.key, recipient.key, locations))
+    return grants, organisations
+
+
+def _organisation(published: Row, role: str, found: dict[str, OrganisationPlan]) -> OrganisationPlan:
+    key = published["id"].strip()
+    if key in found:
+        if role == "funder":
+            found[key].kind = "funder"
+        return found[key]
+    name = (published.get("name") or "").strip() or key
+    website = published.get("url")
+    description = published.get("description")
+    plan = OrganisationPlan(
+        key=key,
+        org_id=key,
+        name=name[:NAME_LENGTH],
+        kind=orgids.kind_for(key, role, published.get("charityNumber")),
+        description=(description.strip() or None) if isinstance(description, str) else None,
+        website=website if isinstance(website, str) and len(website) <= 2000 and URL_PATTERN.match(website) else None,
+    )
+    found[key] = plan
+    return plan
+
+
+def grant_values(grant: Row) -> Row:
+    """A grant's column values. `standard` keeps, as published, every standard field no column holds
+    (and any value a column cannot hold exactly); `extra` keeps the fields the standard does not define."""
+    known = set(grant_fields())
+    standard = {key: copy.deepcopy(value) for key, value in grant.items() if key in known}
+    extra = {key: copy.deepcopy(value) for key, value in grant.items() if key not in known}
+    values: Row = {"identifier": standard.pop("id"), "name": grant["title"][:NAME_LENGTH]}
+    if len(grant["title"]) <= NAME_LENGTH:
+        del standard["title"]
+    values["description"] = standard.pop("description", None) or None
+    values["currency"] = standard.pop("currency", None)
+    for name, column in MONEY_FIELDS:
+        values[column] = validate.money(grant.get(name))
+        if values[column] is not None:
+            del standard[name]
+    values["awarded_on"] = validate.date_of(grant.get("awardDate"))
+    if values["awarded_on"] is not None:
+        del standard["awardDate"]
+    values["planned_start_on"], values["planned_end_on"] = _planned_dates(standard)
+    for name, column, length in TEXT_FIELDS:
+        value = grant.get(name)
+        fits = isinstance(value, str) and len(value) <= length
+        values[column] = value if fits else None
+        if fits:
+            del standard[name]
+    values["from_open_call"] = {"Yes": True, "No": False}.get(grant.get("fromOpenCall", ""))
+    if values["from_open_call"] is not None:
+        del standard["fromOpenCall"]
+    values["programme"] = _programme(standard)
+    values["standard"] = standard or None
+    values["extra"] = extra or None
+    return values
+
+
+def _planned_dates(standard: Row) -> tuple[datetime.date | None, datetime.date | None]:
+    """The first planned dates' start and end, taken out of `standard` when they are whole dates."""
+    planned = standard.get("plannedDates")
+    if not planned or not isinstance(planned[0], dict):
+        return None, None
+    first = planned[0]
+    start, end = validate.date_of(first.get("startDate")), validate.date_of(first.get("endDate"))
+    if start is not None:
+        del first["startDate"]
+    if end is not None:
+        del first["endDate"]
+    if not first and len(planned) == 1:
+        del standard["plannedDates"]
+    return start, end
+
+
+def _programme(standard: Row) -> str | None:
+    programmes = standard.get("grantProgramme")
+    if not programmes or not isinstance(programmes[0], dict):
+        return None
+    title = programmes[0].get("title")
+    if not isinstance(title, str) or not title or len(title) > NAME_LENGTH:
+        return None
+    del programmes[0]["title"]
+    if not programmes[0] and len(programmes) == 1:
+        del standard["grantProgramme"]
+    return title
+
+
+# Planning against the database ----------------------------------------------------------------------------
+
+
+async def _plan(
+    grants: list[GrantPlan], organisations: dict[str, OrganisationPlan], converted: Converted, issues: Issues
+) -> Plan:
+    plan = Plan(grants, organisations)
+    await _match_organisations(organisations)
+    plan.places = await _match_places(grants, converted, issues)
+    await _match_grants(grants)
+    for grant in grants:
+        grant.values["funder"] = organisations[grant.funder].id
+        grant.values["recipient"] = organisations[grant.recipient].id
+        grant.values["unmatched_locations"] = [_unmatched(loc) for loc in grant.locations if loc.place is None] or None
+    await _compare(grants)
+    await _assign_slugs(
+        Grant,
+        [
+            (g, [records.slugify(g.identifier), records.slugify(f"{g.identifier} {g.values['name']}")])
+            for g in grants
+            if g.existing is None
+        ],
+        "grant",
+    )
+    return plan
+
+
+async def _match_organisations(organisations: dict[str, OrganisationPlan]) -> None:
+    """Each organisation's stored record, by org-id; by slug for Placenet's own `360G-placenet-<slug>`
+    identifiers and for the shared individual recipients."""
+    by_slug = {
+        key.removeprefix(orgids.PLACENET_PREFIX) if key != INDIVIDUALS_SLUG else key: key
+        for key in organisations
+        if key.startswith(orgids.PLACENET_PREFIX) or key == INDIVIDUALS_SLUG
+    }
+    org_ids = [key for key in organisations if key != INDIVIDUALS_SLUG]
+    for chunk in chunks(org_ids):
+        for row in await Organisation.select(Organisation.id, Organisation.org_id, Organisation.slug).where(
+            Organisation.org_id.is_in(list(chunk))
+        ):
+            organisations[row["org_id"]].id = row["id"]
+    for chunk in chunks(list(by_slug)):
+        for row in await Organisation.select(Organisation.id, Organisation.slug).where(
+            Organisation.slug.is_in(list(chunk))
+        ):
+            found = organisations[by_slug[row["slug"]]]
+            found.id = found.id or row["id"]
+    new = [plan for plan in organisations.values() if plan.id is None]
+    for plan in new:
+        plan.id, plan.new = uuid.uuid4(), True
+    await _assign_slugs(
+        Organisation,
+        [(p, [records.slugify(p.name), records.slugify(f"{p.name} {p.org_id or ''}")]) for p in new],
+        "organisation",
+    )
+
+
+async def _assign_slugs(table: type[Table], wanted: list[tuple[Any, list[str]]], fallback: str) -> None:
+    """A slug for each new record: its first candidate not taken (in the database or this file), else
+    the last candidate numbered."""
+    slug = table._meta.get_column_by_name("slug")
+    candidates = sorted({c for _, options in wanted for c in options if c})
+    taken: set[str] = set()
+    for chunk in chunks(candidates):
+        taken.update(await table.select(slug).where(slug.is_in(list(chunk))).output(as_list=True))
+    for record, options in wanted:
+        free = [c for c in options if c and c not in taken]
+        choice = free[0] if free else await _numbered(table, next((c for c in reversed(options) if c), fallback), taken)
+        taken.add(choice)
+        record.slug = choice
+
+
+async def _numbered(table: type[Table], base: str, taken: set[str]) -> str:
+    """`base-2`, `base-3`, ...: the first not taken."""
+    slug = table._meta.get_column_by_name("slug")
+    stem = base[:90].rstrip("-")
+    used = taken | set(await table.select(slug).where(slug.like(f"{stem}-%")).output(as_list=True))
+    number = 2
+    while f"{stem}-{number}" in used:
+        number += 1
+    return f"{stem}-{number}"
+
+
+async def _match_places(grants: list[GrantPlan], converted: Converted, issues: Issues) -> PlaceCounts:
+    """Each location's place by GSS code, current or former. A code that names no place stays on the
+    grant as an unmatched location, with a warning; places are never created from a file."""
+    codes = sorted({loc.code for g in grants for loc in g.locations if loc.code and geocodes.is_gss(loc.code)})
+    found: dict[str, UUID] = {}
+    for code_chunk in chunks(codes):
+        found.update(await records.resolve_many(records.PLACE, code_chunk))
+    places: dict[UUID, Row] = {}
+    for id_chunk in chunks(list(set(found.values()))):
+        rows = await Place.select(Place.id, Place.gss_code, Place.name).where(Place.id.is_in(id_chunk))
+        places.update({row["id"]: row for row in rows})
+    former = {code for code, place_id in found.items() if places[place_id]["gss_code"] != code}
+    unknown: set[str] = set()
+    without_code = 0
+    for grant in grants:
+        for position, loc in enumerate(grant.locations):
+            where = converted.where(("grants", grant.index, "beneficiaryLocation", position, "geoCode"))
+            if loc.code is None:
+                without_code += 1
+                issues.warn(
+                    "location_without_code",
+                    f"The beneficiary location '{loc.published.get('name') or '(no name)'}' has no geographic code, "
+                    "so it matches no place; it is kept on the grant.",
+                    grant.identifier,
+                    where,
+                )
+            elif loc.code in found:
+                loc.place = found[loc.code]
+                if loc.code in former:
+                    place = places[loc.place]
+                    issues.warn(
+                        "geo_code_former",
+                        f"{loc.code} is a former code of {place['name']} ({place['gss_code']}); the grant is linked "
+                        "to the current place and keeps the code as published.",
+                        grant.identifier,
+                        where,
+                    )
+            else:
+                unknown.add(loc.code)
+                if geocodes.is_gss(loc.code):
+                    issues.warn(
+                        "geo_code_unknown",
+                        f"{geocodes.describe(loc.code)} names no place Placenet knows; it is kept on the grant as "
+                        "an unmatched location.",
+                        grant.identifier,
+                        where,
+                    )
+    return PlaceCounts(matched=len(found), by_former_code=len(former), unknown=len(unknown), without_code=without_code)
+
+
+def _unmatched(loc: Location) -> Row:
+    reason = "no_code" if loc.code is None else "unknown_code" if geocodes.is_gss(loc.code) else "not_a_gss_code"
+    derived = geocodes.code_type(loc.code)
+    published = loc.published
+    return {
+        "name": published.get("name") if isinstance(published.get("name"), str) else None,
+        "geo_code": published.get("geoCode") if isinstance(published.get("geoCode"), str) else None,
+        "geo_code_type": published.get("geoCodeType") if isinstance(published.get("geoCodeType"), str) else None,
+        "area_type": derived[1] if derived else None,
+        "reason": reason,
+    }
+
+
+async def _match_grants(grants: list[GrantPlan]) -> None:
+    """Each grant's stored record by 360Giving identifier; Placenet's own `360G-placenet-<uuid>`
+    identifiers (given to grants that had none) find the grant they were made for."""
+    by_identifier = {g.identifier: g for g in grants}
+    for chunk in chunks(list(by_identifier)):
+        for row in await Grant.select(Grant.id, Grant.identifier, Grant.slug).where(
+            Grant.identifier.is_in(list(chunk))
+        ):
+            by_identifier[row["identifier"]].existing = row["id"]
+    own = {UUID(m[1]): g for g in grants if g.existing is None and (m := PLACENET_GRANT.match(g.identifier))}
+    for id_chunk in chunks(list(own)):
+        rows = await Grant.select(Grant.id).where(Grant.id.is_in(id_chunk), Grant.identifier.is_null())
+        for row in rows:
+            own[row["id"]].existing = row["id"]
+            del own[row["id"]].values["identifier"]
+
+
+async def _compare(grants: list[GrantPlan]) -> None:
+    """Which stored grants the file would change: column by column, and their places as a set."""
+    existing = {g.existing: g for g in grants if g.existing is not None}
+    ids = list(existing)
+    for chunk in chunks(ids):
+        rows = {row["id"]: row for row in await Grant.select().where(Grant.id.is_in(list(chunk)))}
+        links: dict[UUID, set[UUID]] = {grant_id: set() for grant_id in chunk}
+        for link in await GrantPlace.select(GrantPlace.grant, GrantPlace.place).where(
+            GrantPlace.grant.is_in(list(chunk))
+        ):
+            links[link["grant"]].add(link["place"])
+        for grant_id in chunk:
+            plan = existing[grant_id]
+            same = _same_values(rows[grant_id], plan.values) and links[grant_id] == set(plan.place_ids())
+            plan.action = "unchanged" if same else "update"
+
+
+def _same_values(row: Row, values: Row) -> bool:
+    for column, wanted in values.items():
+        stored = row[column]
+        if column in JSON_COLUMNS and isinstance(stored, str):
+            stored = json.loads(stored)
+        elif column in MONEY_COLUMNS:
+            stored, wanted = _cents(stored), _cents(wanted)
+        if stored != wanted:
+            return False
+    return True
+
+
+def _cents(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(validate.CENTS)
+
+
+# Writing ---------------------------------------------------------------------------------------------------
+
+
+def _for_database(values: Row) -> Row:
+    return {
+        column: json.dumps(value, ensure_ascii=False) if column in JSON_COLUMNS and value is not None else value
+        for column, value in values.items()
+    }
+
+
+async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
+    """The new organisations, then every new and changed grant and its places, inside the caller's
+    transaction."""
+    changed = plan.changed()
+    new_organisations = [o for o in plan.organisations.values() if o.new]
+    if not changed and not new_organisations:
+        return
+    tick = progress(len(changed)) if progress else (lambda: None)
+    at = records.now()
+    stamp = records.provenance(actor, at)
+    updated = [g for g in changed if g.action == "update"]
+    before = await _fetch_grants([g.existing for g in updated if g.existing])
+    _authorise_updates(updated, before, actor)
+    for chunk in chunks(new_organisations):
+        await Organisation.insert(
+            *[
+                Organisation.from_dict(
+                    {
+                        "id": o.id,
+                        "slug": o.slug,
+                        "name": o.name,
+                        "org_id": o.org_id,
+                        "kind": o.kind,
+                        "description": o.description,
+                        "website": o.website,
+                        **stamp,
+                    }
+                )
+                for o in chunk
+            ]
+        )
+    created = [g for g in changed if g.action == "create"]
+    for grant_chunk in chunks(created):
+        rows = []
+        for grant in grant_chunk:
+            grant.existing = uuid.uuid4()
+            values = {"id": grant.existing, "slug": grant.slug, **_for_database(grant.values), **stamp}
+            rows.append(Grant.from_dict(values))
+        await Grant.insert(*rows)
+        for _ in grant_chunk:
+            tick()
+    for grant in updated:
+        changes: dict[Any, Any] = {Grant._meta.get_column_by_name(k): v for k, v in _for_database(grant.values).items()}
+        changes[Grant.updated_at] = at
+        changes[Grant.version] = Grant.version + 1
+        changes[Grant.source], changes[Grant.source_url] = actor.source, actor.source_url
+        await Grant.update(changes).where(Grant.id == grant.existing)
+        tick()
+    for update_chunk in chunks(updated):
+        await GrantPlace.delete().where(GrantPlace.grant.is_in([g.existing for g in update_chunk]))
+    links = [(g.existing, place) for g in changed for place in g.place_ids()]
+    for link_chunk in chunks(links):
+        await GrantPlace.insert(*[GrantPlace.from_dict({"grant": g, "place": p}) for g, p in link_chunk])
+    await _log(new_organisations, changed, before, actor)
+
+
+async def _fetch_grants(ids: list[UUID]) -> dict[UUID, Any]:
+    from api.services import grants  # the grants service exports through this package: import when used
+
+    found: dict[UUID, Any] = {}
+    for chunk in chunks(ids):
+        found.update({grant.id: grant for grant in await records.fetch(grants.RESOURCE, chunk)})
+    return found
+
+
+def _authorise_updates(updated: list[GrantPlan], before: dict[UUID, Any], actor: Actor) -> None:
+    """A partner updates only the grants its organisation contributed; an admin, any."""
+    if actor.is_admin:
+        return
+    others = [
+        g.identifier
+        for g in updated
+        if g.existing
+        and (before[g.existing].contributed_by is None or before[g.existing].contributed_by.id != actor.organisation_id)
+    ]
+    if others:
+        listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise Forbidden(
+            f"The file would update grants another organisation contributed ({listed}): only that organisation or "
+            "an admin may change them."
+        )
+
+
+async def _log(
+    new_organisations: list[Any], changed: list[GrantPlan], before: dict[UUID, Any], actor: Actor
+) -> None:
+    """One change-feed entry per organisation and grant written, as any other write makes."""
+    organisation_ids = [o.id for o in new_organisations]
+    for chunk in chunks(organisation_ids):
+        written = await records.fetch(organisations.RESOURCE, chunk)
+        await changes.log_many(collection="organisations", entries=[("create", None, o) for o in written], actor=actor)
+    after = await _fetch_grants([g.existing for g in changed if g.existing])
+    entries = [
+        ("update" if g.existing in before else "create", before.get(g.existing), after[g.existing])
+        for g in changed
+        if g.existing
+    ]
+    await changes.log_many(collection="grants", entries=entries, actor=actor)
+
+
+# The report ------------------------------------------------------------------------------------------------
+
+
+def _report(
+    plan: Plan, issues: Issues, file_name: str, file_format: FileFormat, url: str, dry_run: bool
+) -> ImportReport:
+    actions = [g.action for g in plan.grants]
+    organisations = plan.organisations.values()
+    return ImportReport(
+        file=file_name,
+        format=file_format,
+        source_url=url,
+        dry_run=dry_run,
+        written=not dry_run and (bool(plan.changed()) or any(o.new for o in organisations)),
+        grants=GrantCounts(
+            in_file=len(actions),
+            created=actions.count("create"),
+            updated=actions.count("update"),
+            unchanged=actions.count("unchanged"),
+        ),
+        organisations=OrganisationCounts(
+            matched=sum(not o.new for o in organisations), created=sum(o.new for o in organisations)
+        ),
+        places=plan.places,
+        warning_counts=issues.warning_counts(),
+        warnings=issues.warnings[:LISTED_WARNINGS],
+        warnings_omitted=max(0, len(issues.warnings) - LISTED_WARNINGS),
+    )
+
+
+def report_lines(report: ImportReport) -> Iterable[str]:
+    """The report as a person reads it on a terminal."""
+    g, o, p = report.grants, report.organisations, report.places
+    yield f"{report.file} ({report.format}), recorded as from {report.source_url}"
+    yield f"grants: {g.in_file} in the file: {g.created} created, {g.updated} updated, {g.unchanged} unchanged"
+    yield f"organisations: {o.matched} matched, {o.created} created"
+    yield (
+        f"places: {p.matched} codes matched ({p.by_former_code} by a former code), {p.unknown} unknown codes, "
+        f"{p.without_code} locations without a code"
+    )
+    total = sum(report.warning_counts.values())
+    yield f"warnings: {total}" + (
+        " (" + ", ".join(f"{kind} {count}" for kind, count in report.warning_counts.items()) + ")" if total else ""
+    )
+    if report.dry_run:
+        yield "dry run: nothing written"
+    elif not report.written:
+        yield "nothing to change"
+
+
+async def import_upload(
+    content: bytes, *, content_type: str | None, source_url: str | None, dry_run: bool, actor: Actor
+) -> ImportReport:
+    """Import a file sent over HTTP: its Content-Type says its format; its name is the source URL's last
+    part, when there is one."""
+    file_format = convert.format_for_media_type(content_type)
+    name = (source_url or "").rstrip("/").rsplit("/", 1)[-1][:200] or f"upload.{file_format}"
+    return await import_file(
+        content, file_format=file_format, file_name=name, actor=actor, source_url=source_url, dry_run=dry_run
+    )

@@ -1,0 +1,73 @@
+"""`placenet import 360giving` and `placenet export 360giving`, run as an admin runs them, on a
+database of their own (a SQLite file)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from api.services.giving360.convert import Converted
+from api.services.giving360.issues import Issues
+from api.services.giving360.validate import check_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+# `python -m api.cli` runs this checkout's code whatever the environment's `placenet` script points at.
+PLACENET = [sys.executable, "-m", "api.cli"]
+SAMPLES = ROOT / "tests" / "data" / "360giving"
+
+
+def placenet(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PLACENET, *args], env=env, capture_output=True, text=True, timeout=300, check=check, cwd=ROOT
+    )
+
+
+def test_import_and_export_from_the_command_line(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/placenet.sqlite3"}
+    placenet("migrate", env=env)
+    placenet("fixtures", "load", "fixtures/places/uk.json", env=env)
+
+    dry = placenet("import", "360giving", str(SAMPLES / "360G-blagravetrust-2016.original.xlsx"), "--dry-run", env=env)
+    assert "grants: 68 in the file: 68 created, 0 updated, 0 unchanged" in dry.stdout
+    assert "duplicate_identifier 1" in dry.stdout
+    assert "dry run: nothing written" in dry.stdout
+
+    done = placenet("import", "360giving", str(SAMPLES / "360G-blagravetrust-2016.json"), "--json", env=env)
+    report = json.loads(done.stdout)
+    assert (report["grants"]["created"], report["organisations"]["created"], report["written"]) == (68, 63, True)
+
+    again = placenet("import", "360giving", str(SAMPLES / "360G-blagravetrust-2016.original-grants-sheet.csv"), env=env)
+    assert "0 created, 0 updated, 68 unchanged" in again.stdout
+    assert "nothing to change" in again.stdout
+
+    broken = tmp_path / "broken.json"
+    data = json.loads((SAMPLES / "360G-blagravetrust-2016.json").read_text(encoding="utf-8"))
+    data["grants"][0]["amountAwarded"] = "lots"
+    broken.write_text(json.dumps(data), encoding="utf-8")
+    refused = placenet("import", "360giving", str(broken), env=env, check=False)
+    assert refused.returncode != 0
+    assert "grants[0].amountAwarded (grant 360G-blagravetrust-00658000009YZRq): schema:" in refused.stderr
+    assert "Error: 1 error; nothing was written" in refused.stderr
+
+    wrong = placenet("import", "360giving", str(ROOT / "README.md"), env=env, check=False)
+    assert wrong.returncode != 0
+    assert "README.md: a 360Giving file ends .json, .csv or .xlsx" in wrong.stderr
+
+    placenet("export", "360giving", "-o", str(tmp_path / "grants.json"), "--place", "E06000038", env=env)
+    package = json.loads((tmp_path / "grants.json").read_text(encoding="utf-8"))
+    assert len(package["grants"]) == 7
+    issues = Issues()
+    check_schema(Converted(package, "json"), issues)
+    assert issues.errors == []
+
+    placenet("export", "360giving", "-o", str(tmp_path / "grants.csv"), env=env)
+    lines = (tmp_path / "grants.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("Identifier,Title,Description,Currency,Amount Applied For,Amount Awarded")
+    assert len(lines) == 69
+
+    unknown = placenet("export", "360giving", "--funder", "nobody", env=env, check=False)
+    assert unknown.returncode != 0
+    assert "Error: The funder filter names no organisation." in unknown.stderr
