@@ -46,6 +46,7 @@ contract-test: install ## Schemathesis in-process on a seeded database, fixed se
 
 contract: install ## Schemathesis CLI against a live server, random seed: make contract URL=http://127.0.0.1:8000
 	@test -n "$(URL)" || { echo "usage: make contract URL=http://127.0.0.1:8000"; exit 2; }
+	@test -n "$$PLACENET_API_KEY" || { echo "export PLACENET_API_KEY=\$$(.venv/bin/placenet keys create --role admin) first"; exit 2; }
 	$(BIN)/st --config-file schemathesis.toml run --seed $$(( RANDOM * 32768 + RANDOM )) $(URL)/docs/openapi.json
 
 lint: install ## ruff and mypy

@@ -15,17 +15,23 @@ from litestar.openapi.spec import Contact, License, Tag
 from litestar.static_files import create_static_files_router
 
 from api.allow import allow_header_middleware, index_allowed_methods
+from api.auth import current_actor
 from api.errors import EXCEPTION_HANDLERS
-from api.openapi import use_msgspec_schemas
+from api.etags import etag_middleware
+from api.idempotency import idempotency_middleware
+from api.openapi import document_conventions, use_msgspec_schemas
+from api.routes.changes import HISTORY_ROUTES, ChangeController
 from api.routes.co_funding import CoFundingController
 from api.routes.engagements import EngagementController
 from api.routes.grants import GrantController
+from api.routes.imports import ImportController
 from api.routes.interest_groups import InterestGroupController
+from api.routes.map import MapController
+from api.routes.network import NetworkController
 from api.routes.organisations import OrganisationController
 from api.routes.places import PlaceController
 from api.routes.research import ResearchController
 from api.services import database
-from api.services.actors import API_WRITER, Actor
 from api.validation import strict_body
 
 TAGS = [
@@ -65,8 +71,33 @@ TAGS = [
         description="Meetings, discussion series and consultations, with who convened them "
         "and which organisations took part. People are never named.",
     ),
+    Tag(
+        name="Map",
+        description="The shared map: places at a chosen level as GeoJSON, with the records in each and in the "
+        "places below it counted, and the money awarded or pooled there.",
+    ),
+    Tag(
+        name="Network",
+        description="The collaboration network: organisations linked by the records they share, each link with its "
+        "evidence; an organisation's collaborators; the shortest chain between two organisations.",
+    ),
+    Tag(
+        name="Imports",
+        description="Funders' published 360Giving files (JSON, CSV or XLSX), validated whole and then "
+        "written all or nothing: grants upserted by 360Giving identifier, organisations matched by org-id, "
+        "beneficiary locations mapped to places by GSS code.",
+    ),
 ]
-ROUTES = [
+TAGS.append(
+    Tag(
+        name="Changes",
+        description="Every write, in commit order: the change feed for keeping a copy in sync, and each record's "
+        "history (what changed, from what to what, by which organisation, when).",
+    )
+)
+ROUTES: list[Any] = [
+    ChangeController,
+    *HISTORY_ROUTES,
     OrganisationController,
     PlaceController,
     InterestGroupController,
@@ -74,6 +105,9 @@ ROUTES = [
     ResearchController,
     GrantController,
     EngagementController,
+    MapController,
+    NetworkController,
+    ImportController,
 ]
 
 
@@ -89,10 +123,6 @@ def docs_ui() -> SwaggerRenderPlugin:
         standalone_preset_js_url="/docs/static/swagger-ui-standalone-preset.js",
         favicon="<link rel='icon' type='image/png' href='/docs/static/favicon-32x32.png'>",
     )
-
-
-def current_actor() -> Actor:
-    return API_WRITER
 
 
 @asynccontextmanager
@@ -116,10 +146,10 @@ def create_app() -> Litestar:
             *ROUTES,
             create_static_files_router(path="/docs/static", directories=[SWAGGER_UI], include_in_schema=False),
         ],
-        dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
+        dependencies={"actor": Provide(current_actor)},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=strict_body,
-        middleware=[allow_header_middleware],
+        middleware=[allow_header_middleware, idempotency_middleware, etag_middleware],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Placenet",
@@ -136,5 +166,6 @@ def create_app() -> Litestar:
         debug=False,
     )
     use_msgspec_schemas(app)
+    document_conventions(app)
     index_allowed_methods(app)
     return app

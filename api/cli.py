@@ -1,17 +1,19 @@
-"""`placenet`: the admin command line (serve, migrate; later issues add more)."""
+"""`placenet`: the admin command line: serve, migrate, fixtures, 360Giving import and export, openapi."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from api.settings import Settings
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -149,6 +151,139 @@ def fixtures_dump(output: Path | None) -> None:
         output.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+@main.group("import")
+def import_group() -> None:
+    """Import grant files that funders publish."""
+
+
+@import_group.command("360giving")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
+@click.option("--source-url", help="Where the file was published; the grants record it as their source.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--verbose", "-v", is_flag=True, help="List each warning, not only how many of each kind.")
+def import_360giving(path: Path, dry_run: bool, source_url: str | None, as_json: bool, verbose: bool) -> None:
+    """Import a 360Giving file (.json, .csv or .xlsx): validated whole, then written all or nothing."""
+    import msgspec
+
+    from api.schemas.imports import ImportReport
+    from api.services.actors import Actor
+    from api.services.errors import ServiceError
+    from api.services.giving360 import convert, importer
+    from api.services.giving360.issues import ImportRefused
+
+    content = path.read_bytes()
+
+    async def run() -> ImportReport:
+        from api.services import database
+
+        await database.open()
+        try:
+            with progress_bar() as bar:
+                return await importer.import_file(
+                    content,
+                    file_format=convert.format_for_file(path),
+                    file_name=path.name,
+                    actor=Actor(),  # the operator, at the command line
+                    source_url=source_url,
+                    dry_run=dry_run,
+                    progress=bar,
+                )
+        finally:
+            await database.close()
+
+    try:
+        report = asyncio.run(run())
+    except ImportRefused as error:
+        for issue in error.issues:
+            grant = f" (grant {issue.grant})" if issue.grant else ""
+            click.echo(f"{issue.where or path.name}{grant}: {issue.kind}: {issue.message}", err=True)
+        count = len(error.issues)
+        raise click.ClickException(f"{count} error{'s' if count != 1 else ''}; nothing was written") from None
+    except ServiceError as error:
+        raise click.ClickException(error.detail) from None
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(report)).decode())
+        return
+    if verbose:
+        for issue in report.warnings:
+            grant = f" (grant {issue.grant})" if issue.grant else ""
+            click.echo(f"{issue.where or path.name}{grant}: {issue.kind}: {issue.message}", err=True)
+    for line in importer.report_lines(report):
+        click.echo(line)
+
+
+@main.group("export")
+def export_group() -> None:
+    """Export grants as open data."""
+
+
+@export_group.command("360giving")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="A .json or .csv file [default: stdout]."
+)
+@click.option("--csv", "as_csv", is_flag=True, help="The official one-sheet CSV (implied by an output ending .csv).")
+@click.option("--funder", help="Only grants made by this funder (UUID, slug or org-id).")
+@click.option("--recipient", help="Only grants to this recipient.")
+@click.option("--organisation", help="Only grants this organisation made or received.")
+@click.option("--place", help="Only grants benefiting this place or a place below it (slug or GSS code).")
+@click.option("--programme", help="Only grants from this programme (exact name).")
+@click.option("--awarded-from", type=click.DateTime(["%Y-%m-%d"]), help="Only grants awarded on or after this day.")
+@click.option("--awarded-to", type=click.DateTime(["%Y-%m-%d"]), help="Only grants awarded on or before this day.")
+def export_360giving(
+    output: Path | None,
+    as_csv: bool,
+    funder: str | None,
+    recipient: str | None,
+    organisation: str | None,
+    place: str | None,
+    programme: str | None,
+    awarded_from: Any,
+    awarded_to: Any,
+) -> None:
+    """Write grants as a 360Giving package (or its CSV) that validates against the official schema."""
+    from api.services import grants
+    from api.services.errors import ServiceError
+    from api.services.giving360.exporter import GrantExport
+
+    filters = grants.GrantFilters(
+        funder=funder,
+        recipient=recipient,
+        organisation=organisation,
+        place=place,
+        programme=programme,
+        awarded_from=awarded_from.date() if awarded_from else None,
+        awarded_to=awarded_to.date() if awarded_to else None,
+    )
+    csv = as_csv or (output is not None and output.suffix.lower() == ".csv")
+
+    async def run() -> GrantExport:
+        from api.services import database
+
+        await database.open()
+        try:
+            return await grants.export_grants(filters, sort="name", as_csv=csv)
+        finally:
+            await database.close()
+
+    try:
+        export = asyncio.run(run())
+    except ServiceError as error:
+        raise click.ClickException(error.detail) from None
+    if output is None:
+        sys.stdout.buffer.write(export.content)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(export.content)
+    click.echo(f"{export.grants} grants", err=True)
+    if export.omitted:
+        click.echo(
+            f"{len(export.omitted)} grants left out: 360Giving requires an amount awarded and an award date "
+            f"({', '.join(export.omitted[:10])}{', ...' if len(export.omitted) > 10 else ''})",
+            err=True,
+        )
+
+
 @contextmanager
 def progress_bar() -> Iterator[Callable[[int], Callable[[], None]]]:
     """Progress of the writes on stderr: a rich bar in a terminal; in a log, a line every 500 records."""
@@ -180,6 +315,67 @@ def progress_bar() -> Iterator[Callable[[int], Callable[[], None]]]:
             return lambda: bar.advance(task)
 
         yield start
+
+
+@main.group()
+def keys() -> None:
+    """API keys: partners write their own records with one; admins may do anything."""
+
+
+async def _with_database(work: Callable[[], Awaitable[T]]) -> T:
+    """Run database work from the command line, with the database opened and closed around it."""
+    from api.services import database
+
+    await database.open()
+    try:
+        return await work()
+    finally:
+        await database.close()
+
+
+def _run_key_command(work: Callable[[], Awaitable[T]]) -> T:
+    from api.services.errors import ServiceError
+
+    try:
+        return asyncio.run(_with_database(work))
+    except ServiceError as error:
+        raise click.ClickException(error.detail) from None
+
+
+@keys.command("create")
+@click.option(
+    "--org", "organisation", help="The organisation the key writes for (slug, org-id or UUID); optional for admins."
+)
+@click.option("--role", type=click.Choice(["partner", "admin"]), default="partner", show_default=True)
+@click.option("--name", default="", help="A note of what the key is for, such as the partner system using it.")
+def keys_create(organisation: str | None, role: str, name: str) -> None:
+    """Make a key and print its secret, once: only a hash of it is kept."""
+    from api.services import keys as key_service
+
+    info, secret = _run_key_command(lambda: key_service.create_key(organisation=organisation, role=role, name=name))  # type: ignore[arg-type]
+    who = info.organisation or "the operator"
+    click.echo(f"key {info.prefix} ({info.role}) for {who}; the secret, shown only now:", err=True)
+    click.echo(secret)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key: prefix, organisation, role, name, when made and when revoked. Never the secrets."""
+    from api.services import keys as key_service
+
+    for info in _run_key_command(key_service.list_keys):
+        revoked = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        click.echo(f"{info.prefix}  {info.organisation or '-'}  {info.role}  {revoked}  {info.name}")
+
+
+@keys.command("revoke")
+@click.argument("prefix")
+def keys_revoke(prefix: str) -> None:
+    """Revoke the key with this prefix; it stops working at once."""
+    from api.services import keys as key_service
+
+    info = _run_key_command(lambda: key_service.revoke_key(prefix=prefix))
+    click.echo(f"key {info.prefix} for {info.organisation or 'the operator'} revoked")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,11 @@ TITLES = {
 
 
 def problem_response(
-    status: int, detail: str, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None
+    status: int,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    current_version: int | None = None,
 ) -> Response[Problem]:
     title = TITLES.get(status, "Error")
     problem = Problem(
@@ -47,12 +51,15 @@ def problem_response(
         status=status,
         detail=detail,
         errors=errors or None,
+        current_version=current_version,
     )
     return Response(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _service_error(_: Request[Any, Any, Any], error: ServiceError) -> Response[Problem]:
-    return problem_response(error.status, error.detail, error.errors)
+    return problem_response(
+        error.status, error.detail, error.errors, headers=error.headers or None, current_version=error.current_version
+    )
 
 
 _MISSING = re.compile(r"missing required field `([^`]+)`")

@@ -47,3 +47,85 @@ def use_msgspec_schemas(app: Litestar) -> None:
 def spec_json(app: Litestar) -> str:
     spec = json.loads(encode_json(app.openapi_schema.to_schema()))
     return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
+
+
+ETAG_DESCRIPTION = 'The record\'s version, such as `"3"`: send it back in If-Match or If-None-Match.'
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+SECURITY_SCHEME = "api_key"
+CONVENTION_RESPONSES = {
+    "304": "Not modified: the record is still at the version If-None-Match names.",
+    "401": "No API key, or a key that is not valid: writes need `Authorization: Bearer <key>`.",
+    "403": "The key's organisation may not do this: the problem says why.",
+    "412": "If-Match names a version that is no longer current; the problem gives `current_version`.",
+}
+HEADER_PARAMETERS = {
+    "If-Match": (
+        'Only change the record if it is still at this version (its ETag, such as `"3"`); otherwise 412. '
+        "Without it the write applies to whatever version is current.",
+        r'^(\*|"?[0-9]{1,9}"?)$',
+    ),
+    "If-None-Match": (
+        'Answer 304 with no body if the record is still at this version (its ETag, such as `"3"`).',
+        None,
+    ),
+    "Idempotency-Key": (
+        "A key of your choosing (a UUID, say) that makes a retry safe: within 24 hours the same key with the same "
+        "request replays the first response (with `Idempotent-Replayed: true`); with a different request it is a 422.",
+        r"^[\x21-\x7e]{1,200}$",
+    ),
+}
+
+
+def _is_record(schemas: dict[str, Any], response: Any) -> bool:
+    media = (getattr(response, "content", None) or {}).get("application/json")
+    ref = getattr(getattr(media, "schema", None), "ref", "") or ""
+    return "version" in schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+
+
+def document_conventions(app: Litestar) -> None:
+    """Declare, on every operation they apply to, what the shared mechanisms do: the bearer key that
+    writes need (api/auth.py), ETags and conditional requests (api/etags.py, If-Match in the
+    services), and idempotent POSTs (api/idempotency.py)."""
+    spec = app.openapi_schema
+    schemas: dict[str, Any] = spec.components.schemas
+    spec.components.security_schemes = {
+        SECURITY_SCHEME: {  # type: ignore[dict-item]
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key made by an admin with `placenet keys create`; reads need none.",
+        }
+    }
+    for item in (spec.paths or {}).values():
+        for method in ("get", "post", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            responses: dict[str, Any] = operation.responses
+            headers = ["Idempotency-Key"] if method == "post" else ["If-Match"] if method in ("patch", "delete") else []
+            added = [] if method == "get" else ["401", "403", *(["412"] if method != "post" else [])]
+            for status in ("200", "201"):
+                if status in responses and _is_record(schemas, responses[status]):
+                    responses[status].headers = {
+                        **(responses[status].headers or {}),
+                        "ETag": {"description": ETAG_DESCRIPTION, "schema": {"type": "string"}},
+                    }
+                    if method == "get":
+                        headers.append("If-None-Match")
+                        responses["304"] = {"description": CONVENTION_RESPONSES["304"]}
+            if method != "get":
+                operation.security = [{SECURITY_SCHEME: []}]
+            for status in added:
+                responses[status] = {
+                    "description": CONVENTION_RESPONSES[status],
+                    "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+                }
+            for name in headers:
+                description, pattern = HEADER_PARAMETERS[name]
+                schema: dict[str, Any] = {"type": "string"}
+                if pattern:
+                    schema["pattern"] = pattern
+                operation.parameters = [
+                    *(operation.parameters or []),
+                    {"name": name, "in": "header", "required": False, "description": description, "schema": schema},
+                ]
+            operation.responses = dict(sorted(responses.items()))

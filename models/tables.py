@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from piccolo.columns import (
+    BigSerial,
     JSON,
     UUID,
     Boolean,
@@ -192,6 +193,21 @@ class Grant(Record, Table):
     planned_start_on = Date(null=True, default=None)
     planned_end_on = Date(null=True, default=None)
     programme = Varchar(length=300, null=True, default=None)
+    # The 360Giving Data Standard's other common fields.
+    amount_applied_for = Numeric(digits=(15, 2), null=True, default=None)
+    amount_disbursed = Numeric(digits=(15, 2), null=True, default=None)
+    url = Varchar(length=2000, null=True, default=None)
+    data_source = Varchar(length=2000, null=True, default=None)
+    from_open_call = Boolean(null=True, default=None)
+    regrant_type = Varchar(length=20, null=True, default=None)
+    location_scope = Varchar(length=20, null=True, default=None)
+    # The rest of an imported 360Giving grant, as published: `standard` holds the fields the standard
+    # defines that no column holds (organisation details, locations, classifications, transactions,
+    # ...), `extra` the fields it does not define. Export puts them back around the columns.
+    standard = JSON(null=True, default=None)
+    extra = JSON(null=True, default=None)
+    # Beneficiary locations that name no place (an unknown code, or no code): kept, never dropped.
+    unmatched_locations = JSON(null=True, default=None)
 
 
 class GrantPlace(Link, Table):
@@ -218,3 +234,47 @@ class EngagementParticipant(Link, Table):
 class EngagementPlace(Link, Table):
     engagement = _owner_fk("Engagement")
     place = _place_fk(null=False)
+
+
+class ApiKey(Table):
+    """A partner's or admin's key. Only a hash of the secret is stored; the prefix finds the row."""
+
+    id = UUID(primary_key=True)
+    # The partner organisation the key writes for; an operator's admin key may stand for none.
+    organisation = _organisation_fk()
+    role = Varchar(length=20)
+    name = Varchar(length=200, default="")
+    prefix = Varchar(length=16, unique=True)
+    secret_hash = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class Change(Table):
+    """One write, appended in the same transaction as the write: the audit trail and the change
+    feed. `id` increases in commit order (writers are serialised), so a cursor misses nothing."""
+
+    id = BigSerial(primary_key=True)
+    collection = Varchar(length=40, index=True)
+    record_id = UUID(index=True)
+    # For a membership or contribution, the group or arrangement it belongs to.
+    owner_id = UUID(null=True, default=None, index=True)
+    record_slug = Varchar(length=200)
+    operation = Varchar(length=10)
+    fields = JSON(default="{}")
+    version = Integer(null=True, default=None)
+    organisation = _organisation_fk(on_delete=OnDelete.set_null)
+    at = Timestamptz(default=TimestamptzNow())
+
+
+class IdempotencyKey(Table):
+    """A POST's Idempotency-Key and the first response to it, replayed for 24 hours."""
+
+    id = UUID(primary_key=True)
+    # "<hash of the credentials>:<the client's key>": a key is the client's own, never shared.
+    key = Varchar(length=300, unique=True)
+    request_hash = Varchar(length=64)
+    status = Integer(null=True, default=None)
+    headers = JSON(default="[]")
+    body = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)

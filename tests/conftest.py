@@ -89,8 +89,30 @@ def app() -> Iterator[object]:
 
 
 @pytest.fixture
-async def client(app: object) -> AsyncIterator[object]:
+async def admin_key(empty_database: None) -> str:
+    """An operator's admin key, made afresh for each test."""
+    from api.services import keys
+
+    _, token = await keys.create_key(organisation=None, role="admin", name="tests")
+    return token
+
+
+def make_client(app: object, token: str | None = None) -> object:
     import httpx
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://placenet.test") as client:  # type: ignore[arg-type]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://placenet.test", headers=headers)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def client(app: object, admin_key: str) -> AsyncIterator[object]:
+    """A client with an admin key: most tests are about what the API does, not who may do it."""
+    async with make_client(app, admin_key) as client:  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture
+async def anonymous(app: object) -> AsyncIterator[object]:
+    """A client with no key: it may read anything and write nothing."""
+    async with make_client(app) as client:  # type: ignore[attr-defined]
         yield client

@@ -495,7 +495,7 @@ async def test_a_loader_killed_mid_load_leaves_the_database_as_it_was(tmp_path: 
     report = await load([write_fixture(tmp_path / "one.json", {"places": [first]})])
     assert dict(report.counts["places"]) == {"created": 1}
     assert await Place.count().where(Place.level == "neighbourhood") == 1
-    assert await table_counts() == {**before, "place": before["place"] + 1}
+    assert await table_counts() == {**before, "place": before["place"] + 1, "change": before["change"] + 1}
 
 
 # Dump and load ----------------------------------------------------------------------------------------------

@@ -149,3 +149,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     status: Annotated[int, Meta(ge=400, le=599, description="The HTTP status code.")]
     detail: Annotated[str, Meta(description="What went wrong with this request.")]
     errors: Annotated[list[FieldError] | None, Meta(description="Each field that was refused, and why.")] = None
+    current_version: Annotated[
+        int | None,
+        Meta(description="With 412: the record's current version; fetch it again and reapply the change."),
+    ] = None

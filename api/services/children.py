@@ -13,10 +13,10 @@ from uuid import UUID
 import msgspec
 
 from api.schemas.common import FieldError
-from api.services import records
+from api.services import changes, records
 from api.services.actors import Actor
 from api.services.db import write_transaction
-from api.services.errors import Conflict, NotFound
+from api.services.errors import Conflict, Forbidden, NotFound
 from api.services.records import ORGANISATION, Read, Resource
 
 
@@ -29,6 +29,9 @@ class Children(Generic[Read]):
     parent: Resource[Any]
     owner: str
     key: str
+    # Besides admins and the organisation a row names, who may manage the rows: the parent's
+    # contributor and the organisations in these columns of the parent (a group's convenor).
+    managers: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -118,36 +121,89 @@ async def insert(children: Children[Any], owner_id: UUID, items: Sequence[msgspe
             table.from_dict({"id": child_id, children.owner: owner_id, **values, **records.provenance(actor, at)})
         )
         ids.append(child_id)
+    for struct in await records.fetch(children.resource, ids):
+        await _log(children, owner_id, "create", None, struct, actor)
     return ids
 
 
+async def _authorise(children: Children[Any], owner_id: UUID, organisation_id: UUID, actor: Actor) -> None:
+    """An admin, the organisation the row names, or the parent's contributor or managers."""
+    if actor.is_admin or organisation_id == actor.organisation_id:
+        return
+    table = children.parent.table
+    columns = ("contributed_by", *children.managers)
+    row = await records.one(
+        table.select(*(table._meta.get_column_by_name(c) for c in columns)).where(table._meta.primary_key == owner_id)
+    )
+    if actor.organisation_id not in {row[c] for c in columns}:
+        who = ", ".join(("the organisation it names", *(c.replace("_", " ") for c in columns)))
+        raise Forbidden(
+            f"Only {who} of the {children.parent.kind.label}, or an admin, may change this {children.label}."
+        )
+
+
+async def _log(children: Children[Any], owner_id: UUID, operation: str, before: Any, after: Any, actor: Actor) -> None:
+    await changes.log(
+        collection=children.resource.kind.collection,
+        operation=operation,
+        before=before,
+        after=after,
+        actor=actor,
+        owner_id=owner_id,
+    )
+
+
 async def add_child(children: Children[Read], owner_ref: str, data: msgspec.Struct, *, actor: Actor) -> Read:
+    key_ref = getattr(data, children.key)
     async with write_transaction():
         owner_id = await records.resolve(children.parent.kind, owner_ref)
+        named = await records.resolve_body([(ORGANISATION, key_ref, children.key)])
+        await _authorise(children, owner_id, named[ORGANISATION, key_ref], actor)
         (child_id,) = await insert(children, owner_id, [data], actor)
         await records.bump(children.parent.table, owner_id, {})
-    (struct,) = await records.fetch(children.resource, [child_id])
+        (struct,) = await records.fetch(children.resource, [child_id])
     return struct
 
 
 async def update_child(
-    children: Children[Read], owner_ref: str, key_ref: str, changes: msgspec.Struct, *, actor: Actor
+    children: Children[Read], owner_ref: str, key_ref: str, data: msgspec.Struct, *, actor: Actor
 ) -> Read:
-    fields = {name: value for name, value in msgspec.structs.asdict(changes).items() if value is not msgspec.UNSET}
+    fields = {name: value for name, value in msgspec.structs.asdict(data).items() if value is not msgspec.UNSET}
     async with write_transaction():
         owner_id = await records.resolve(children.parent.kind, owner_ref)
         child_id = await _find(children, owner_id, key_ref)
+        await _authorise(children, owner_id, await records.resolve(ORGANISATION, key_ref), actor)
+        await records.current_version(children.resource.table, child_id, actor)
+        (before,) = await records.fetch(children.resource, [child_id])
         values, _ = await records.column_values(children.resource, fields, child_id)
         await records.bump(children.resource.table, child_id, values)
         await records.bump(children.parent.table, owner_id, {})
-    (struct,) = await records.fetch(children.resource, [child_id])
+        (struct,) = await records.fetch(children.resource, [child_id])
+        await _log(children, owner_id, "update", before, struct, actor)
     return struct
 
 
 async def remove_child(children: Children[Any], owner_ref: str, key_ref: str, *, actor: Actor) -> None:
-    table = children.resource.table
     async with write_transaction():
         owner_id = await records.resolve(children.parent.kind, owner_ref)
         child_id = await _find(children, owner_id, key_ref)
-        await table.delete().where(table._meta.primary_key == child_id)
+        await _authorise(children, owner_id, await records.resolve(ORGANISATION, key_ref), actor)
+        await records.current_version(children.resource.table, child_id, actor)
+        await _remove(children, owner_id, [child_id], actor)
         await records.bump(children.parent.table, owner_id, {})
+
+
+async def remove_all(children: Children[Any], owner_id: UUID, actor: Actor) -> None:
+    """Remove every row of an owner, logging each (inside the caller's transaction)."""
+    table = children.resource.table
+    rows = await table.select(table._meta.primary_key).where(table._meta.get_column_by_name(children.owner) == owner_id)
+    await _remove(children, owner_id, [row["id"] for row in rows], actor)
+
+
+async def _remove(children: Children[Any], owner_id: UUID, child_ids: list[UUID], actor: Actor) -> None:
+    if not child_ids:
+        return
+    table = children.resource.table
+    for before in await records.fetch(children.resource, child_ids):
+        await _log(children, owner_id, "delete", before, None, actor)
+    await table.delete().where(table._meta.primary_key.is_in(child_ids))

@@ -50,7 +50,7 @@ RESOURCE = Resource(
 )
 CONTRIBUTIONS = children.Children(
     resource=Resource(
-        kind=Kind(Contribution, "contribution"),
+        kind=Kind(Contribution, "contribution", (), "contributions"),
         read=ContributionRead,
         references={"funder": ORGANISATION},
         money=True,
@@ -58,6 +58,7 @@ CONTRIBUTIONS = children.Children(
     parent=RESOURCE,
     owner="co_funding",
     key="funder",
+    managers=("lead",),
 )
 
 

@@ -29,14 +29,19 @@ def is_sqlite() -> bool:
 @asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
     """One transaction for a read-then-write. On SQLite it takes the write lock up front (BEGIN
-    IMMEDIATE), so concurrent writers queue behind the busy timeout instead of failing at once.
+    IMMEDIATE), so concurrent writers queue behind the busy timeout instead of failing at once; on
+    PostgreSQL a transaction-level advisory lock does the same.
     A unique or foreign-key violation that slipped past the services' own checks is a 409."""
     db = engine()
     transaction = (
         db.transaction(transaction_type=TransactionType.immediate) if isinstance(db, SQLiteEngine) else db.transaction()
     )
+    outermost = db.current_transaction.get() is None
     try:
         async with transaction as t:
+            if outermost and not isinstance(db, SQLiteEngine):
+                # One writer at a time, as on SQLite: change-feed numbers then follow commit order.
+                await t.connection.execute("SELECT pg_advisory_xact_lock(7270)")
             yield t
     except (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError) as error:
         raise Conflict("The change conflicts with another record (a duplicate or a missing reference).") from error

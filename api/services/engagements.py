@@ -23,7 +23,7 @@ from api.services.records import (
 from models.tables import Engagement, EngagementParticipant, EngagementPlace
 
 RESOURCE = Resource(
-    kind=Kind(Engagement, "engagement"),
+    kind=Kind(Engagement, "engagement", (), "engagements"),
     read=EngagementRead,
     references={"convenor": ORGANISATION},
     links=(

@@ -14,14 +14,47 @@ class ServiceError(Exception):
     title = "Bad request"
     slug = "bad-request"
 
-    def __init__(self, detail: str, errors: Iterable[FieldError] = ()) -> None:
+    def __init__(self, detail: str, errors: Iterable[FieldError] = (), headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
+        self.headers = headers or {}
+        self.current_version: int | None = None
 
 
 class InvalidRequest(ServiceError):
     pass
+
+
+class Unauthorised(ServiceError):
+    """No key, or a key that is not valid: writes need one."""
+
+    status = 401
+    title = "Unauthorised"
+    slug = "unauthorised"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="placenet"'})
+
+
+class Forbidden(ServiceError):
+    """A valid key that may not do this; `detail` says why."""
+
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class PreconditionFailed(ServiceError):
+    """If-Match named a version that is no longer the current one."""
+
+    status = 412
+    title = "Precondition failed"
+    slug = "precondition-failed"
+
+    def __init__(self, detail: str, current_version: int) -> None:
+        super().__init__(detail, headers={"ETag": f'"{current_version}"'})
+        self.current_version = current_version
 
 
 class NotFound(ServiceError):

@@ -40,7 +40,7 @@ async def add_initial_members(group_id: UUID, fields: Row, actor: Actor) -> None
 
 
 RESOURCE = Resource(
-    kind=Kind(InterestGroup, "interest group"),
+    kind=Kind(InterestGroup, "interest group", (), "interest-groups"),
     read=InterestGroupRead,
     references={"convenor": ORGANISATION},
     links=(LinkSet("places", InterestGroupPlace, "interest_group", "place", PLACE),),
@@ -49,11 +49,14 @@ RESOURCE = Resource(
 )
 MEMBERS = children.Children(
     resource=Resource(
-        kind=Kind(Membership, "membership"), read=MembershipRead, references={"organisation": ORGANISATION}
+        kind=Kind(Membership, "membership", (), "memberships"),
+        read=MembershipRead,
+        references={"organisation": ORGANISATION},
     ),
     parent=RESOURCE,
     owner="interest_group",
     key="organisation",
+    managers=("convenor",),
 )
 
 

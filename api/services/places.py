@@ -77,6 +77,7 @@ RESOURCE = Resource(
     references={"parent": PLACE},
     expand=_former_codes,
     after_write=after_write,
+    admin_only=True,
 )
 
 

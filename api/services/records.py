@@ -25,9 +25,10 @@ from piccolo.custom_types import Combinable
 from piccolo.table import Table
 
 from api.schemas.common import FieldError, Page
+from api.services import changes
 from api.services.actors import Actor
 from api.services.db import write_transaction
-from api.services.errors import Conflict, NotFound, Unprocessable
+from api.services.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from models.tables import CoFunding, Grant, Organisation, Place, PlaceFormerCode
 
 Read = TypeVar("Read", bound=msgspec.Struct)
@@ -61,12 +62,14 @@ class Kind:
     table: type[Table]
     label: str
     natural_keys: tuple[str, ...] = ()
+    # The collection's name in URLs and in the change feed.
+    collection: str = ""
 
 
-ORGANISATION = Kind(Organisation, "organisation", ("org_id",))
-PLACE = Kind(Place, "place", ("gss_code",))
-CO_FUNDING = Kind(CoFunding, "co-funding arrangement")
-GRANT = Kind(Grant, "grant", ("identifier",))
+ORGANISATION = Kind(Organisation, "organisation", ("org_id",), "organisations")
+PLACE = Kind(Place, "place", ("gss_code",), "places")
+CO_FUNDING = Kind(CoFunding, "co-funding arrangement", (), "co-funding")
+GRANT = Kind(Grant, "grant", ("identifier",), "grants")
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,9 @@ class Resource(Generic[Read]):
     # same transaction) by the resource's module.
     expand: Expander | None = None
     after_write: AfterWrite | None = None
+    # Reference data (places) that only admins change; other records are changed by the
+    # organisation that contributed them, or an admin.
+    admin_only: bool = False
 
     @property
     def table(self) -> type[Table]:
@@ -450,7 +456,44 @@ def provenance(actor: Actor, at: datetime.datetime) -> Row:
     }
 
 
+def authorise(resource: Resource[Any], actor: Actor, contributed_by: UUID | None = None, ref: str = "") -> None:
+    """Whether the actor may write this record; a refusal says why."""
+    if actor.is_admin:
+        return
+    if resource.admin_only:
+        raise Forbidden(
+            f"{resource.kind.collection.capitalize()} are reference data: only an admin key may change them."
+        )
+    if ref and contributed_by != actor.organisation_id:
+        raise Forbidden(
+            f"The {resource.kind.label} '{ref}' was contributed by another organisation: only that organisation "
+            "or an admin may change it."
+        )
+
+
+async def current_version(
+    table: type[Table], record_id: UUID, actor: Actor, resource: Resource[Any] | None = None, ref: str = ""
+) -> Row:
+    """The row's owner and version: the writer must be allowed to change it (when `resource` is
+    given) and must have seen this version, if it said which (If-Match)."""
+    row = await one(
+        table.select(table._meta.get_column_by_name("contributed_by"), table._meta.get_column_by_name("version")).where(
+            table._meta.primary_key == record_id
+        )
+    )
+    if resource is not None:
+        authorise(resource, actor, row["contributed_by"], ref)
+    if actor.expected_version is not None and actor.expected_version != row["version"]:
+        raise PreconditionFailed(
+            f"The record is at version {row['version']}, not {actor.expected_version}: someone changed it since "
+            "you read it. Fetch it again and reapply your change.",
+            current_version=row["version"],
+        )
+    return row
+
+
 async def create(resource: Resource[Read], data: msgspec.Struct, *, actor: Actor) -> Read:
+    authorise(resource, actor)
     fields = msgspec.structs.asdict(data)
     if fields.get("slug") is None:
         source = next((fields[name] for name in resource.slug_from if fields.get(name)), "")
@@ -462,21 +505,29 @@ async def create(resource: Resource[Read], data: msgspec.Struct, *, actor: Actor
         await _replace_links(links, record_id)
         if resource.after_write:
             await resource.after_write(record_id, fields, actor)
-    (struct,) = await fetch(resource, [record_id])
+        (struct,) = await fetch(resource, [record_id])
+        await changes.log(
+            collection=resource.kind.collection, operation="create", before=None, after=struct, actor=actor
+        )
     return struct
 
 
-async def update(resource: Resource[Read], ref: str, changes: msgspec.Struct, *, actor: Actor) -> Read:
-    fields = {name: value for name, value in msgspec.structs.asdict(changes).items() if value is not msgspec.UNSET}
+async def update(resource: Resource[Read], ref: str, data: msgspec.Struct, *, actor: Actor) -> Read:
+    fields = {name: value for name, value in msgspec.structs.asdict(data).items() if value is not msgspec.UNSET}
     table = resource.table
     async with write_transaction():
         record_id = await resolve(resource.kind, ref)
+        await current_version(table, record_id, actor, resource, ref)
+        (before,) = await fetch(resource, [record_id])
         values, links = await column_values(resource, fields, record_id)
         await bump(table, record_id, values)
         await _replace_links(links, record_id)
         if resource.after_write:
             await resource.after_write(record_id, fields, actor)
-    (struct,) = await fetch(resource, [record_id])
+        (struct,) = await fetch(resource, [record_id])
+        await changes.log(
+            collection=resource.kind.collection, operation="update", before=before, after=struct, actor=actor
+        )
     return struct
 
 
@@ -494,18 +545,21 @@ async def referrers(table: type[Table], record_id: UUID) -> list[FieldError]:
     """What still refers to a record, named, so a refused delete can say what to change first."""
     found = []
     for column in table._meta.foreign_key_references:
-        if column._foreign_key_meta.on_delete == OnDelete.cascade:
+        if column._foreign_key_meta.on_delete in (OnDelete.cascade, OnDelete.set_null):
             continue
         referrer: type[Table] = column._meta.table
         owner = next(
             (c for c in referrer._meta.foreign_key_columns if c._foreign_key_meta.on_delete == OnDelete.cascade),
             None,
         )
-        label_column = referrer._meta.get_column_by_name(f"{owner._meta.name}.slug" if owner else "slug")
+        has_slug = any(c._meta.name == "slug" for c in referrer._meta.columns)
+        label_column = referrer._meta.get_column_by_name(
+            f"{owner._meta.name}.slug" if owner else "slug" if has_slug else "id"
+        )
         rows = await referrer.select(label_column.as_alias("label")).where(column == record_id).limit(5)
         if rows:
             what = (owner._foreign_key_meta.resolved_references if owner else referrer)._meta.tablename
-            labels = ", ".join(sorted({row["label"] for row in rows}))
+            labels = ", ".join(sorted({str(row["label"]) for row in rows}))
             role = column._meta.name.replace("_", " ")
             found.append(
                 FieldError(
@@ -519,6 +573,8 @@ async def referrers(table: type[Table], record_id: UUID) -> list[FieldError]:
 async def delete(resource: Resource[Any], ref: str, *, actor: Actor) -> None:
     async with write_transaction():
         record_id = await resolve(resource.kind, ref)
+        await current_version(resource.table, record_id, actor, resource, ref)
+        (before,) = await fetch(resource, [record_id])
         blockers = await referrers(resource.table, record_id)
         if blockers:
             raise Conflict(
@@ -527,3 +583,6 @@ async def delete(resource: Resource[Any], ref: str, *, actor: Actor) -> None:
                 blockers,
             )
         await resource.table.delete().where(resource.table._meta.primary_key == record_id)
+        await changes.log(
+            collection=resource.kind.collection, operation="delete", before=before, after=None, actor=actor
+        )

@@ -24,7 +24,7 @@ from api.services.records import (
 from models.tables import Research, ResearchParty, ResearchPlace
 
 RESOURCE = Resource(
-    kind=Kind(Research, "research"),
+    kind=Kind(Research, "research", (), "research"),
     read=ResearchRead,
     references={"funded_by": CO_FUNDING},
     links=(

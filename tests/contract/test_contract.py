@@ -6,6 +6,7 @@ the app runs on schemathesis's event loop, so the database must not be bound to 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -23,22 +24,32 @@ SEED_FILES = [
 ]
 
 
-async def _seed() -> None:
+async def _seed() -> str:
+    """Migrate, load the fixtures, and make the admin key schemathesis writes with."""
     from api.cli import run_migrations
+    from api.services import keys
     from fixtures.loader import load
 
     await run_migrations()
     await load(SEED_FILES)
+    _, token = await keys.create_key(organisation=None, role="admin", name="contract")
+    return token
 
 
 # Seeded before the app starts (loading the schema starts it on schemathesis's loop), on a loop of
 # its own that is closed again, so no connection pool is left bound to the wrong loop.
-asyncio.run(_seed())
+os.environ["PLACENET_API_KEY"] = asyncio.run(_seed())
 snapshot.take()
 
 schema = schemathesis.openapi.from_asgi(
     "/docs/openapi.json", create_app(), config=SchemathesisConfig.from_path(ROOT / "schemathesis.toml")
 )
+
+
+@schemathesis.serializer("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+def xlsx_bytes(context: object, value: object) -> bytes:
+    """Spreadsheet bodies are sent as the bytes generated for them; the API must refuse what is not XLSX."""
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 @pytest.fixture

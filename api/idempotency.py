@@ -1,0 +1,131 @@
+"""POST with an `Idempotency-Key` header: a retry within 24 hours replays the first response; the
+same key with a different request is a 422. Keys are scoped to the credentials that sent them.
+One middleware, for every POST."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import msgspec
+from litestar.types import ASGIApp
+
+from api.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+from api.schemas.common import FieldError, Problem
+from api.services import idempotency, keys
+
+# Plain dicts: ASGI messages are built and rewritten here, which the TypedDicts do not allow for.
+Message = dict[str, Any]
+Scope = Any
+Receive = Any
+Send = Any
+
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    return next((value for key, value in scope.get("headers", []) if key.lower() == name), None)
+
+
+async def _problem(send: Send, status: int, title: str, detail: str, field: str | None = None) -> None:
+    errors = [FieldError(field=field, message=detail, location="header")] if field else None
+    body = msgspec.json.encode(
+        Problem(
+            type=PROBLEM_BASE + title.lower().replace(" ", "-"),
+            title=title,
+            status=status,
+            detail=detail,
+            errors=errors,
+        )
+    )
+    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _authenticated(authorization: bytes | None) -> bool:
+    scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
+    return scheme.lower() == "bearer" and await keys.authenticate(token.strip()) is not None
+
+
+def idempotency_middleware(app: Any) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        raw_key = _header(scope, b"idempotency-key") if scope.get("method") == "POST" else None
+        authorization = _header(scope, b"authorization")
+        if raw_key is None or not await _authenticated(authorization):
+            # Without valid credentials the request is refused (401) before anything is kept.
+            await app(scope, receive, send)
+            return
+        client_key = raw_key.decode("latin-1")
+        if not KEY_PATTERN.match(client_key):
+            detail = "Idempotency-Key must be 1 to 200 visible ASCII characters, such as a UUID."
+            await _problem(send, 400, "Bad request", detail, "Idempotency-Key")
+            return
+
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        credentials = hashlib.sha256(authorization or b"").hexdigest()[:32]
+        key = f"{credentials}:{client_key}"
+        request_hash = hashlib.sha256(
+            b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
+        ).hexdigest()
+
+        outcome = await idempotency.begin(key=key, request_hash=request_hash)
+        if outcome == "mismatch":
+            detail = "This Idempotency-Key was first used with a different request; use a new key for a new request."
+            await _problem(send, 422, "Unprocessable content", detail, "Idempotency-Key")
+            return
+        if outcome == "pending":
+            detail = "The first request with this Idempotency-Key is still being processed; retry shortly."
+            await _problem(send, 409, "Conflict", detail, "Idempotency-Key")
+            return
+        if isinstance(outcome, idempotency.Stored):
+            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in outcome.headers]
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": outcome.status,
+                    "headers": [*headers, (b"idempotent-replayed", b"true")],
+                }
+            )
+            await send({"type": "http.response.body", "body": outcome.body})
+            return
+
+        replayed = False
+
+        async def receive_body() -> Message:
+            nonlocal replayed
+            if replayed:
+                message: Message = await receive()
+                return message
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        start: dict[str, Any] = {}
+        response_chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                response_chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await app(scope, receive_body, capture)
+        except BaseException:
+            await idempotency.abandon(key=key)
+            raise
+        status = int(start.get("status", 500))
+        if status >= 500:
+            await idempotency.abandon(key=key)
+            return
+        response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])]
+        await idempotency.complete(key=key, status=status, headers=response_headers, body=b"".join(response_chunks))
+
+    return middleware
