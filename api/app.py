@@ -24,6 +24,7 @@ from api.routes.changes import HISTORY_ROUTES, ChangeController
 from api.routes.co_funding import CoFundingController
 from api.routes.engagements import EngagementController
 from api.routes.grants import GrantController
+from api.routes.health import HealthController
 from api.routes.imports import ImportController
 from api.routes.interest_groups import InterestGroupController
 from api.routes.map import MapController
@@ -88,6 +89,7 @@ TAGS = [
         "beneficiary locations mapped to places by GSS code.",
     ),
 ]
+TAGS.append(Tag(name="Operations", description="Liveness and readiness, for load balancers and orchestrators."))
 TAGS.append(
     Tag(
         name="Changes",
@@ -96,6 +98,7 @@ TAGS.append(
     )
 )
 ROUTES: list[Any] = [
+    HealthController,
     ChangeController,
     *HISTORY_ROUTES,
     OrganisationController,

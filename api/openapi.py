@@ -79,7 +79,8 @@ HEADER_PARAMETERS = {
 def _is_record(schemas: dict[str, Any], response: Any) -> bool:
     media = (getattr(response, "content", None) or {}).get("application/json")
     ref = getattr(getattr(media, "schema", None), "ref", "") or ""
-    return "version" in schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+    schema = schemas.get(ref.rsplit("/", 1)[-1])
+    return isinstance(schema, dict) and "version" in schema.get("properties", {})
 
 
 def document_conventions(app: Litestar) -> None:

@@ -57,6 +57,17 @@ class PreconditionFailed(ServiceError):
         self.current_version = current_version
 
 
+class ServiceUnavailable(ServiceError):
+    """The database does not answer: try again shortly."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "service-unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class NotFound(ServiceError):
     status = 404
     title = "Not found"
