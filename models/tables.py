@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from piccolo.columns import (
-    BigSerial,
     JSON,
     UUID,
+    BigSerial,
     Boolean,
     Date,
     DoublePrecision,

@@ -181,7 +181,9 @@ async def test_a_retried_post_replays_the_first_response(client):
 
 async def test_the_same_key_with_another_body_is_422(client):
     await client.post("/v1/organisations", json={"name": "A", "kind": "charity"}, headers={"Idempotency-Key": "k"})
-    response = await client.post("/v1/organisations", json={"name": "B", "kind": "charity"}, headers={"Idempotency-Key": "k"})
+    response = await client.post(
+        "/v1/organisations", json={"name": "B", "kind": "charity"}, headers={"Idempotency-Key": "k"}
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "Idempotency-Key"
 
@@ -249,7 +251,10 @@ async def test_a_bad_feed_cursor_is_refused(anonymous):
 def test_keys_cli_prints_the_secret_once_and_never_lists_it(tmp_path):
     placenet = str(Path(sys.executable).parent / "placenet")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/keys.sqlite3"}
-    run = lambda *args: subprocess.run([placenet, *args], env=env, capture_output=True, text=True, timeout=120, check=True)  # noqa: E731
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([placenet, *args], env=env, capture_output=True, text=True, timeout=120, check=True)
+
     run("migrate")
     secret = run("keys", "create", "--role", "admin", "--name", "ops").stdout.strip()
     assert secret.startswith("pn_")
