@@ -613,9 +613,7 @@ def _authorise_updates(updated: list[GrantPlan], before: dict[UUID, Any], actor:
         )
 
 
-async def _log(
-    new_organisations: list[Any], changed: list[GrantPlan], before: dict[UUID, Any], actor: Actor
-) -> None:
+async def _log(new_organisations: list[Any], changed: list[GrantPlan], before: dict[UUID, Any], actor: Actor) -> None:
     """One change-feed entry per organisation and grant written, as any other write makes."""
     organisation_ids = [o.id for o in new_organisations]
     for chunk in chunks(organisation_ids):
