@@ -77,7 +77,7 @@ async def test_create_then_get_by_id_and_slug(client, collection):
     response = await client.post(f"/v1/{collection}", json=body)
     assert response.status_code == 201, response.text
     created = response.json()
-    assert response.headers["location"] == f"/v1/{collection}/{created['slug']}"
+    assert response.headers["location"] == f"/v1/{collection}/{created['id']}"
     assert created["version"] == 1
     assert created["source"] == "api"
     for ref in (created["id"], created["slug"]):
@@ -163,3 +163,9 @@ async def test_slug_is_made_from_the_name_or_identifier(client):
     body, _ = await body_for(client, "grants")
     grant = (await client.post("/v1/grants", json=body)).json()
     assert grant["slug"] == "360g-lc-001"
+
+
+async def test_the_location_of_a_new_record_outlives_a_change_of_slug(client):
+    response = await client.post("/v1/organisations", json={"name": "Old Name", "kind": "charity"})
+    await client.patch(f"/v1/organisations/{response.json()['slug']}", json={"slug": "new-name"})
+    assert (await client.get(response.headers["location"])).json()["slug"] == "new-name"

@@ -98,7 +98,7 @@ class CoFundingController(Controller):
     ) -> Response[CoFunding]:
         """Add an arrangement, optionally with its first contributions."""
         record = await records.create(co_funding.RESOURCE, data, actor=actor)
-        return created(request, record, record.slug)
+        return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change a co-funding arrangement", responses=WRITE_PROBLEMS)
     async def update_co_funding(self, ref: RefPath, data: JSONBody[CoFundingUpdate], actor: Acting) -> CoFunding:
@@ -130,7 +130,7 @@ class CoFundingController(Controller):
     ) -> Response[Contribution]:
         """Add a funder's contribution; each funder contributes once per arrangement."""
         contribution = await children.add_child(co_funding.CONTRIBUTIONS, ref, data, actor=actor)
-        return created(request, contribution, contribution.funder.slug)
+        return created(request, contribution, contribution.funder.id)
 
     @patch("/{ref:str}/contributions/{funder:str}", summary="Change a contribution", responses=WRITE_PROBLEMS)
     async def update_contribution(

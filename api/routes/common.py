@@ -121,5 +121,6 @@ def page_response(request: AnyRequest, page: PageT) -> Response[PageT]:
     return Response(page, headers=headers)
 
 
-def created(request: AnyRequest, record: T, slug: str) -> Response[T]:
-    return Response(record, status_code=201, headers={"Location": f"{request.url.path.rstrip('/')}/{slug}"})
+def created(request: AnyRequest, record: T, ref: object) -> Response[T]:
+    """201 with the new record, and its address by UUID, which outlives any change of slug."""
+    return Response(record, status_code=201, headers={"Location": f"{request.url.path.rstrip('/')}/{ref}"})

@@ -73,7 +73,7 @@ class EngagementController(Controller):
     ) -> Response[Engagement]:
         """Add an engagement with its convenor, participants and places."""
         record = await records.create(engagements.RESOURCE, data, actor=actor)
-        return created(request, record, record.slug)
+        return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change an engagement", responses=WRITE_PROBLEMS)
     async def update_engagement(self, ref: RefPath, data: JSONBody[EngagementUpdate], actor: Acting) -> Engagement:

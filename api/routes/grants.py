@@ -239,7 +239,7 @@ class GrantController(Controller):
     async def create_grant(self, request: AnyRequest, data: JSONBody[GrantCreate], actor: Acting) -> Response[Grant]:
         """Add a grant. Its slug and 360Giving identifier must not be taken."""
         record = await records.create(grants.RESOURCE, data, actor=actor)
-        return created(request, record, record.slug)
+        return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change a grant", responses=WRITE_PROBLEMS)
     async def update_grant(self, ref: RefPath, data: JSONBody[GrantUpdate], actor: Acting) -> Grant:

@@ -94,7 +94,7 @@ class InterestGroupController(Controller):
     ) -> Response[InterestGroup]:
         """Add an interest group, optionally with its first members."""
         record = await records.create(interest_groups.RESOURCE, data, actor=actor)
-        return created(request, record, record.slug)
+        return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change an interest group", responses=WRITE_PROBLEMS)
     async def update_interest_group(
@@ -128,7 +128,7 @@ class InterestGroupController(Controller):
     ) -> Response[Membership]:
         """Add an organisation to the group; each organisation can be a member once."""
         membership = await children.add_child(interest_groups.MEMBERS, ref, data, actor=actor)
-        return created(request, membership, membership.organisation.slug)
+        return created(request, membership, membership.organisation.id)
 
     @patch("/{ref:str}/members/{organisation:str}", summary="Change a membership", responses=WRITE_PROBLEMS)
     async def update_member(

@@ -74,7 +74,7 @@ class OrganisationController(Controller):
     ) -> Response[Organisation]:
         """Add an organisation to the network. Its slug and org-id must not be taken."""
         record = await records.create(organisations.RESOURCE, data, actor=actor)
-        return created(request, record, record.slug)
+        return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change an organisation", responses=WRITE_PROBLEMS)
     async def update_organisation(

@@ -83,7 +83,7 @@ class PlaceController(Controller):
     async def create_place(self, request: AnyRequest, data: JSONBody[PlaceCreate], actor: Acting) -> Response[Place]:
         """Add a place under its parent. Its slug, GSS code and former codes must not be taken."""
         record = await records.create(places.RESOURCE, data, actor=actor)
-        return created(request, record, record.slug)
+        return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change a place", responses=WRITE_PROBLEMS)
     async def update_place(self, ref: RefPath, data: JSONBody[PlaceUpdate], actor: Acting) -> Place:
@@ -121,7 +121,7 @@ class PlaceController(Controller):
             limit=limit,
         )
 
-    @get("/{ref:str}/funders", summary="List who funds in a place", responses=READ_PROBLEMS)
+    @get("/{ref:str}/funders", summary="List who funds in a place", responses=problems(400, 404, 422))
     async def list_place_funders(
         self,
         ref: RefPath,

@@ -92,7 +92,7 @@ class ResearchController(Controller):
     ) -> Response[Research]:
         """Add a piece of research with its commissioners, partners and places."""
         record = await records.create(research.RESOURCE, data, actor=actor)
-        return created(request, record, record.slug)
+        return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change a piece of research", responses=WRITE_PROBLEMS)
     async def update_research(self, ref: RefPath, data: JSONBody[ResearchUpdate], actor: Acting) -> Research:
