@@ -84,6 +84,14 @@ def idempotency_middleware(app: Any) -> ASGIApp:
             detail = "The first request with this Idempotency-Key is still being processed; retry shortly."
             await _problem(send, 409, "Conflict", detail, "Idempotency-Key")
             return
+        if (
+            isinstance(outcome, idempotency.Stored)
+            and outcome.status == 201
+            and await idempotency.was_deleted(outcome.body)
+        ):
+            detail = "The record this Idempotency-Key created has since been deleted; use a new key to create it again."
+            await _problem(send, 409, "Conflict", detail, "Idempotency-Key")
+            return
         if isinstance(outcome, idempotency.Stored):
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in outcome.headers]
             await send(

@@ -274,3 +274,12 @@ async def test_a_refusal_comes_before_a_version_check(client, partner):
             "/v1/organisations/lankelly-chase-foundation", json={"description": "x"}, headers={"If-Match": '"9"'}
         )
     assert response.status_code == 403
+
+
+async def test_a_retry_after_the_record_was_deleted_is_a_conflict_not_a_stale_201(client):
+    body = {"name": "Short Lived", "kind": "charity"}
+    first = await client.post("/v1/organisations", json=body, headers={"Idempotency-Key": "once"})
+    await client.delete(f"/v1/organisations/{first.json()['id']}")
+    again = await client.post("/v1/organisations", json=body, headers={"Idempotency-Key": "once"})
+    assert again.status_code == 409
+    assert "deleted" in again.json()["detail"]

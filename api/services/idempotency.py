@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Literal
-from uuid import uuid4
+from typing import Any, Literal
+from uuid import UUID, uuid4
 
 import msgspec
 
 from api.services.records import now
-from models.tables import IdempotencyKey
+from models.tables import Change, IdempotencyKey
 
 TTL = datetime.timedelta(hours=24)
 
@@ -43,6 +43,16 @@ async def begin(*, key: str, request_hash: str) -> Literal["new", "mismatch", "p
         return "pending"
     headers = msgspec.json.decode(row["headers"], type=list[tuple[str, str]])
     return Stored(status=row["status"], headers=headers, body=row["body"].encode("utf-8", "surrogateescape"))
+
+
+async def was_deleted(body: bytes) -> bool:
+    """Whether the record a stored response created has been deleted since (the audit trail knows)."""
+    try:
+        record_id = msgspec.json.decode(body, type=dict[str, Any]).get("id")
+        record_uuid = UUID(str(record_id))
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        return False
+    return await Change.exists().where(Change.record_id == record_uuid, Change.operation == "delete")
 
 
 async def complete(*, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
