@@ -23,6 +23,7 @@ from api.openapi import document_conventions, use_msgspec_schemas
 from api.routes.changes import HISTORY_ROUTES, ChangeController
 from api.routes.co_funding import CoFundingController
 from api.routes.engagements import EngagementController
+from api.routes.explore import EXPLORE_ROUTES
 from api.routes.grants import GrantController
 from api.routes.health import HealthController
 from api.routes.imports import ImportController
@@ -111,6 +112,7 @@ ROUTES: list[Any] = [
     MapController,
     NetworkController,
     ImportController,
+    *EXPLORE_ROUTES,
 ]
 
 
