@@ -8,7 +8,7 @@ FIXTURES := fixtures/places/uk.json fixtures/places/councils.json fixtures/seed/
 PORT ?= 8000
 export PORT
 
-.PHONY: help install run serve migrate fixtures test test-postgres contract-test contract lint format openapi clean
+.PHONY: help install browser run serve migrate fixtures test test-postgres contract-test contract lint format openapi clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,10 +35,13 @@ migrate: install ## Bring the database (DATABASE_URL, default a SQLite file) up 
 fixtures: install ## Load the places and the seed network (re-runnable: a second load changes nothing)
 	$(BIN)/placenet fixtures load $(FIXTURES)
 
-test: install ## Install what the tests need and run them (SQLite)
+browser: ## Install Debian's Chromium for the browser tests when it is missing (never a downloaded one)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: install browser ## Install what the tests need and run them (SQLite)
 	$(BIN)/pytest
 
-test-postgres: install ## Run the suite on PostgreSQL (PLACENET_TEST_POSTGRES, default the local server)
+test-postgres: install browser ## Run the suite on PostgreSQL (PLACENET_TEST_POSTGRES, default the local server)
 	PLACENET_TEST_DATABASE=postgres $(BIN)/pytest
 
 contract-test: install ## Schemathesis in-process on a seeded database, fixed seed (PLACENET_TEST_DATABASE=postgres too)
