@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -9,6 +10,14 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from models.piccolo_app import APP_CONFIG
 from models.tables import Organisation
+
+ROOT = Path(__file__).resolve().parents[1]
+# The UK's places, the councils and the seed network: what `make run` loads.
+SEED_FILES = [
+    ROOT / "fixtures/places/uk.json",
+    ROOT / "fixtures/places/councils.json",
+    ROOT / "fixtures/seed/place-action-inquiry.yaml",
+]
 
 
 async def empty_all_tables() -> None:

@@ -11,7 +11,8 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,36 @@ async def empty_database(database: None) -> None:
     from tests.builders import empty_all_tables
 
     await empty_all_tables()
+
+
+@pytest.fixture(scope="class")
+async def seeded(database: None) -> AsyncIterator[None]:
+    """The places and the seed network, loaded once for a class of tests that only read (the class
+    overrides `empty_database` with a no-op so the load is shared)."""
+    from fixtures.loader import load
+    from tests.builders import SEED_FILES, empty_all_tables
+
+    await empty_all_tables()
+    await load(SEED_FILES)
+    yield
+    await empty_all_tables()
+
+
+@pytest.fixture
+def queries(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """How many queries the database has been sent since the fixture was made."""
+    from models.tables import Organisation
+
+    engine = type(Organisation._meta.db)
+    sent = []
+    run_querystring = engine.run_querystring
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(args)
+        return await run_querystring(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_querystring", counted)
+    return lambda: len(sent)
 
 
 @pytest.fixture(scope="session")

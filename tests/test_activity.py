@@ -6,23 +6,14 @@ after it build their own small networks on empty tables, as everywhere else."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from fixtures.loader import load
-from models.tables import Organisation
 from tests import builders
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_FILES = [
-    ROOT / "fixtures/places/uk.json",
-    ROOT / "fixtures/places/councils.json",
-    ROOT / "fixtures/seed/place-action-inquiry.yaml",
-]
 LANKELLY = "lankelly-chase-foundation"
 NORTH_CAMDEN_GRANT = "continued-funding-north-camden-zone"
 WANDSWORTH_GRANT = "continued-funding-wandsworth-community-empowerment-network"
@@ -41,15 +32,6 @@ def slugs(group: dict[str, Any]) -> list[str]:
 
 def roles(item: dict[str, Any]) -> dict[str, list[str]]:
     return {participant["organisation"]["slug"]: participant["roles"] for participant in item["participants"]}
-
-
-@pytest.fixture(scope="class")
-async def seeded(database: None) -> AsyncIterator[None]:
-    """The places and the seed network, loaded once for a class of tests that only read."""
-    await builders.empty_all_tables()
-    await load(SEED_FILES)
-    yield
-    await builders.empty_all_tables()
 
 
 class TestOnTheSeed:
@@ -281,21 +263,6 @@ async def test_an_items_money_totals_its_contributions(client: httpx.AsyncClient
     assert pool["money"] == [{"amount": "70.00", "currency": "EUR"}]
     assert roles(pool) == {"pool-funder": ["funder"], "small-funder": ["funder"]}
     assert pool["roles"] == ["funder"]
-
-
-@pytest.fixture
-def queries(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
-    """How many queries the database has been sent since the fixture was made."""
-    engine = type(Organisation._meta.db)
-    sent = []
-    run_querystring = engine.run_querystring
-
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(args)
-        return await run_querystring(self, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "run_querystring", counted)
-    return lambda: len(sent)
 
 
 @pytest.mark.parametrize(

@@ -5,23 +5,14 @@ after it build their own small networks on empty tables, as everywhere else."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from fixtures.loader import load
-from models.tables import Organisation
 from tests import builders
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_FILES = [
-    ROOT / "fixtures/places/uk.json",
-    ROOT / "fixtures/places/councils.json",
-    ROOT / "fixtures/seed/place-action-inquiry.yaml",
-]
 LANKELLY = "lankelly-chase-foundation"
 CAMDEN, WANDSWORTH, LONDON = "E09000007", "E09000032", "E12000007"
 # Generous bounds around the UK (and its islands), in degrees.
@@ -56,15 +47,6 @@ def assert_valid_geojson(collection: dict[str, Any]) -> None:
         assert UK_LON[0] <= lon <= UK_LON[1], (feature["properties"]["name"], lon)
         assert UK_LAT[0] <= lat <= UK_LAT[1], (feature["properties"]["name"], lat)
         assert feature["properties"]["centroid"] == geometry["coordinates"]
-
-
-@pytest.fixture(scope="class")
-async def seeded(database: None) -> AsyncIterator[None]:
-    """The places and the seed network, loaded once for a class of tests that only read."""
-    await builders.empty_all_tables()
-    await load(SEED_FILES)
-    yield
-    await builders.empty_all_tables()
 
 
 class TestOnTheSeed:
@@ -313,21 +295,6 @@ async def test_dates_keep_only_records_whose_time_overlaps(client: httpx.AsyncCl
     assert grants(await geojson(client, active_on="2018-06-01")) == 1
     assert grants(await geojson(client, **{"from": "2016-01-01", "to": "2016-12-31"})) == 1
     assert grants(await geojson(client, **{"from": "2017-12-31"})) == 2
-
-
-@pytest.fixture
-def queries(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
-    """How many queries the database has been sent since the fixture was made."""
-    engine = type(Organisation._meta.db)
-    sent = []
-    run_querystring = engine.run_querystring
-
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(args)
-        return await run_querystring(self, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "run_querystring", counted)
-    return lambda: len(sent)
 
 
 async def test_the_map_sends_the_same_queries_however_much_data(

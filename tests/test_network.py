@@ -7,24 +7,15 @@ from __future__ import annotations
 
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import networkx as nx
 import pytest
 
-from fixtures.loader import load
-from models.tables import Organisation
 from tests import builders
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_FILES = [
-    ROOT / "fixtures/places/uk.json",
-    ROOT / "fixtures/places/councils.json",
-    ROOT / "fixtures/seed/place-action-inquiry.yaml",
-]
 LANKELLY, IVAR, ACF = "lankelly-chase-foundation", "ivar", "association-of-charitable-foundations"
 GRAPHML = "application/graphml+xml"
 GRAPHML_NS = "{http://graphml.graphdrawing.org/xmlns}"
@@ -59,15 +50,6 @@ def evidence(found: dict[str, Any]) -> set[tuple[str, str, tuple[str, ...], tupl
         (e["kind"], e["record"]["slug"], tuple(e["roles"]["source"]), tuple(e["roles"]["target"]))
         for e in found["evidence"]
     }
-
-
-@pytest.fixture(scope="class")
-async def seeded(database: None) -> AsyncIterator[None]:
-    """The places and the seed network, loaded once for a class of tests that only read."""
-    await builders.empty_all_tables()
-    await load(SEED_FILES)
-    yield
-    await builders.empty_all_tables()
 
 
 class TestOnTheSeed:
@@ -282,21 +264,6 @@ async def test_a_co_funding_arrangement_links_its_lead_funders_and_the_research_
 
     assert evidence(edge(network, "london-funders", LANKELLY)) == {("co_funding", "study-fund", ("lead",), ("funder",))}
     assert evidence(edge(network, LANKELLY, "ivar")) == {("co_funding", "study-fund", ("funder",), ("recipient",))}
-
-
-@pytest.fixture
-def queries(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
-    """How many queries the database has been sent since the fixture was made."""
-    engine = type(Organisation._meta.db)
-    sent = []
-    run_querystring = engine.run_querystring
-
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(args)
-        return await run_querystring(self, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "run_querystring", counted)
-    return lambda: len(sent)
 
 
 async def grow(client: httpx.AsyncClient, start: int, count: int) -> None:

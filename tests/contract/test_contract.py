@@ -14,14 +14,10 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 
 from api.app import create_app
+from tests.builders import SEED_FILES
 from tests.contract import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED_FILES = [
-    ROOT / "fixtures/places/uk.json",
-    ROOT / "fixtures/places/councils.json",
-    ROOT / "fixtures/seed/place-action-inquiry.yaml",
-]
 
 
 async def _seed() -> str:
