@@ -19,6 +19,7 @@ from litestar import Litestar
 from litestar.serialization import encode_json
 
 import api.schemas
+from api.schemas.examples import EXAMPLES
 
 COMMITTED = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 REF_TEMPLATE = "#/components/schemas/{name}"
@@ -130,3 +131,15 @@ def document_conventions(app: Litestar) -> None:
                     {"name": name, "in": "header", "required": False, "description": description, "schema": schema},
                 ]
             operation.responses = dict(sorted(responses.items()))
+            _add_body_example(operation)
+
+
+def _add_body_example(operation: Any) -> None:
+    """The example body of the operation's JSON request schema (api/schemas/examples.py)."""
+    media = ((getattr(operation.request_body, "content", None) or {}) if operation.request_body else {}).get(
+        "application/json"
+    )
+    ref = getattr(getattr(media, "schema", None), "ref", "") or ""
+    example = EXAMPLES.get(ref.rsplit("/", 1)[-1])
+    if media is not None and example is not None:
+        media.examples = {"seed": {"summary": "From the seed network", "value": example}}

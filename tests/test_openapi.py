@@ -62,3 +62,37 @@ async def test_docs_serve_yaml_too(client):
 async def test_health_and_readiness(anonymous):
     assert (await anonymous.get("/health")).json() == {"status": "ok"}
     assert (await anonymous.get("/ready")).json() == {"status": "ok"}
+
+
+def test_every_example_body_is_valid():
+    import msgspec
+
+    from api.openapi import _schema_structs
+    from api.schemas.examples import EXAMPLES
+
+    structs = _schema_structs()
+    for name, example in EXAMPLES.items():
+        msgspec.json.decode(msgspec.json.encode(example), type=structs[name])
+
+
+def test_every_field_and_parameter_is_described(app):
+    spec = json.loads(spec_json(app))
+
+    def described(schema: dict) -> bool:
+        return "description" in schema or "$ref" in schema or any(described(s) for s in schema.get("anyOf", []))
+
+    undescribed = [
+        f"{name}.{field}"
+        for name, schema in spec["components"]["schemas"].items()
+        for field, prop in (schema.get("properties") or {}).items()
+        if not described(prop) and field != "type"
+    ]
+    parameters = [
+        f"{path} {parameter['name']}"
+        for path, item in spec["paths"].items()
+        for operation in item.values()
+        for parameter in operation.get("parameters", [])
+        if not parameter.get("description")
+    ]
+    assert undescribed == []
+    assert parameters == []

@@ -44,14 +44,6 @@ from api.services import grants, records
 from api.services.errors import ServiceError
 from api.services.giving360.exporter import GIVING360_MEDIA_TYPE, GrantExport
 
-OrganisationRef = Annotated[
-    str | None,
-    Parameter(
-        max_length=200,
-        pattern=NO_NUL,
-    ),
-]
-
 JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv"
 MEDIA_TYPES = [JSON_MEDIA_TYPE, GIVING360_MEDIA_TYPE, CSV_MEDIA_TYPE]
@@ -175,8 +167,18 @@ class GrantController(Controller):
     async def list_grants(
         self,
         request: AnyRequest,
-        funder: Annotated[OrganisationRef, Parameter(description="Only grants made by this funder.")] = None,
-        recipient: Annotated[OrganisationRef, Parameter(description="Only grants to this recipient.")] = None,
+        funder: Annotated[
+            str | None,
+            Parameter(
+                description="Only grants made by this funder (UUID, slug or org-id).", max_length=200, pattern=NO_NUL
+            ),
+        ] = None,
+        recipient: Annotated[
+            str | None,
+            Parameter(
+                description="Only grants to this recipient (UUID, slug or org-id).", max_length=200, pattern=NO_NUL
+            ),
+        ] = None,
         organisation: Annotated[
             OrganisationFilter, Parameter(description="Only grants this organisation made or received.")
         ] = None,

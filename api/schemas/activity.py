@@ -85,14 +85,16 @@ class RecordGroup(msgspec.Struct, kw_only=True):
     """The records of one kind."""
 
     total: Annotated[int, TOTAL]
-    items: list[ActivityRecord]
+    items: Annotated[list[ActivityRecord], Meta(description="The records, up to the limit per kind.")]
 
 
 class OrganisationRecordGroup(msgspec.Struct, kw_only=True):
     """The records of one kind that an organisation takes part in."""
 
     total: Annotated[int, TOTAL]
-    items: list[OrganisationActivityRecord]
+    items: Annotated[
+        list[OrganisationActivityRecord], Meta(description="The records, with the organisation's roles in each.")
+    ]
 
 
 class BasedOrganisation(OrganisationSummary, kw_only=True):
@@ -105,7 +107,7 @@ class OrganisationGroup(msgspec.Struct, kw_only=True):
     """The organisations based in a place or a place below it."""
 
     total: Annotated[int, TOTAL]
-    items: list[BasedOrganisation]
+    items: Annotated[list[BasedOrganisation], Meta(description="The organisations based in the place or below it.")]
 
 
 class PlaceActivity(msgspec.Struct, kw_only=True):

@@ -41,5 +41,5 @@ class ChangePage(msgspec.Struct):
     """Changes after a cursor, oldest first. `next_cursor` is never null: keep it, and ask again later
     for the changes made since."""
 
-    items: list[Change]
+    items: Annotated[list[Change], Meta(description="The changes after the cursor, oldest first.")]
     next_cursor: Annotated[str, Meta(description="Pass as `after` to get the changes after these.")]

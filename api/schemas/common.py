@@ -39,7 +39,9 @@ Ref = Annotated[
         examples=["coventry"],
     ),
 ]
-Name = Annotated[str, Meta(min_length=1, max_length=300, pattern=r"^[^\x00]+$")]
+Name = Annotated[
+    str, Meta(min_length=1, max_length=300, pattern=r"^[^\x00]+$", description="The record's name or title.")
+]
 LongText = Annotated[str, Meta(max_length=20_000, pattern=NO_NUL)]
 Url = Annotated[
     str,
@@ -124,7 +126,7 @@ Item = TypeVar("Item")
 class Page(msgspec.Struct, Generic[Item]):
     """One page of a list; follow `next_cursor` (or the `Link: rel="next"` header) for the next."""
 
-    items: list[Item]
+    items: Annotated[list[Item], Meta(description="The records on this page, in the list's order.")]
     next_cursor: Annotated[
         str | None, Meta(description="Pass as `cursor` to get the next page; null on the last page.")
     ]
