@@ -7,6 +7,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -96,6 +97,16 @@ def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Pro
     return problem_response(error.status_code, str(error.detail), headers=headers or None)
 
 
+def _database_unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    """The database is down or restarting: say so, and when to retry; service resumes on its own."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+    return problem_response(
+        503,
+        "The database is not answering; the request was not applied. Try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem_response(
@@ -103,8 +114,17 @@ def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Resp
     )
 
 
+# What a lost or refused database connection raises, from asyncpg or the socket beneath it.
+DATABASE_UNAVAILABLE = (
+    ConnectionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: _service_error,
+    **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _unexpected_error,

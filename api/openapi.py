@@ -58,6 +58,7 @@ CONVENTION_RESPONSES = {
     "401": "No API key, or a key that is not valid: writes need `Authorization: Bearer <key>`.",
     "403": "The key's organisation may not do this: the problem says why.",
     "412": "If-Match names a version that is no longer current; the problem gives `current_version`.",
+    "503": "The database is not answering (down or restarting); retry after `Retry-After` seconds.",
 }
 HEADER_PARAMETERS = {
     "If-Match": (
@@ -104,7 +105,9 @@ def document_conventions(app: Litestar) -> None:
                 continue
             responses: dict[str, Any] = operation.responses
             headers = ["Idempotency-Key"] if method == "post" else ["If-Match"] if method in ("patch", "delete") else []
-            added = [] if method == "get" else ["401", "403", *(["412"] if method != "post" else [])]
+            added = ["503"] if method == "get" else ["401", "403", "503", *(["412"] if method != "post" else [])]
+            if operation.operation_id == "get_health":  # the process answering is all it reports
+                added = []
             for status in ("200", "201"):
                 if status in responses and _is_record(schemas, responses[status]):
                     responses[status].headers = {

@@ -175,3 +175,16 @@ async def test_nul_bytes_in_query_parameters_are_400(client, path, params):
 
 async def test_nul_bytes_in_path_refs_are_400(client):
     assert_problem(await client.get("/v1/organisations/a%00b"), 400)
+
+
+async def test_a_lost_database_is_a_503_with_retry_after(client, monkeypatch):
+    from api.services import records
+
+    async def refused(*args, **kwargs):
+        raise ConnectionRefusedError("connection refused")
+
+    monkeypatch.setattr(records, "resolve_many", refused)
+    response = await client.get("/v1/organisations/anything")
+    problem = assert_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+    assert "database" in problem["detail"]
