@@ -8,7 +8,7 @@ FIXTURES := fixtures/places/uk.json fixtures/places/councils.json fixtures/seed/
 PORT ?= 8000
 export PORT
 
-.PHONY: help install browser run serve migrate fixtures test test-postgres contract-test contract lint format openapi clean
+.PHONY: help install browser bench run serve migrate fixtures test test-postgres contract-test contract lint format openapi clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,6 +51,9 @@ contract: install ## Schemathesis CLI against a live server, random seed: make c
 	@test -n "$(URL)" || { echo "usage: make contract URL=http://127.0.0.1:8000"; exit 2; }
 	@test -n "$$PLACENET_API_KEY" || { echo "export PLACENET_API_KEY=\$$(.venv/bin/placenet keys create --role admin) first"; exit 2; }
 	$(BIN)/st --config-file schemathesis.toml run --seed $$(( RANDOM * 32768 + RANDOM )) $(URL)/docs/openapi.json
+
+bench: install ## Measure the service against bare-ASGI baselines (bench/README.md); writes bench/results/
+	$(MAKE) -f bench/Makefile bench
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .

@@ -1,0 +1,350 @@
+"""The benchmark runner: the service as production starts it against the bare baseline, interleaved.
+
+For each engine it starts `placenet serve --port P --workers W` (granian, as production) and the
+baseline (`bench/baseline_app.py` under granian, same worker count) on another port, both on
+127.0.0.1 against the same database, checks they answer each case with 200, warms both up, then for
+`--rounds` rounds runs `wrk` on each case against the service and then the baseline, back to back.
+The median over rounds of requests/s, p50 and p99 is reported with the ratios, and written to
+`bench/results/<date>-<host>.md` with `uname -a` and `nproc`.
+
+    python bench/run.py --engine postgres --engine sqlite
+
+The databases are the ones `bench/generate.py` wrote: `bench/data/<engine>-<grants>.json` names the
+DATABASE_URL and the refs asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BIN = ROOT / ".venv" / "bin"
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Figures:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, bytes, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server for {url} exited with {process.returncode}")
+        try:
+            get(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {seconds}s")
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(text: str) -> Figures:
+    def latency(percent: str) -> float:
+        match = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+        if not match:
+            raise ValueError(f"no {percent}% line in wrk output:\n{text}")
+        return float(match.group(1)) * UNITS[match.group(2)]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    errors = 0
+    if match := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text):
+        errors += int(match.group(1))
+    if match := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text):
+        errors += sum(map(int, match.groups()))
+    return Figures(rps, latency("50"), latency("99"), errors)
+
+
+def wrk(url: str, seconds: float, connections: int, threads: int) -> Figures:
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return parse_wrk(out)
+
+
+def median(figures: list[Figures]) -> Figures:
+    return Figures(
+        statistics.median(f.rps for f in figures),
+        statistics.median(f.p50_ms for f in figures),
+        statistics.median(f.p99_ms for f in figures),
+        sum(f.errors for f in figures),
+    )
+
+
+def deep_cursor_path(base: str, first: str, pages: int) -> tuple[str, int]:
+    """Follow next_cursor from `first` for `pages - 1` pages; the path of the last page reached."""
+    path, reached = first, 1
+    while reached < pages:
+        status, body, _ = get(base + path)
+        if status != 200:
+            raise SystemExit(f"{path}: {status} {body[:300]!r}")
+        cursor = json.loads(body)["next_cursor"]
+        if cursor is None:
+            break
+        sep = "&" if "?" in first else "?"
+        path, reached = f"{first}{sep}cursor={cursor}", reached + 1
+    return path, reached
+
+
+def bench_engine(engine: str, refs: dict[str, str | int | None], args: argparse.Namespace) -> list[dict[str, object]]:
+    env = {**os.environ, "DATABASE_URL": str(refs["database_url"]), "PYTHONPATH": str(ROOT)}
+    logs = HERE / "results" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    service_port, baseline_port = free_port(), free_port()
+    service_command = [
+        str(BIN / "placenet"),
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(service_port),
+        "--workers",
+        str(args.workers),
+    ]
+    if args.service_app:  # an experiment: the service's app changed from outside (bench/experiments.py)
+        service_command = [
+            str(BIN / "granian"), "--interface", "asgi", "--factory", "--host", HOST, "--port", str(service_port),
+            "--workers", str(args.workers), args.service_app,
+        ]  # fmt: skip
+    service = start(
+        service_command,
+        env,
+        logs / f"{engine}-service.log",
+    )
+    baseline = start(
+        [
+            str(BIN / "granian"),
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            HOST,
+            "--port",
+            str(baseline_port),
+            "--workers",
+            str(args.workers),
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "bench.baseline_app:create_app",
+        ],
+        env,
+        logs / f"{engine}-baseline.log",
+    )
+    servers = {"service": f"http://{HOST}:{service_port}", "baseline": f"http://{HOST}:{baseline_port}"}
+    try:
+        for url in servers.values():
+            wait_ready(
+                url + "/v1/organisations/" + str(refs["organisation"]), service if "service" in url else baseline
+            )
+        wait_ready(servers["service"] + "/v1/grants?limit=1", service)
+        wait_ready(servers["baseline"] + "/v1/grants?limit=1", baseline)
+        deep, reached = deep_cursor_path(servers["service"], "/v1/grants?limit=50", args.deep_page)
+        cases = {
+            "organisation by ref": f"/v1/organisations/{refs['organisation']}",
+            "50 grants of a funder": f"/v1/grants?limit=50&funder={refs['busiest_funder']}",
+            "grants page 1": "/v1/grants?limit=50",
+            f"grants page {reached}": deep,
+        }
+        if args.case:
+            cases = {n: p for n, p in cases.items() if any(c in n for c in args.case)}
+        for name, path in cases.items():
+            for who, base in servers.items():
+                status, body, _ = get(base + path)
+                if status != 200:
+                    raise SystemExit(f"{engine} {who} {name}: {status} {body[:300]!r}")
+            _, a, _ = get(servers["service"] + path)
+            _, b, _ = get(servers["baseline"] + path)
+            if a != b:
+                print(f"warning: {engine} {name}: the baseline's body differs from the service's", file=sys.stderr)
+        for path in cases.values():  # warm-up
+            for base in servers.values():
+                wrk(base + path, args.warmup, args.connections, args.threads)
+        results: dict[str, dict[str, list[Figures]]] = {n: {"service": [], "baseline": []} for n in cases}
+        for round_ in range(args.rounds):
+            for name, path in cases.items():
+                for who, base in servers.items():
+                    figures = wrk(base + path, args.seconds, args.connections, args.threads)
+                    results[name][who].append(figures)
+                    print(
+                        f"{engine} round {round_ + 1} {name:<24} {who:<8} {figures.rps:9.0f} req/s  "
+                        f"p50 {figures.p50_ms:7.2f} ms  p99 {figures.p99_ms:7.2f} ms",
+                        file=sys.stderr,
+                    )
+    finally:
+        stop(service)
+        stop(baseline)
+    rows = []
+    for name, path in cases.items():
+        s, b = median(results[name]["service"]), median(results[name]["baseline"])
+        rows.append({"engine": engine, "case": name, "path": path, "service": s, "baseline": b})
+    return rows
+
+
+def targets(rows: list[dict[str, object]]) -> list[str]:
+    """The issue's targets that these cases measure, each with its figure and verdict."""
+    out = []
+    by = {(r["engine"], r["case"]): r for r in rows}
+
+    def ratio(engine: str, case: str) -> float | None:
+        r = by.get((engine, case))
+        return None if r is None else r["service"].rps / r["baseline"].rps  # type: ignore[union-attr]
+
+    for engine, case, floor in (
+        ("postgres", "organisation by ref", 0.75),
+        ("postgres", "50 grants of a funder", 0.6),
+        ("sqlite", "organisation by ref", 0.5),
+    ):
+        if (value := ratio(engine, case)) is not None:
+            out.append(
+                f"{engine} {case}: {value:.2f}x baseline (target >= {floor}x): {'MET' if value >= floor else 'NOT MET'}"
+            )
+    for engine in ("postgres", "sqlite"):
+        deep = next(
+            (
+                r
+                for r in rows
+                if r["engine"] == engine and str(r["case"]).startswith("grants page") and r["case"] != "grants page 1"
+            ),
+            None,
+        )
+        first = by.get((engine, "grants page 1"))
+        if deep and first:
+            value = deep["service"].p50_ms / first["service"].p50_ms  # type: ignore[union-attr]
+            out.append(
+                f"{engine} {deep['case']} p50 / page 1 p50: {value:.2f}x (target <= 1.2x): {'MET' if value <= 1.2 else 'NOT MET'}"
+            )
+    for r in rows:
+        value = r["service"].p99_ms / r["baseline"].p99_ms  # type: ignore[union-attr]
+        out.append(
+            f"{r['engine']} {r['case']} p99 / baseline p99: {value:.2f}x (target <= 3x): {'MET' if value <= 3 else 'NOT MET'}"
+        )
+    return out
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| engine | case | service req/s | baseline req/s | ratio | service p50 ms | baseline p50 ms | service p99 ms | baseline p99 ms | p99 ratio | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        s, b = r["service"], r["baseline"]
+        lines.append(
+            f"| {r['engine']} | {r['case']} | {s.rps:,.0f} | {b.rps:,.0f} | {s.rps / b.rps:.2f} | {s.p50_ms:.2f} | "  # type: ignore[union-attr]
+            f"{b.p50_ms:.2f} | {s.p99_ms:.2f} | {b.p99_ms:.2f} | {s.p99_ms / b.p99_ms:.2f} | {s.errors + b.errors} |"  # type: ignore[union-attr]
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", action="append", choices=["postgres", "sqlite"], help="[default: both]")
+    parser.add_argument(
+        "--grants", type=int, default=10_000, help="which generated scale (bench/data/<engine>-<grants>.json)"
+    )
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=4, help="per wrk run (whole seconds)")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds per case and server, before the rounds")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--deep-page", type=int, default=100, help="follow cursors to this page (or the last)")
+    parser.add_argument("--case", action="append", help="only cases whose name contains this [default: all]")
+    parser.add_argument("--service-app", help="granian factory to run instead of `placenet serve` (an experiment)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    rows: list[dict[str, object]] = []
+    for engine in args.engine or ["postgres", "sqlite"]:
+        refs = json.loads((HERE / "data" / f"{engine}-{args.grants}.json").read_text())
+        rows += bench_engine(engine, refs, args)
+    now = datetime.datetime.now(datetime.UTC)
+    report = "\n".join(
+        [
+            f"# Placenet benchmark, {now:%Y-%m-%d %H:%M} UTC",
+            "",
+            f"- machine: `{subprocess.run(['uname', '-a'], capture_output=True, text=True).stdout.strip()}`",
+            f"- nproc: {os.cpu_count()}; python {platform.python_version()}",
+            f"- scale: {args.grants:,} grants; workers {args.workers} (service and baseline alike); wrk -t{args.threads} "
+            f"-c{args.connections}, {args.seconds:g}s per run, {args.rounds} interleaved rounds, medians shown",
+            f"- service: {'EXPERIMENT ' + args.service_app if args.service_app else 'placenet serve'}",
+            "- ratio = service req/s / baseline req/s; p99 ratio = service p99 / baseline p99",
+            "",
+            table(rows),
+            "",
+            "## Targets",
+            "",
+            *[f"- {line}" for line in targets(rows)],
+            "",
+        ]
+    )
+    print(report)
+    tag = f"-{args.service_app.rpartition(':')[2]}" if args.service_app else ""
+    out = HERE / "results" / f"{now:%Y-%m-%d-%H%M}-{platform.node()}{tag}.md"
+    out.write_text(report)
+    print(f"written to {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
