@@ -221,9 +221,12 @@ class Baseline:
             conditions.append(f"funder = {db.param(len(args))}")
         if "cursor" in query:
             value, last_id = decode_cursor(query["cursor"])
-            args += [value, value, last_id if isinstance(db, SQLite) else uuid.UUID(last_id)]
+            args += [value, value, value, last_id if isinstance(db, SQLite) else uuid.UUID(last_id)]
             n = len(args)
-            conditions.append(f"(name > {db.param(n - 2)} OR (name = {db.param(n - 1)} AND id > {db.param(n)}))")
+            conditions.append(
+                f"(name >= {db.param(n - 3)} AND (name > {db.param(n - 2)} OR (name = {db.param(n - 1)} "
+                f"AND id > {db.param(n)})))"
+            )
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = await db.fetch(
             f'SELECT {GRANT_COLUMNS} FROM "grant"{where} ORDER BY name ASC, id ASC LIMIT {limit + 1}', *args

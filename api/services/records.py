@@ -311,10 +311,12 @@ async def list_page(
     if cursor:
         value, last_id = _decode_cursor(cursor, sort)
         key = table._meta.primary_key
+        # The outer bound lets the index seek straight to the cursor; without it the OR makes both
+        # engines scan from the start of the index, and page 1,000 costs 1,000 pages (bench/).
         if ascending:
-            conditions.append((column > value) | ((column == value) & (key > last_id)))
+            conditions.append((column >= value) & ((column > value) | ((column == value) & (key > last_id))))
         else:
-            conditions.append((column < value) | ((column == value) & (key < last_id)))
+            conditions.append((column <= value) & ((column < value) | ((column == value) & (key < last_id))))
     query = table.select().order_by(column, ascending=ascending).order_by(table._meta.primary_key, ascending=ascending)
     if conditions:
         query = query.where(*conditions)
