@@ -7,12 +7,12 @@ import logging
 import re
 from typing import Any
 
-import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from api.engines import CONNECTION_ERRORS
 from api.schemas.common import FieldError, Problem
 from api.services.errors import ServiceError
 
@@ -114,13 +114,7 @@ def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Resp
     )
 
 
-# What a lost or refused database connection raises, from asyncpg or the socket beneath it.
-DATABASE_UNAVAILABLE = (
-    ConnectionError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
-)
+DATABASE_UNAVAILABLE = CONNECTION_ERRORS
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: _service_error,

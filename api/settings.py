@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+
+from api.engines import KeptConnectionSQLiteEngine, ReplicaRoutingPostgresEngine
 
 DEFAULT_DATABASE_URL = "sqlite:///placenet.sqlite3"
 
@@ -20,13 +20,33 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     base_url: str = ""
+    # Read replicas of the PostgreSQL primary; reads that may lag are spread over them.
+    replica_urls: tuple[str, ...] = ()
+    # Rate limits, idempotency keys and read-your-writes markers are shared here when set (the
+    # database otherwise), so every worker process behaves as one.
+    redis_url: str = ""
+    redis_prefix: str = "placenet:"
+    # Requests per client per window, such as "600/minute"; empty means no limit.
+    rate_limit: str = ""
+    # After a write, the same credentials read from the primary for this long (replica lag allowance).
+    read_your_writes_seconds: float = 5.0
+    log_format: str = "json"
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls) -> Settings:
+        env = os.environ
         return cls(
-            database_url=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-            host=os.environ.get("HOST") or cls.host,
-            port=int(os.environ.get("PORT") or cls.port),
+            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            host=env.get("HOST") or cls.host,
+            port=int(env.get("PORT") or cls.port),
+            replica_urls=tuple(url.strip() for url in env.get("DATABASE_REPLICA_URLS", "").split(",") if url.strip()),
+            redis_url=env.get("REDIS_URL", ""),
+            redis_prefix=env.get("REDIS_PREFIX") or cls.redis_prefix,
+            rate_limit=env.get("RATE_LIMIT", ""),
+            read_your_writes_seconds=float(env.get("READ_YOUR_WRITES_SECONDS") or cls.read_your_writes_seconds),
+            log_format=env.get("LOG_FORMAT") or cls.log_format,
+            log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
         )
 
     @property
@@ -44,8 +64,10 @@ def sqlite_path(database_url: str) -> str:
 def make_engine(settings: Settings) -> Engine[Any]:
     if settings.is_sqlite:
         # A busy timeout lets concurrent writers wait for the lock instead of failing at once.
-        return SQLiteEngine(path=sqlite_path(settings.database_url), timeout=30)
+        if settings.replica_urls:
+            raise ValueError("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL")
+        return KeptConnectionSQLiteEngine(path=sqlite_path(settings.database_url), timeout=30)
     parts = urlsplit(settings.database_url)
     if parts.scheme not in ("postgres", "postgresql"):
         raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {parts.scheme}://")
-    return PostgresEngine(config={"dsn": settings.database_url})
+    return ReplicaRoutingPostgresEngine(config={"dsn": settings.database_url}, replica_urls=settings.replica_urls)

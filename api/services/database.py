@@ -5,6 +5,7 @@ from __future__ import annotations
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from api.engines import KeptConnectionSQLiteEngine
 from api.services.db import engine
 
 
@@ -30,3 +31,5 @@ async def close() -> None:
     db = engine()
     if isinstance(db, PostgresEngine):
         await db.close_connection_pool()
+    if isinstance(db, KeptConnectionSQLiteEngine):
+        db.close_reader()
