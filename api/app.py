@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Contact, License, Tag
@@ -19,7 +20,9 @@ from api.auth import current_actor
 from api.errors import EXCEPTION_HANDLERS
 from api.etags import etag_middleware
 from api.idempotency import idempotency_middleware
+from api.observability import configure_logging, prometheus_config, request_log_middleware
 from api.openapi import document_conventions, use_msgspec_schemas
+from api.ratelimit import RateLimit, rate_limit_middleware
 from api.routes.changes import HISTORY_ROUTES, ChangeController
 from api.routes.co_funding import CoFundingController
 from api.routes.engagements import EngagementController
@@ -33,8 +36,25 @@ from api.routes.network import NetworkController
 from api.routes.organisations import OrganisationController
 from api.routes.places import PlaceController
 from api.routes.research import ResearchController
+from api.routing import read_routing_middleware
 from api.services import database
+from api.services.shared import close_store, open_store
+from api.settings import Settings
 from api.validation import strict_body
+
+DESCRIPTION = """An open JSON API for how funders work together in places: organisations, the places they work
+in, interest groups, co-funding, commissioned research, grants and engagements, kept together by partner
+organisations as a shared map and network.
+
+- **Reading** needs no key. Lists are pages of `items` with a `next_cursor` (and a `Link: rel="next"` header);
+  every record carries `version`, also sent as its `ETag`.
+- **Writing** needs `Authorization: Bearer <key>`. Send `If-Match` with the version you read to never
+  overwrite someone else's change (412 otherwise), and `Idempotency-Key` on a POST to make retries safe.
+- **Errors** are `application/problem+json` (RFC 9457) with `errors` naming each field at fault.
+- **Every answer** carries `X-Request-Id` (yours, if you send a sane one): quote it when asking about a request.
+- **Rate limits**, when the service sets one, are per key (or per address without one): each `/v1` answer
+  carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, and 429 says when to retry.
+- **Staying in sync:** `GET /v1/changes?after=<id>` lists every write in commit order."""
 
 TAGS = [
     Tag(
@@ -90,7 +110,12 @@ TAGS = [
         "beneficiary locations mapped to places by GSS code.",
     ),
 ]
-TAGS.append(Tag(name="Operations", description="Liveness and readiness, for load balancers and orchestrators."))
+TAGS.append(
+    Tag(
+        name="Operations",
+        description="Liveness and readiness for load balancers and orchestrators, and Prometheus metrics.",
+    )
+)
 TAGS.append(
     Tag(
         name="Changes",
@@ -130,14 +155,20 @@ def docs_ui() -> SwaggerRenderPlugin:
     )
 
 
-@asynccontextmanager
-async def lifespan(_: Litestar) -> AsyncIterator[None]:
-    """Open the database before the first request; refuse to start when it cannot be reached."""
-    await database.open()
-    try:
-        yield
-    finally:
-        await database.close()
+def lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def open_and_close(_: Litestar) -> AsyncIterator[None]:
+        """Open the database and the shared store before the first request; refuse to start when the
+        database cannot be reached."""
+        await database.open()
+        open_store(settings.redis_url, settings.redis_prefix)
+        try:
+            yield
+        finally:
+            await close_store()
+            await database.close()
+
+    return open_and_close
 
 
 def operation_id(route_handler: Any, *_: Any) -> str:
@@ -145,7 +176,23 @@ def operation_id(route_handler: Any, *_: Any) -> str:
     return str(route_handler.handler_name)
 
 
-def create_app() -> Litestar:
+def middleware(settings: Settings) -> list[Any]:
+    """Outermost first: metrics, then the rate limit, then the
+    choice of database node, then the record conventions (Allow, Idempotency-Key, ETag)."""
+    chain: list[Any] = [prometheus_config().middleware]
+    limit = RateLimit.parse(settings.rate_limit)
+    if limit:
+        chain.append(DefineMiddleware(rate_limit_middleware, limit=limit))
+    if settings.replica_urls:
+        chain.append(
+            DefineMiddleware(read_routing_middleware, read_your_writes_seconds=settings.read_your_writes_seconds)
+        )
+    return [*chain, allow_header_middleware, idempotency_middleware, etag_middleware]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
     app = Litestar(
         route_handlers=[
             *ROUTES,
@@ -154,12 +201,12 @@ def create_app() -> Litestar:
         dependencies={"actor": Provide(current_actor)},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=strict_body,
-        middleware=[allow_header_middleware, idempotency_middleware, etag_middleware],
-        lifespan=[lifespan],
+        middleware=middleware(settings),
+        lifespan=[lifespan(settings)],
         openapi_config=OpenAPIConfig(
             title="Placenet",
             version="0.1.0",
-            description="An open JSON API for how funders work together in places.",
+            description=DESCRIPTION,
             contact=Contact(name="Placenet"),
             license=License(name="MIT", identifier="MIT"),
             tags=TAGS,
@@ -170,6 +217,9 @@ def create_app() -> Litestar:
         ),
         debug=False,
     )
+    # Around Litestar's own handler, like its CORS middleware: even a path no route matches gets a
+    # request id and an access-log line.
+    app.asgi_handler = request_log_middleware(app.asgi_handler)
     use_msgspec_schemas(app)
     document_conventions(app)
     index_allowed_methods(app)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +60,10 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
 
     settings = Settings.from_env()
     asyncio.run(check_database())
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics to files here and /metrics sums them, whichever worker answers.
+        # Set before any worker imports prometheus_client, which reads it at import time.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="placenet-metrics-")
     click.echo(f"Placenet on http://{host or settings.host}:{port or settings.port} (docs at /docs)", err=True)
     Server(
         "api.app:create_app",

@@ -7,6 +7,7 @@ import logging
 import re
 from typing import Any
 
+import redis.exceptions
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -107,6 +108,15 @@ def _database_unavailable(request: Request[Any, Any, Any], error: Exception) -> 
     )
 
 
+def _store_unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    log.warning("shared store unavailable on %s %s: %s", request.method, request.url.path, error)
+    return problem_response(
+        503,
+        "The shared store (Redis) is not answering; the request was not applied. Try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem_response(
@@ -119,6 +129,8 @@ DATABASE_UNAVAILABLE = CONNECTION_ERRORS
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: _service_error,
     **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
+    redis.exceptions.ConnectionError: _store_unavailable,
+    redis.exceptions.TimeoutError: _store_unavailable,
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _unexpected_error,

@@ -8,40 +8,12 @@ import hashlib
 import re
 from typing import Any
 
-import msgspec
 from litestar.types import ASGIApp
 
-from api.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
-from api.schemas.common import FieldError, Problem
+from api.asgi import Message, Receive, Scope, Send, credentials_id, header, send_problem
 from api.services import idempotency, keys
 
-# Plain dicts: ASGI messages are built and rewritten here, which the TypedDicts do not allow for.
-Message = dict[str, Any]
-Scope = Any
-Receive = Any
-Send = Any
-
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    return next((value for key, value in scope.get("headers", []) if key.lower() == name), None)
-
-
-async def _problem(send: Send, status: int, title: str, detail: str, field: str | None = None) -> None:
-    errors = [FieldError(field=field, message=detail, location="header")] if field else None
-    body = msgspec.json.encode(
-        Problem(
-            type=PROBLEM_BASE + title.lower().replace(" ", "-"),
-            title=title,
-            status=status,
-            detail=detail,
-            errors=errors,
-        )
-    )
-    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 async def _authenticated(authorization: bytes | None) -> bool:
@@ -51,8 +23,8 @@ async def _authenticated(authorization: bytes | None) -> bool:
 
 def idempotency_middleware(app: Any) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        raw_key = _header(scope, b"idempotency-key") if scope.get("method") == "POST" else None
-        authorization = _header(scope, b"authorization")
+        raw_key = header(scope, b"idempotency-key") if scope.get("method") == "POST" else None
+        authorization = header(scope, b"authorization")
         if raw_key is None or not await _authenticated(authorization):
             # Without valid credentials the request is refused (401) before anything is kept.
             await app(scope, receive, send)
@@ -60,7 +32,7 @@ def idempotency_middleware(app: Any) -> ASGIApp:
         client_key = raw_key.decode("latin-1")
         if not KEY_PATTERN.match(client_key):
             detail = "Idempotency-Key must be 1 to 200 visible ASCII characters, such as a UUID."
-            await _problem(send, 400, "Bad request", detail, "Idempotency-Key")
+            await send_problem(send, 400, "Bad request", detail, "Idempotency-Key")
             return
 
         chunks, more = [], True
@@ -69,7 +41,7 @@ def idempotency_middleware(app: Any) -> ASGIApp:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        credentials = hashlib.sha256(authorization or b"").hexdigest()[:32]
+        credentials = credentials_id(authorization)
         key = f"{credentials}:{client_key}"
         request_hash = hashlib.sha256(
             b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
@@ -78,11 +50,11 @@ def idempotency_middleware(app: Any) -> ASGIApp:
         outcome = await idempotency.begin(key=key, request_hash=request_hash)
         if outcome == "mismatch":
             detail = "This Idempotency-Key was first used with a different request; use a new key for a new request."
-            await _problem(send, 422, "Unprocessable content", detail, "Idempotency-Key")
+            await send_problem(send, 422, "Unprocessable content", detail, "Idempotency-Key")
             return
         if outcome == "pending":
             detail = "The first request with this Idempotency-Key is still being processed; retry shortly."
-            await _problem(send, 409, "Conflict", detail, "Idempotency-Key")
+            await send_problem(send, 409, "Conflict", detail, "Idempotency-Key")
             return
         if (
             isinstance(outcome, idempotency.Stored)
@@ -90,7 +62,7 @@ def idempotency_middleware(app: Any) -> ASGIApp:
             and await idempotency.was_deleted(outcome.body)
         ):
             detail = "The record this Idempotency-Key created has since been deleted; use a new key to create it again."
-            await _problem(send, 409, "Conflict", detail, "Idempotency-Key")
+            await send_problem(send, 409, "Conflict", detail, "Idempotency-Key")
             return
         if isinstance(outcome, idempotency.Stored):
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in outcome.headers]
@@ -134,6 +106,8 @@ def idempotency_middleware(app: Any) -> ASGIApp:
             await idempotency.abandon(key=key)
             return
         response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])]
-        await idempotency.complete(key=key, status=status, headers=response_headers, body=b"".join(response_chunks))
+        await idempotency.complete(
+            key=key, request_hash=request_hash, status=status, headers=response_headers, body=b"".join(response_chunks)
+        )
 
     return middleware

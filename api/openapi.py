@@ -58,7 +58,15 @@ CONVENTION_RESPONSES = {
     "401": "No API key, or a key that is not valid: writes need `Authorization: Bearer <key>`.",
     "403": "The key's organisation may not do this: the problem says why.",
     "412": "If-Match names a version that is no longer current; the problem gives `current_version`.",
-    "503": "The database is not answering (down or restarting); retry after `Retry-After` seconds.",
+    "429": "Too many requests from these credentials (or, without a key, this address) in the current window, when "
+    "the service sets a rate limit; retry after `Retry-After` seconds.",
+    "503": "The database or the shared store is not answering (down or restarting); retry after `Retry-After` seconds.",
+}
+RATE_LIMIT_HEADERS = {
+    "Retry-After": "Seconds until the window resets and requests are accepted again.",
+    "RateLimit-Limit": "Requests allowed per window (sent on every `/v1` answer when a limit is set).",
+    "RateLimit-Remaining": "Requests left in the current window.",
+    "RateLimit-Reset": "Seconds until the current window resets.",
 }
 HEADER_PARAMETERS = {
     "If-Match": (
@@ -98,7 +106,7 @@ def document_conventions(app: Litestar) -> None:
             "description": "An API key made by an admin with `placenet keys create`; reads need none.",
         }
     }
-    for item in (spec.paths or {}).values():
+    for path, item in (spec.paths or {}).items():
         for method in ("get", "post", "patch", "delete"):
             operation = getattr(item, method, None)
             if operation is None:
@@ -108,6 +116,8 @@ def document_conventions(app: Litestar) -> None:
             added = ["503"] if method == "get" else ["401", "403", "503", *(["412"] if method != "post" else [])]
             if operation.operation_id == "get_health":  # the process answering is all it reports
                 added = []
+            if path.startswith("/v1/"):
+                added.append("429")
             for status in ("200", "201"):
                 if status in responses and _is_record(schemas, responses[status]):
                     responses[status].headers = {
@@ -124,6 +134,11 @@ def document_conventions(app: Litestar) -> None:
                     "description": CONVENTION_RESPONSES[status],
                     "content": {"application/problem+json": {"schema": PROBLEM_REF}},
                 }
+                if status == "429":
+                    responses[status]["headers"] = {
+                        name: {"description": text, "schema": {"type": "integer"}}
+                        for name, text in RATE_LIMIT_HEADERS.items()
+                    }
             for name in headers:
                 description, pattern = HEADER_PARAMETERS[name]
                 schema: dict[str, Any] = {"type": "string"}

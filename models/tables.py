@@ -10,6 +10,7 @@ from piccolo.columns import (
     UUID,
     BigSerial,
     Boolean,
+    Bytea,
     Date,
     DoublePrecision,
     ForeignKey,
@@ -267,14 +268,12 @@ class Change(Table):
     at = Timestamptz(default=TimestamptzNow())
 
 
-class IdempotencyKey(Table):
-    """A POST's Idempotency-Key and the first response to it, replayed for 24 hours."""
+class SharedEntry(Table):
+    """State every API process shares when there is no Redis: idempotency keys with the response they
+    replay, rate-limit counters, and read-your-writes markers. An entry is dead once `expires_at` (Unix
+    seconds) has passed."""
 
-    id = UUID(primary_key=True)
-    # "<hash of the credentials>:<the client's key>": a key is the client's own, never shared.
-    key = Varchar(length=300, unique=True)
-    request_hash = Varchar(length=64)
-    status = Integer(null=True, default=None)
-    headers = JSON(default="[]")
-    body = Text(default="")
-    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    key = Varchar(length=300, primary_key=True)
+    value = Bytea(default=b"")
+    hits = Integer(default=0)
+    expires_at = DoublePrecision(index=True)

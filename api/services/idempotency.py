@@ -1,48 +1,46 @@
 """Idempotency keys: the first response to a POST, kept for 24 hours so a retry replays it.
 
-Keys live in the database, so a retry that lands on another process replays too."""
+Keys live in the shared store (Redis or the database), so a retry that lands on another process replays too."""
 
 from __future__ import annotations
 
-import datetime
-from dataclasses import dataclass
 from typing import Any, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import msgspec
 
-from api.services.records import now
-from models.tables import Change, IdempotencyKey
+from api.services.shared import store
+from models.tables import Change
 
-TTL = datetime.timedelta(hours=24)
+TTL_SECONDS = 24 * 60 * 60
+# A claim whose request never finished (its process died) frees itself after this long.
+PENDING_TTL_SECONDS = 5 * 60
 
 
-@dataclass(frozen=True)
-class Stored:
+class Stored(msgspec.Struct, frozen=True):
     status: int
     headers: list[tuple[str, str]]
     body: bytes
 
 
+class Entry(msgspec.Struct, frozen=True):
+    request_hash: str
+    response: Stored | None = None  # None while the first request is still being processed
+
+
+def _key(key: str) -> str:
+    return f"idempotency:{key}"
+
+
 async def begin(*, key: str, request_hash: str) -> Literal["new", "mismatch", "pending"] | Stored:
     """Claim the key for this request, or say what became of the request that claimed it first."""
-    await IdempotencyKey.delete().where(IdempotencyKey.key == key, IdempotencyKey.created_at < now() - TTL)
-    claimed = await (
-        IdempotencyKey.insert(IdempotencyKey(id=uuid4(), key=key, request_hash=request_hash, created_at=now()))
-        .on_conflict(target=IdempotencyKey.key, action="DO NOTHING")
-        .returning(IdempotencyKey.id)
-    )
-    if claimed:
+    held = await store().claim(_key(key), msgspec.msgpack.encode(Entry(request_hash)), PENDING_TTL_SECONDS)
+    if held is None:
         return "new"
-    row = await IdempotencyKey.select().where(IdempotencyKey.key == key).first()
-    if row is None:  # expired and removed by another request in between: claim it again
-        return await begin(key=key, request_hash=request_hash)
-    if row["request_hash"] != request_hash:
+    entry = msgspec.msgpack.decode(held, type=Entry)
+    if entry.request_hash != request_hash:
         return "mismatch"
-    if row["status"] is None:
-        return "pending"
-    headers = msgspec.json.decode(row["headers"], type=list[tuple[str, str]])
-    return Stored(status=row["status"], headers=headers, body=row["body"].encode("utf-8", "surrogateescape"))
+    return entry.response or "pending"
 
 
 async def was_deleted(body: bytes) -> bool:
@@ -55,16 +53,11 @@ async def was_deleted(body: bytes) -> bool:
     return await Change.exists().where(Change.record_id == record_uuid, Change.operation == "delete")
 
 
-async def complete(*, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-    await IdempotencyKey.update(
-        {
-            IdempotencyKey.status: status,
-            IdempotencyKey.headers: msgspec.json.encode(headers).decode(),
-            IdempotencyKey.body: body.decode("utf-8", "surrogateescape"),
-        }
-    ).where(IdempotencyKey.key == key)
+async def complete(*, key: str, request_hash: str, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    entry = Entry(request_hash, Stored(status=status, headers=headers, body=body))
+    await store().put(_key(key), msgspec.msgpack.encode(entry), TTL_SECONDS)
 
 
 async def abandon(*, key: str) -> None:
     """Free the key after a failure on our side, so a retry is processed afresh."""
-    await IdempotencyKey.delete().where(IdempotencyKey.key == key)
+    await store().drop(_key(key))

@@ -1,0 +1,62 @@
+"""Small helpers for the ASGI middlewares: read a header, name the caller, answer with a problem."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgspec
+
+from api.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+from api.schemas.common import FieldError, Problem
+
+# Plain dicts: ASGI messages are built and rewritten here, which the TypedDicts do not allow for.
+Message = dict[str, Any]
+Scope = Any
+Receive = Any
+Send = Any
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    return next((value for key, value in scope.get("headers", []) if key.lower() == name), None)
+
+
+def credentials_id(authorization: bytes | None) -> str:
+    """A stable name for the credentials on a request that never reveals them."""
+    return hashlib.sha256(authorization or b"").hexdigest()[:32]
+
+
+def caller(scope: Scope) -> str:
+    """Who is asking: the credentials when there are any, else the client's address."""
+    authorization = header(scope, b"authorization")
+    if authorization:
+        return "key:" + credentials_id(authorization)
+    client = scope.get("client") or ("unknown", 0)
+    return f"ip:{client[0]}"
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    field: str | None = None,
+    headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+) -> None:
+    errors = [FieldError(field=field, message=detail, location="header")] if field else None
+    body = msgspec.json.encode(
+        Problem(
+            type=PROBLEM_BASE + title.lower().replace(" ", "-"),
+            title=title,
+            status=status,
+            detail=detail,
+            errors=errors,
+        )
+    )
+    start_headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": body})
