@@ -35,6 +35,9 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
+    # A connection cut mid-query can leave asyncpg's protocol in a state it refuses to leave ("cannot
+    # switch to state ..."); seen when the primary stops under load. The pool replaces the connection.
+    asyncpg.exceptions.InternalClientError,
 )
 # A replica may also be unresolvable or refuse at the socket; the primary then answers instead.
 REPLICA_ERRORS: tuple[type[Exception], ...] = (OSError, *CONNECTION_ERRORS)
@@ -119,20 +122,24 @@ class ReplicaRoutingPostgresEngine(PostgresEngine):
     async def _has_pool(self, replica: PostgresEngine) -> bool:
         """A replica that was down when the pool opened is tried again at most every RETRY_SECONDS."""
         if replica.pool is None and time.monotonic() - self._pool_attempts.get(id(replica), -1e9) > RETRY_SECONDS:
-            self._pool_attempts[id(replica)] = time.monotonic()
-            try:
-                await replica.start_connection_pool()
-            except (OSError, asyncpg.exceptions.PostgresError) as error:
-                log.warning("replica pool not started, reads go to the primary for now: %s", error)
+            await self._start_replica(replica)
         return replica.pool is not None
+
+    async def _start_replica(self, replica: PostgresEngine) -> None:
+        self._pool_attempts[id(replica)] = time.monotonic()
+        try:
+            await replica.start_connection_pool()
+        except (OSError, asyncpg.exceptions.PostgresError) as error:
+            log.warning("replica pool not started, reads go to the primary for now: %s", error)
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
         await super().start_connection_pool(**kwargs)
         for replica in self.extra_nodes.values():
-            await self._has_pool(replica)
+            await self._start_replica(replica)
 
     async def close_connection_pool(self) -> None:
         for replica in self.extra_nodes.values():
             if replica.pool is not None:
                 await replica.close_connection_pool()
+        self._pool_attempts.clear()
         await super().close_connection_pool()

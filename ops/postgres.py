@@ -397,13 +397,18 @@ def wait_for_replay(primary: LocalCluster, replica: LocalCluster, timeout: float
     return target
 
 
-def pause_replay(replica: LocalCluster) -> None:
+def pause_replay(replica: LocalCluster, timeout: float = 30.0) -> None:
     """Stop applying WAL on the replica (it keeps receiving it): reads there go stale until resumed.
 
-    Once a pause is requested no further record is applied, even while the state still says
-    'pause requested', so there is nothing to wait for.
+    pg_wal_replay_pause() only requests a pause; the records already being applied may still land, so
+    this waits until the replica reports `paused`.
     """
     replica.psql("SELECT pg_wal_replay_pause()")
+    deadline = time.monotonic() + timeout
+    while replica.psql("SELECT pg_get_wal_replay_pause_state()") != "paused":
+        if time.monotonic() > deadline:
+            raise ClusterTimeout(f"replay on port {replica.port} did not pause within {timeout:.0f}s")
+        time.sleep(0.05)
 
 
 def resume_replay(replica: LocalCluster) -> None:

@@ -66,7 +66,8 @@ async def test_a_rate_limit_holds_across_workers(shared_state: dict[str, str], w
         assert len(server.pids_for(set(ids))) == workers, "every worker took part"
 
         # Metrics from whichever worker answers cover every worker's requests.
-        text = httpx.get(f"{server.url}/metrics").text
+        (metrics,) = await burst(server, [("GET", "/metrics", {}, None)])
+        text = metrics.text
         assert metric(text, "placenet_requests_total", path="/v1/places", status_code="200") == 25
         assert metric(text, "placenet_requests_total", path="/v1/places", status_code="429") == 35
 
@@ -89,5 +90,5 @@ async def test_an_idempotent_retry_landing_on_another_worker_replays(
         other_workers = server.pids_for(set(retry_ids)) - server.pids_for({"first"})
         assert other_workers, "at least one retry was answered by a worker that did not create the record"
 
-        found = httpx.get(f"{server.url}/v1/organisations", params={"q": "Retried Community Trust"}).json()
-        assert len(found["items"]) == 1, "one record, however many workers saw the retries"
+        (found,) = await burst(server, [("GET", "/v1/organisations?q=Retried%20Community%20Trust", {}, None)])
+        assert len(found.json()["items"]) == 1, "one record, however many workers saw the retries"
