@@ -23,6 +23,10 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
 
 
 def _version(body: bytes) -> int | None:
+    # Every record is a msgspec Struct whose first field is `id`; anything else (a page of 50 records,
+    # a map) need not be decoded at all, which was 3% of a page's time (bench/results).
+    if not body.startswith(b'{"id":'):
+        return None
     try:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError:
