@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+
 from fixtures.loader import load
 from tests import builders
 from tests.builders import SEED_FILES
@@ -36,7 +37,8 @@ async def grow(client: httpx.AsyncClient) -> None:
         code = f"E090002{n:02d}"
         await builders.place(client, f"Growth Borough {n}", gss_code=code, parent="london", lat=51.5, lon=-0.1)
         await builders.organisation(client, f"Growth Charity {n}", kind="charity", home_place=code)
-        await builders.grant(client, "lankelly-chase-foundation", f"growth-charity-{n}", f"Growth grant {n}", places=[code])
+        funder, recipient = "lankelly-chase-foundation", f"growth-charity-{n}"
+        await builders.grant(client, funder, recipient, f"Growth grant {n}", places=[code])
 
 
 async def statements(client: httpx.AsyncClient, queries: Callable[[], int]) -> dict[str, int]:
