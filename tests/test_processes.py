@@ -56,20 +56,26 @@ def metric(text: str, name: str, **labels: str) -> float:
 @pytest.mark.parametrize("workers", [1, 4])
 async def test_a_rate_limit_holds_across_workers(shared_state: dict[str, str], workers: int) -> None:
     with served({**shared_state, "RATE_LIMIT": "25/minute"}, workers=workers) as server:
-        ids = [f"rate-{i}" for i in range(60)]
         answers: list[httpx.Response] = []
-        for chunk in (ids[:20], ids[20:40], ids[40:]):
+        ids: list[str] = []
+        # Bursts of 30 at once until at least two workers have answered (which one accepts a connection
+        # is the kernel's choice), then the count must be exactly the limit across all of them.
+        for burst_number in range(10):
+            chunk = [f"rate-{burst_number}-{i}" for i in range(30)]
+            ids += chunk
             answers += await burst(server, [("GET", "/v1/places?limit=1", {"X-Request-Id": i}, None) for i in chunk])
+            if len(server.pids_for(set(ids))) >= min(workers, 2):
+                break
         statuses = [a.status_code for a in answers]
+        assert len(server.pids_for(set(ids))) >= min(workers, 2), "more than one worker answered"
         assert statuses.count(200) == 25, statuses
-        assert statuses.count(429) == 35, statuses
-        assert len(server.pids_for(set(ids))) == workers, "every worker took part"
+        assert statuses.count(429) == len(statuses) - 25, statuses
 
         # Metrics from whichever worker answers cover every worker's requests.
         (metrics,) = await burst(server, [("GET", "/metrics", {}, None)])
         text = metrics.text
         assert metric(text, "placenet_requests_total", path="/v1/places", status_code="200") == 25
-        assert metric(text, "placenet_requests_total", path="/v1/places", status_code="429") == 35
+        assert metric(text, "placenet_requests_total", path="/v1/places", status_code="429") == len(statuses) - 25
 
 
 async def test_an_idempotent_retry_landing_on_another_worker_replays(
@@ -80,15 +86,20 @@ async def test_an_idempotent_retry_landing_on_another_worker_replays(
         body = {"name": "Retried Community Trust", "kind": "foundation"}
         (first,) = await burst(server, [("POST", "/v1/organisations", {**key, "X-Request-Id": "first"}, body)])
         assert first.status_code == 201, first.text
-        retry_ids = [f"retry-{i}" for i in range(24)]
-        retries = await burst(
-            server, [("POST", "/v1/organisations", {**key, "X-Request-Id": i}, body) for i in retry_ids]
-        )
+        retries: list[httpx.Response] = []
+        retry_ids: list[str] = []
+        for burst_number in range(10):  # until a worker other than the first's has replayed
+            chunk = [f"retry-{burst_number}-{i}" for i in range(24)]
+            retry_ids += chunk
+            retries += await burst(
+                server, [("POST", "/v1/organisations", {**key, "X-Request-Id": i}, body) for i in chunk]
+            )
+            if server.pids_for(set(retry_ids)) - server.pids_for({"first"}):
+                break
+        assert server.pids_for(set(retry_ids)) - server.pids_for({"first"}), "a worker other than the first replayed"
         assert {r.status_code for r in retries} == {201}
         assert {r.headers.get("idempotent-replayed") for r in retries} == {"true"}
         assert {r.json()["id"] for r in retries} == {first.json()["id"]}
-        other_workers = server.pids_for(set(retry_ids)) - server.pids_for({"first"})
-        assert other_workers, "at least one retry was answered by a worker that did not create the record"
 
         (found,) = await burst(server, [("GET", "/v1/organisations?q=Retried%20Community%20Trust", {}, None)])
         assert len(found.json()["items"]) == 1, "one record, however many workers saw the retries"
