@@ -8,7 +8,7 @@ FIXTURES := fixtures/places/uk.json fixtures/places/councils.json fixtures/seed/
 PORT ?= 8000
 export PORT
 
-.PHONY: help install browser bench run serve migrate fixtures test test-postgres contract-test contract lint format openapi clean
+.PHONY: help install browser bench scaling topology topology-down run serve migrate fixtures test test-postgres contract-test contract lint format openapi clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,7 +41,7 @@ browser: ## Install Debian's Chromium for the browser tests when it is missing (
 test: install browser ## Install what the tests need and run them (SQLite)
 	$(BIN)/pytest
 
-test-postgres: install browser ## Run the suite on PostgreSQL (PLACENET_TEST_POSTGRES, default the local server)
+test-postgres: install browser ## Run the suite on PostgreSQL, with its own replica and restart tests (PLACENET_TEST_POSTGRES)
 	PLACENET_TEST_DATABASE=postgres $(BIN)/pytest
 
 contract-test: install ## Schemathesis in-process on a seeded database, fixed seed (PLACENET_TEST_DATABASE=postgres too)
@@ -54,6 +54,15 @@ contract: install ## Schemathesis CLI against a live server, random seed: make c
 
 bench: install ## Measure the service against bare-ASGI baselines (bench/README.md); writes bench/results/
 	$(MAKE) -f bench/Makefile bench
+
+scaling: install ## Measure 1 and 4 workers, a read replica and Redis on loopback (bench/scaling.py)
+	$(BIN)/python bench/scaling.py
+
+topology: install ## The docker-compose topology as processes on loopback: primary, replica, Redis, 4 workers on :8100
+	$(BIN)/python -m ops.topology up --workers 4
+
+topology-down: ## Stop what `make topology` started (its data is kept; ops/README.md)
+	$(BIN)/python -m ops.topology down
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .
