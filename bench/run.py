@@ -11,6 +11,14 @@ The median over rounds of requests/s, p50 and p99 is reported with the ratios, a
 
 The databases are the ones `bench/generate.py` wrote: `bench/data/<engine>-<grants>.json` names the
 DATABASE_URL and the refs asked for.
+
+`--scales 10000 1000000` measures instead how the service scales with the data (PostgreSQL): one
+`placenet serve` per scale, each against its own database, and the cases whose target is a ratio of
+scales (the map and the network of a region), interleaved scale by scale in each round. The baseline
+of a case is the same service at the smallest scale. A case whose warm request takes longer than
+`--slow` seconds is timed with `--samples` sequential requests per round instead of wrk.
+
+    python bench/run.py --scales 10000 1000000 --case map --case network
 """
 
 from __future__ import annotations
@@ -121,6 +129,17 @@ def wrk(url: str, seconds: float, connections: int, threads: int) -> Figures:
         check=True,
     ).stdout
     return parse_wrk(out)
+
+
+def timed(url: str, samples: int) -> Figures:
+    """`samples` requests one after another: p50 the median, p99 the slowest (too few for a real p99)."""
+    seconds, errors = [], 0
+    for _ in range(samples):
+        started = time.perf_counter()
+        status, _, _ = get(url, timeout=1800)
+        seconds.append(time.perf_counter() - started)
+        errors += status != 200
+    return Figures(samples / sum(seconds), statistics.median(seconds) * 1000, max(seconds) * 1000, errors)
 
 
 def median(figures: list[Figures]) -> Figures:
@@ -297,6 +316,89 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def bench_scales(refs: dict[int, dict[str, object]], args: argparse.Namespace) -> list[dict[str, object]]:
+    """The service at each scale, the smallest the baseline: same cases, interleaved scale by scale."""
+    logs = HERE / "results" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    servers: dict[int, str] = {}
+    processes = []
+    try:
+        for scale, ref in refs.items():
+            port = free_port()
+            env = {**os.environ, "DATABASE_URL": str(ref["database_url"]), "PYTHONPATH": str(ROOT)}
+            command = [
+                str(BIN / "placenet"),
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ]
+            processes.append(start(command, env, logs / f"postgres-{scale}-service.log"))
+            servers[scale] = f"http://{HOST}:{port}"
+            wait_ready(servers[scale] + "/v1/grants?limit=1", processes[-1])
+        first = next(iter(refs.values()))
+        cases = {
+            "map of a region": f"/v1/map?place={first['region']}&level=local_authority",
+            "network of a region": f"/v1/network?place={first['region']}",
+        }
+        if args.case:
+            cases = {n: p for n, p in cases.items() if any(c in n for c in args.case)}
+        slow: dict[str, bool] = {}
+        for name, path in cases.items():  # check, and warm up: the first request of each
+            took = 0.0
+            for scale, base in servers.items():
+                started = time.perf_counter()
+                status, body, _ = get(base + path, timeout=1800)
+                took = max(took, time.perf_counter() - started)
+                if status != 200:
+                    raise SystemExit(f"{scale} {name}: {status} {body[:300]!r}")
+            slow[name] = took > args.slow
+            print(f"scales {name}: first request {took:.2f}s at the slowest scale", file=sys.stderr)
+        results: dict[str, dict[int, list[Figures]]] = {n: {s: [] for s in servers} for n in cases}
+        for round_ in range(args.rounds):
+            for name, path in cases.items():
+                for scale, base in servers.items():
+                    if slow[name]:
+                        figures = timed(base + path, args.samples)
+                    else:
+                        figures = wrk(base + path, args.seconds, args.scale_connections, args.threads)
+                    results[name][scale].append(figures)
+                    print(
+                        f"scales round {round_ + 1} {name:<22} {scale:>8} {figures.rps:9.2f} req/s  "
+                        f"p50 {figures.p50_ms:9.2f} ms  p99 {figures.p99_ms:9.2f} ms",
+                        file=sys.stderr,
+                    )
+    finally:
+        for process in processes:
+            stop(process)
+    rows = []
+    smallest = min(servers)
+    for name, path in cases.items():
+        for scale in servers:
+            if scale == smallest:
+                continue
+            rows.append({
+                "engine": "postgres", "case": f"{name} ({scale:,} vs {smallest:,} grants)", "path": path,
+                "service": median(results[name][scale]), "baseline": median(results[name][smallest]),
+                "method": f"{args.samples} sequential requests per round" if slow[name] else
+                f"wrk -t{args.threads} -c{args.scale_connections} -d{args.seconds}s",
+            })  # fmt: skip
+    return rows
+
+
+def scale_targets(rows: list[dict[str, object]]) -> list[str]:
+    out = []
+    for r in rows:
+        value = r["service"].p50_ms / r["baseline"].p50_ms  # type: ignore[attr-defined]
+        out.append(
+            f"{r['case']}: p50 {value:.2f}x (target <= 1.5x): {'MET' if value <= 1.5 else 'NOT MET'} ({r['method']})"
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engine", action="append", choices=["postgres", "sqlite"], help="[default: both]")
@@ -312,10 +414,22 @@ def main() -> None:
     parser.add_argument("--deep-page", type=int, default=100, help="follow cursors to this page (or the last)")
     parser.add_argument("--case", action="append", help="only cases whose name contains this [default: all]")
     parser.add_argument("--service-app", help="granian factory to run instead of `placenet serve` (an experiment)")
+    parser.add_argument(
+        "--scales", type=int, nargs="+", help="measure the service across these scales (PostgreSQL) instead"
+    )
+    parser.add_argument("--slow", type=float, default=1.0, help="scales: time cases slower than this (s) by hand")
+    parser.add_argument("--samples", type=int, default=3, help="scales: sequential requests per round, slow cases")
+    parser.add_argument("--scale-connections", type=int, default=1, help="scales: wrk connections, fast cases")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     rows: list[dict[str, object]] = []
+    if args.scales:
+        scales = sorted(args.scales)
+        refs = {n: json.loads((HERE / "data" / f"postgres-{n}.json").read_text()) for n in scales}
+        rows = bench_scales(refs, args)
+        write_scales(rows, scales, args)
+        return
     for engine in args.engine or ["postgres", "sqlite"]:
         refs = json.loads((HERE / "data" / f"{engine}-{args.grants}.json").read_text())
         rows += bench_engine(engine, refs, args)
@@ -342,6 +456,39 @@ def main() -> None:
     print(report)
     tag = f"-{args.service_app.rpartition(':')[2]}" if args.service_app else ""
     out = HERE / "results" / f"{now:%Y-%m-%d-%H%M}-{platform.node()}{tag}.md"
+    out.write_text(report)
+    print(f"written to {out}", file=sys.stderr)
+
+
+def write_scales(rows: list[dict[str, object]], scales: list[int], args: argparse.Namespace) -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    lines = [
+        "| case | path | p50 ms | baseline p50 ms | p50 ratio | p99 ms | baseline p99 ms | req/s | baseline req/s | errors | method |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        s, b = r["service"], r["baseline"]
+        lines.append(
+            f"| {r['case']} | `{r['path']}` | {s.p50_ms:,.1f} | {b.p50_ms:,.1f} | {s.p50_ms / b.p50_ms:.2f} | "  # type: ignore[attr-defined]
+            f"{s.p99_ms:,.1f} | {b.p99_ms:,.1f} | {s.rps:,.2f} | {b.rps:,.2f} | {s.errors + b.errors} | {r['method']} |"  # type: ignore[attr-defined]
+        )
+    report = "\n".join([
+        f"# Placenet benchmark across scales, {now:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- machine: `{subprocess.run(['uname', '-a'], capture_output=True, text=True).stdout.strip()}`",
+        f"- nproc: {os.cpu_count()}; python {platform.python_version()}",
+        f"- scales: {', '.join(f'{n:,}' for n in scales)} grants (PostgreSQL); the baseline of each case is the "
+        f"same service at {scales[0]:,} grants; workers {args.workers}; {args.rounds} interleaved rounds, medians shown",
+        "",
+        *lines,
+        "",
+        "## Targets",
+        "",
+        *[f"- {line}" for line in scale_targets(rows)],
+        "",
+    ])  # fmt: skip
+    print(report)
+    out = HERE / "results" / f"{now:%Y-%m-%d-%H%M}-{platform.node()}-scales.md"
     out.write_text(report)
     print(f"written to {out}", file=sys.stderr)
 

@@ -1,0 +1,85 @@
+"""EXPLAIN (ANALYZE, BUFFERS) of the SQL one request runs, as the service builds it.
+
+Calls the service's own code for a path (the map or the network), records every raw statement it sends
+through `api.services.activity.run`, and runs each again under EXPLAIN ANALYZE on the same database, so
+the plan is the plan of the exact query the endpoint runs. `--setup` runs SQL first, in the same
+transaction, rolled back afterwards (e.g. `CREATE INDEX ...` to measure an index before proposing it).
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/placenet_bench_1000000 \\
+        python bench/explain.py map --place E12000007 --level local_authority
+    python bench/explain.py network --place E12000007 --no-analyze
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+async def capture(args: argparse.Namespace) -> list[tuple[str, list[Any]]]:
+    """The statements the endpoint's service sends through `activity.run`, compiled for PostgreSQL."""
+    from api.services import activity, map, network
+
+    captured: list[tuple[str, list[Any]]] = []
+    real_run = activity.run
+
+    async def recording_run(query: Any) -> Any:
+        captured.append(query.compile_string(engine_type="postgres"))
+        return await real_run(query)
+
+    for module in (activity, map, network):
+        module.run = recording_run  # type: ignore[attr-defined]
+    if args.endpoint == "map":
+        await map.feature_collection(
+            level=args.level, kinds=None, organisation=None, place=args.place, active_on_day=None,
+            date_from=None, date_to=None, bbox=None, geometry="boundary", with_records=False,
+        )  # fmt: skip
+    else:
+        await network.build(await activity.scope(kinds=None, place=args.place))
+    return captured
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    import asyncpg
+
+    statements = await capture(args)
+    conn = await asyncpg.connect(os.environ["DATABASE_URL"])
+    try:
+        for number, (text, values) in enumerate(statements, 1):
+            print(f"-- statement {number} of {len(statements)} ({len(values)} parameters: {values!r})\n{text};\n")
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                for setup in args.setup or []:
+                    started = time.perf_counter()
+                    await conn.execute(setup)
+                    print(f"-- setup ({time.perf_counter() - started:.1f}s): {setup}")
+                options = "ANALYZE, BUFFERS" if args.analyze else "COSTS"
+                plan = await conn.fetch(f"EXPLAIN ({options}) {text}", *values)
+                print("\n".join(row[0] for row in plan) + "\n")
+            finally:
+                await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("endpoint", choices=["map", "network"])
+    parser.add_argument("--place", default="E12000007")
+    parser.add_argument("--level", default="local_authority")
+    parser.add_argument("--no-analyze", dest="analyze", action="store_false", help="plans only, not run")
+    parser.add_argument("--setup", action="append", help="SQL run first in the same (rolled back) transaction")
+    args = parser.parse_args()
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
