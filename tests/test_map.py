@@ -316,3 +316,49 @@ async def test_the_map_sends_the_same_queries_however_much_data(
     assert len(large["features"]) == 12
     # resolve the organisation and the place, the place's lineage, the places, the counts
     assert queries() - before == small == 5
+
+
+async def test_a_region_counts_what_the_whole_map_counts_there(client: httpx.AsyncClient) -> None:
+    """The map of a region reads only the links into it: a record linked inside and outside it still
+    counts once inside, one linked only outside is not counted, and every filter narrows it as it narrows
+    the whole map."""
+    await money_network(client)
+    coventry = "E08000026"
+    await builders.place(client, "Coventry", gss_code=coventry, lat=52.41, lon=-1.51)
+    await builders.organisation(client, "Grapevine", kind="charity", home_place=coventry)
+    dated = {"planned_start_on": "2017-01-01", "planned_end_on": "2017-12-31"}
+    both = {"amount": {"amount": "7.00"}, "places": [CAMDEN, coventry], **dated}
+    await builders.grant(client, LANKELLY, "grapevine", "Camden and Coventry", **both)
+    await builders.grant(client, "city-bridge-trust", "grapevine", "Coventry only", places=[coventry])
+
+    boroughs = by_code(await geojson(client, level="local_authority", place=LONDON))
+    assert set(boroughs) == {CAMDEN, WANDSWORTH}
+    assert boroughs[CAMDEN]["counts"]["grants"] == 4
+    assert boroughs[CAMDEN]["counts"]["organisations"] == 1
+    assert boroughs[CAMDEN]["money"]["awarded"] == [
+        {"amount": "5.00", "currency": "EUR"},
+        {"amount": "1027.15", "currency": "GBP"},
+    ]
+    grapevine = by_code(await geojson(client, level="local_authority", place=LONDON, organisation="grapevine"))
+    assert grapevine[CAMDEN]["counts"] == {
+        "organisations": 0,
+        "interest_groups": 0,
+        "co_funding": 0,
+        "research": 0,
+        "grants": 1,
+        "engagements": 0,
+    }
+    assert grapevine[CAMDEN]["money"]["awarded"] == [{"amount": "7.00", "currency": "GBP"}]
+    filters: list[dict[str, str]] = [
+        {},
+        {"organisation": LANKELLY},
+        {"organisation": "grapevine"},
+        {"kind": "grant"},
+        {"kind": "organisation"},
+        {"active_on": "2017-06-01"},
+        {"from": "2018-01-01"},
+    ]
+    for params in filters:
+        everywhere = by_code(await geojson(client, level="local_authority", **params))
+        in_london = by_code(await geojson(client, level="local_authority", place=LONDON, **params))
+        assert in_london == {code: everywhere[code] for code in (CAMDEN, WANDSWORTH)}, params

@@ -7,6 +7,7 @@ import datetime
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,8 @@ from api.schemas.map import (
 )
 from api.services.activity import (
     GROUPS,
+    KINDS,
+    Scope,
     as_decimal,
     as_uuid,
     join,
@@ -89,22 +92,40 @@ def _feature_conditions(level: str, box: BBox | None, lineage: str | None) -> Qu
 
 
 async def _counts(
-    features: QueryString, kinds: Sequence[str], organisations: bool, organisation_id: UUID | None, views: Any
+    features: QueryString,
+    kinds: Sequence[str],
+    organisations: bool,
+    organisation_id: UUID | None,
+    views: Any,
+    *,
+    lineage: str | None,
+    filtered: bool,
 ) -> list[dict[str, Any]]:
     """Per feature and kind: how many records are linked to it or a place below it (each once), and
-    their money per currency."""
+    their money per currency. `lineage` is the region the features are in, if any; `filtered` says
+    whether anything but the kinds narrows the records."""
+
+    def in_region(column: str) -> list[QueryString]:
+        # Every feature is in the region, so a link to a place outside it is never counted: taking only the
+        # links into the region makes the work the records there, not every record in the database.
+        return [sql(f"{column} IN (SELECT id FROM place WHERE lineage LIKE {{}})", f"{lineage}%")] if lineage else []
+
     located = []
     if kinds:
-        located.append(
-            sql("SELECT kind, record_id, place FROM record_places WHERE record_id IN (SELECT record_id FROM selected)")
-        )
+        # Unfiltered, `selected` is every record of the kinds `record_places` holds (a link's record always
+        # exists: the foreign key cascades), and the semi-join would only look up every record's links.
+        conditions = [sql("record_id IN (SELECT record_id FROM selected)")] if filtered else []
+        conditions += in_region("place")
+        where = sql(" WHERE {}", join(conditions, " AND ")) if conditions else sql("")
+        located.append(sql("SELECT kind, record_id, place FROM record_places{}", where))
     if organisations:
-        only = sql(" AND id = {}", organisation_id) if organisation_id is not None else sql("")
+        conditions = [sql("home_place IS NOT NULL"), *in_region("home_place")]
+        if organisation_id is not None:
+            conditions.append(sql("id = {}", organisation_id))
         located.append(
             sql(
-                "SELECT 'organisation' AS kind, id AS record_id, home_place AS place FROM organisation "
-                "WHERE home_place IS NOT NULL{}",
-                only,
+                "SELECT 'organisation' AS kind, id AS record_id, home_place AS place FROM organisation WHERE {}",
+                join(conditions, " AND "),
             )
         )
     steps = [
@@ -185,7 +206,16 @@ async def feature_collection(
     money: dict[UUID, dict[str, dict[str, Decimal]]] = defaultdict(lambda: {"grant": {}, "co_funding": {}})
     counts_organisations = not kinds or "organisation" in kinds
     if places and (in_scope.kinds or counts_organisations):
-        rows = await _counts(features, in_scope.kinds, counts_organisations, in_scope.organisation, in_scope.views)
+        rows = await _counts(
+            features,
+            in_scope.kinds,
+            counts_organisations,
+            in_scope.organisation,
+            in_scope.views,
+            lineage=lineage,
+            # Scope() lets every record through: the kinds aside, is anything narrowing them?
+            filtered=replace(in_scope, kinds=KINDS) != Scope(),
+        )
         for row in rows:
             feature_id = as_uuid(row["feature"])
             if row["n"] is not None:
