@@ -9,6 +9,7 @@ import msgspec
 
 from api.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
 from api.schemas.common import FieldError, Problem
+from api.services import keys
 
 # Plain dicts: ASGI messages are built and rewritten here, which the TypedDicts do not allow for.
 Message = dict[str, Any]
@@ -27,12 +28,31 @@ def credentials_id(authorization: bytes | None) -> str:
 
 
 def caller(scope: Scope) -> str:
-    """Who is asking: the credentials when there are any, else the client's address."""
+    """Who is asking: the credentials when there are any, else the client's address. Unchecked: for
+    what only the caller itself can be affected by (which database node serves its reads)."""
     authorization = header(scope, b"authorization")
     if authorization:
         return "key:" + credentials_id(authorization)
+    return address(scope)
+
+
+def address(scope: Scope) -> str:
     client = scope.get("client") or ("unknown", 0)
     return f"ip:{client[0]}"
+
+
+async def authenticated(authorization: bytes | None) -> bool:
+    scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
+    return scheme.lower() == "bearer" and await keys.authenticate(token.strip()) is not None
+
+
+async def verified_caller(scope: Scope) -> str:
+    """Who is asking, for what must not be escaped by inventing credentials (a rate limit): a valid
+    key, else the client's address, whatever Authorization header it sends."""
+    authorization = header(scope, b"authorization")
+    if authorization and await authenticated(authorization):
+        return "key:" + credentials_id(authorization)
+    return address(scope)
 
 
 async def send_problem(

@@ -1,4 +1,4 @@
-"""A fixed-window rate limit per caller (its credentials, or its address when it has none) on every
+"""A fixed-window rate limit per caller (its valid key, or else its address) on every
 `/v1` request, counted in the shared store so the limit holds however many processes serve. Every
 answer says where the caller stands (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`);
 past the limit the answer is 429 with `Retry-After`."""
@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar.types import ASGIApp
 
-from api.asgi import Message, Receive, Scope, Send, caller, send_problem
+from api.asgi import Message, Receive, Scope, Send, send_problem, verified_caller
 from api.services.shared import store
 
 log = logging.getLogger("placenet")
@@ -44,7 +44,7 @@ def rate_limit_middleware(app: Any, limit: RateLimit) -> ASGIApp:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
             await app(scope, receive, send)
             return
-        count, resets_in = await store().hit(f"rate:{caller(scope)}", limit.window)
+        count, resets_in = await store().hit(f"rate:{await verified_caller(scope)}", limit.window)
         reset = str(max(math.ceil(resets_in), 1)).encode()
         headers = [
             (b"ratelimit-limit", str(limit.requests).encode()),

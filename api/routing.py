@@ -31,8 +31,9 @@ def read_routing_middleware(app: Any, read_your_writes_seconds: float) -> ASGIAp
             return
 
         async def mark_then_send(message: Message) -> None:
-            # Marked before the response leaves, so the client's next read cannot overtake the marker.
-            if message["type"] == "http.response.start" and who.startswith("key:"):
+            # Marked before the response leaves, so the client's next read cannot overtake the marker; only
+            # for a write that succeeded, which took a valid key, so invented keys cannot fill the store.
+            if message["type"] == "http.response.start" and who.startswith("key:") and message["status"] < 400:
                 await store().put(marker, b"1", read_your_writes_seconds)
             await send(message)
 

@@ -129,6 +129,14 @@ class TestRateLimit:
             assert (await anonymous.get("/v1/places")).status_code == 429
             assert (await keyed.get("/v1/places")).status_code == 200, "the key is counted apart from the address"
 
+    async def test_invented_keys_do_not_escape_the_limit_of_the_address(self, limited_app: Any) -> None:
+        async with make_client(limited_app) as anonymous:  # type: ignore[attr-defined]
+            statuses = [
+                (await anonymous.get("/v1/places", headers={"Authorization": f"Bearer made-up-{i}"})).status_code
+                for i in range(4)
+            ]
+        assert statuses == [200, 200, 200, 429]
+
     async def test_operations_endpoints_are_not_limited(self, limited_app: Any) -> None:
         async with make_client(limited_app) as anonymous:  # type: ignore[attr-defined]
             statuses = {(await anonymous.get(path)).status_code for path in ["/health", "/ready", "/metrics"] * 3}
