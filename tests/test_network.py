@@ -309,3 +309,23 @@ async def test_the_network_sends_the_same_queries_however_much_data(
     assert (await client.get(path, params=params)).status_code == 200
 
     assert queries() - before == small == expected
+
+
+def test_betweenness_is_estimated_within_a_work_budget_on_big_networks() -> None:
+    import networkx as nx
+
+    from api.services.network import CENTRALITY_BUDGET, CENTRALITY_SAMPLE, centrality, centrality_sample
+
+    sparse = nx.path_graph(600)
+    assert centrality_sample(sparse) == CENTRALITY_SAMPLE, "a sparse network keeps the full sample"
+    dense = nx.complete_graph(300)  # 44,850 links: a large interest group looks like this
+    sample = centrality_sample(dense)
+    assert 10 <= sample < CENTRALITY_SAMPLE
+    assert sample * (dense.number_of_nodes() + dense.number_of_edges()) <= CENTRALITY_BUDGET
+    huge = nx.complete_graph(2100)
+    assert centrality_sample(huge) == 10, "never fewer than 10 sources"
+
+    scores = centrality(nx.barbell_graph(300, 2))  # two cliques joined by a bridge of 2
+    assert len(scores) == 602 and all(0 <= s <= 1 for s in scores.values())
+    bridge = max(scores, key=scores.__getitem__)
+    assert bridge in {299, 300, 301, 302}, "the bridge between the cliques (or its ends) is the most central"

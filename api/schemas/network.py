@@ -46,8 +46,9 @@ class Node(OrganisationSummary, kw_only=True):
             description="Normalised betweenness centrality: the share of shortest chains between two other "
             "organisations that pass through this one (0 to 1). It is high for organisations that bridge "
             "otherwise separate parts of the network. Exact for networks of up to 500 organisations; above "
-            "that, estimated from 200 sampled organisations with a fixed seed, so the same data gives the "
-            "same scores.",
+            "that, estimated from up to 200 sampled organisations with a fixed seed, so the same data gives "
+            "the same scores; fewer (never under 10) on large, dense networks, so that the estimate takes a "
+            "bounded amount of work.",
         ),
     ]
 

@@ -32,9 +32,14 @@ from api.services.errors import NotFound
 from api.services.records import ORGANISATION, references, resolve, resolve_filter
 from models.tables import Organisation
 
-# Betweenness is exact up to this many organisations; above it, estimated from a fixed sample.
+# Betweenness is exact up to this many organisations; above it, estimated from a sample of sources, each
+# a breadth-first search over the whole graph (nodes + links). The sample shrinks on big, dense graphs so
+# the estimate stays within a fixed amount of work: London at 10k grants (9,066 organisations, 196,154
+# links) took 39 s with 200 sources, and takes about 2 s with the 10 the budget allows (bench/results).
 EXACT_CENTRALITY = 500
 CENTRALITY_SAMPLE = 200
+CENTRALITY_SAMPLE_FLOOR = 10
+CENTRALITY_BUDGET = 2_000_000  # nodes and links visited, over all the sampled searches
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,14 @@ def centrality(graph: nx.Graph) -> dict[UUID, float]:
     if graph.number_of_nodes() <= EXACT_CENTRALITY:
         scores: dict[UUID, float] = nx.betweenness_centrality(graph, normalized=True)
     else:
-        scores = nx.betweenness_centrality(graph, k=CENTRALITY_SAMPLE, normalized=True, seed=0)
+        scores = nx.betweenness_centrality(graph, k=centrality_sample(graph), normalized=True, seed=0)
     return scores
+
+
+def centrality_sample(graph: nx.Graph) -> int:
+    """How many sources estimate betweenness on a graph too big for the exact measure."""
+    per_search = graph.number_of_nodes() + graph.number_of_edges()
+    return max(CENTRALITY_SAMPLE_FLOOR, min(CENTRALITY_SAMPLE, CENTRALITY_BUDGET // per_search))
 
 
 def _edge_ends(network: Graph, a: UUID, b: UUID) -> tuple[UUID, UUID]:
