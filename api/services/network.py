@@ -129,7 +129,7 @@ def centrality(graph: nx.Graph) -> dict[UUID, float]:
 
 def centrality_sample(graph: nx.Graph) -> int:
     """How many sources estimate betweenness on a graph too big for the exact measure."""
-    per_search = graph.number_of_nodes() + graph.number_of_edges()
+    per_search: int = graph.number_of_nodes() + graph.number_of_edges()
     return max(CENTRALITY_SAMPLE_FLOOR, min(CENTRALITY_SAMPLE, CENTRALITY_BUDGET // per_search))
 
 
