@@ -70,6 +70,22 @@ class TestOnTheSeed:
             ("co_funding", "ivar-place-based-funding-study-co-funding", ("funder",), ("recipient",)),
         }
 
+    async def test_evidence_can_be_capped_or_left_out_and_weights_still_count_everything(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        full = await get(client, "/v1/network")
+        capped = await get(client, "/v1/network", evidence="1")
+        bare = await get(client, "/v1/network", evidence="0")
+        assert [(e["source"], e["target"], e["weight"]) for e in capped["edges"]] == [
+            (e["source"], e["target"], e["weight"]) for e in full["edges"]
+        ]
+        assert all(e["evidence"] == f["evidence"][:1] for e, f in zip(capped["edges"], full["edges"], strict=True))
+        assert all(e["evidence"] == [] for e in bare["edges"])
+        assert edge(bare, LANKELLY, IVAR)["weight"] == 3
+        assert bare["nodes"] == full["nodes"]
+        too_many = await client.get("/v1/network", params={"evidence": "1001"})
+        assert too_many.status_code == 400
+
     async def test_the_interest_groups_members_are_connected(self, client: httpx.AsyncClient) -> None:
         network = await get(client, "/v1/network", kind="interest_group")
 

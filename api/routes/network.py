@@ -77,6 +77,16 @@ class NetworkController(Controller):
                 description="`graphml` for GraphML, `json` for JSON, whatever the Accept header (for download links).",
             ),
         ] = None,
+        evidence: Annotated[
+            int | None,
+            Parameter(
+                ge=0,
+                le=1000,
+                description="At most this many evidence records per edge (the first by kind and name); `weight` "
+                "still counts them all. `0` leaves evidence out: the compact network of a large region. "
+                "Default: every record.",
+            ),
+        ] = None,
     ) -> Response[Network]:
         """Organisations as nodes, linked when they take part in the same collaboration record: an interest
         group (convenor, members, observers), a co-funding arrangement (its lead, its funders, and the
@@ -97,6 +107,7 @@ class NetworkController(Controller):
             active_on_day=active_on,
             date_from=date_from,
             date_to=date_to,
+            evidence_limit=evidence,
         )
         if wants_graphml(request, output):
             return Response(network_service.graphml(network), media_type=GRAPHML)  # type: ignore[arg-type]

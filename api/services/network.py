@@ -66,9 +66,9 @@ class Graph:
     graph: nx.Graph = field(default_factory=nx.Graph)
     organisations: dict[UUID, OrganisationSummary] = field(default_factory=dict)
 
-    def shared(self, source: UUID, target: UUID) -> list[Evidence]:
+    def shared(self, source: UUID, target: UUID, limit: int | None = None) -> list[Evidence]:
         records: list[Shared] = self.graph.edges[source, target]["shared"]
-        return [record.evidence(source, target) for record in records]
+        return [record.evidence(source, target) for record in records[:limit]]
 
     def weight(self, source: UUID, target: UUID) -> int:
         return len(self.graph.edges[source, target]["shared"])
@@ -137,7 +137,7 @@ def _edge_ends(network: Graph, a: UUID, b: UUID) -> tuple[UUID, UUID]:
     return (a, b) if network.sort_key(a) <= network.sort_key(b) else (b, a)
 
 
-def to_network(network: Graph) -> Network:
+def to_network(network: Graph, evidence_limit: int | None = None) -> Network:
     scores = centrality(network.graph)
     nodes = [
         Node(
@@ -152,7 +152,10 @@ def to_network(network: Graph) -> Network:
         (_edge_ends(network, a, b) for a, b in network.graph.edges()),
         key=lambda pair: (network.sort_key(pair[0]), network.sort_key(pair[1])),
     )
-    edges = [Edge(source=a, target=b, weight=network.weight(a, b), evidence=network.shared(a, b)) for a, b in ends]
+    edges = [
+        Edge(source=a, target=b, weight=network.weight(a, b), evidence=network.shared(a, b, evidence_limit))
+        for a, b in ends
+    ]
     return Network(nodes=nodes, edges=edges)
 
 
@@ -164,6 +167,7 @@ async def get_network(
     active_on_day: datetime.date | None,
     date_from: datetime.date | None,
     date_to: datetime.date | None,
+    evidence_limit: int | None = None,
 ) -> Network:
     in_scope = await scope(
         kinds=kinds,
@@ -173,7 +177,7 @@ async def get_network(
         date_from=date_from,
         date_to=date_to,
     )
-    return to_network(await build(in_scope))
+    return to_network(await build(in_scope), evidence_limit)
 
 
 def graphml(network: Network) -> str:
