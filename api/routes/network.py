@@ -82,6 +82,8 @@ class NetworkController(Controller):
             Parameter(
                 ge=0,
                 le=1000,
+                # Litestar 2.25 leaves a zero bound out of the schema (it tests the bound for truth).
+                schema_extra={"minimum": 0},
                 description="At most this many evidence records per edge (the first by kind and name); `weight` "
                 "still counts them all. `0` leaves evidence out: the compact network of a large region. "
                 "Default: every record.",
