@@ -345,3 +345,45 @@ def test_betweenness_is_estimated_within_a_work_budget_on_big_networks() -> None
     assert len(scores) == 602 and all(0 <= s <= 1 for s in scores.values())
     bridge = max(scores, key=scores.__getitem__)
     assert bridge in {299, 300, 301, 302}, "the bridge between the cliques (or its ends) is the most central"
+
+
+async def test_a_region_network_leaves_out_records_outside_it_with_or_without_an_organisation(
+    client: httpx.AsyncClient,
+) -> None:
+    """The region narrows every kind's records and parties from its own places (the records linked to a
+    place below it, each with all its parties), whether or not an organisation narrows them too."""
+    await builders.uk_places(client)
+    for name in ("Lankelly Chase Foundation", "IVAR", "Grapevine", "Far Away", "Neighbour"):
+        await builders.organisation(client, name)
+    await builders.grant(client, LANKELLY, "grapevine", "Coventry grant", places=["E08000026"])
+    await builders.grant(client, LANKELLY, "far-away", "Scottish grant", places=["S92000003"])
+    await builders.post(
+        client,
+        "/v1/engagements",
+        {"name": "Region meeting", "kind": "meeting", "participants": ["ivar", "neighbour"], "places": ["E12000005"]},
+    )
+    await builders.post(
+        client,
+        "/v1/engagements",
+        {
+            "name": "Both places",
+            "kind": "meeting",
+            "participants": ["ivar", "far-away"],
+            "places": ["S92000003", "E08000026"],
+        },
+    )
+
+    region = await get(client, "/v1/network", place="E12000005")
+    assert set(slugs_by_id(region).values()) == {LANKELLY, "grapevine", "ivar", "neighbour", "far-away"}
+    assert evidence(edge(region, LANKELLY, "grapevine")) == {("grant", "coventry-grant", ("funder",), ("recipient",))}
+    assert evidence(edge(region, "ivar", "far-away")) == {
+        ("engagement", "both-places", ("participant",), ("participant",))
+    }
+    assert len(region["edges"]) == 3
+
+    own = await get(client, "/v1/network", place="E12000005", organisation="ivar")
+    assert set(slugs_by_id(own).values()) == {"ivar", "neighbour", "far-away"}
+    assert len(own["edges"]) == 2
+
+    collaborators = await get(client, f"/v1/organisations/{LANKELLY}/collaborators", place="E12000005")
+    assert [c["organisation"]["slug"] for c in collaborators["collaborators"]] == ["grapevine"]

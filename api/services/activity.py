@@ -61,22 +61,42 @@ RECORDS = {
     "engagement": "SELECT 'engagement', id, slug, name, starts_on, ends_on FROM engagement",
 }
 # Who takes part in each kind's records, as what, and (for memberships) from when to when. A co-funding
-# arrangement's recipients are the partners carrying out research it paid for.
+# arrangement's recipients are the partners carrying out research it paid for. Each part comes with the
+# column holding its record, so that a region can narrow every part to the records in it (`Scope.views`).
 NO_DATES = "CAST(NULL AS DATE), CAST(NULL AS DATE)"
-PARTIES = {
-    "interest_group": "SELECT 'interest_group', id, convenor, 'convenor', "
-    f"{NO_DATES} FROM interest_group WHERE convenor IS NOT NULL "
-    "UNION ALL SELECT 'interest_group', interest_group, organisation, role, joined_on, left_on FROM membership",
-    "co_funding": f"SELECT 'co_funding', id, lead, 'lead', {NO_DATES} FROM co_funding WHERE lead IS NOT NULL "
-    f"UNION ALL SELECT 'co_funding', co_funding, funder, 'funder', {NO_DATES} FROM contribution "
-    f"UNION ALL SELECT 'co_funding', r.funded_by, rp.organisation, 'recipient', {NO_DATES} FROM research r "
-    "JOIN research_party rp ON rp.research = r.id WHERE r.funded_by IS NOT NULL AND rp.role = 'partner'",
-    "research": f"SELECT 'research', research, organisation, role, {NO_DATES} FROM research_party",
-    "grant": f"SELECT 'grant', id, funder, 'funder', {NO_DATES} FROM \"grant\" "
-    f"UNION ALL SELECT 'grant', id, recipient, 'recipient', {NO_DATES} FROM \"grant\"",
-    "engagement": f"SELECT 'engagement', id, convenor, 'convenor', {NO_DATES} FROM engagement "
-    "WHERE convenor IS NOT NULL "
-    f"UNION ALL SELECT 'engagement', engagement, organisation, 'participant', {NO_DATES} FROM engagement_participant",
+PARTIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "interest_group": (
+        (
+            f"SELECT 'interest_group', id, convenor, 'convenor', {NO_DATES} FROM interest_group "
+            "WHERE convenor IS NOT NULL",
+            "id",
+        ),
+        (
+            "SELECT 'interest_group', interest_group, organisation, role, joined_on, left_on FROM membership",
+            "interest_group",
+        ),
+    ),
+    "co_funding": (
+        (f"SELECT 'co_funding', id, lead, 'lead', {NO_DATES} FROM co_funding WHERE lead IS NOT NULL", "id"),
+        (f"SELECT 'co_funding', co_funding, funder, 'funder', {NO_DATES} FROM contribution", "co_funding"),
+        (
+            f"SELECT 'co_funding', r.funded_by, rp.organisation, 'recipient', {NO_DATES} FROM research r "
+            "JOIN research_party rp ON rp.research = r.id WHERE r.funded_by IS NOT NULL AND rp.role = 'partner'",
+            "r.funded_by",
+        ),
+    ),
+    "research": ((f"SELECT 'research', research, organisation, role, {NO_DATES} FROM research_party", "research"),),
+    "grant": (
+        (f"SELECT 'grant', id, funder, 'funder', {NO_DATES} FROM \"grant\"", "id"),
+        (f"SELECT 'grant', id, recipient, 'recipient', {NO_DATES} FROM \"grant\"", "id"),
+    ),
+    "engagement": (
+        (f"SELECT 'engagement', id, convenor, 'convenor', {NO_DATES} FROM engagement WHERE convenor IS NOT NULL", "id"),
+        (
+            f"SELECT 'engagement', engagement, organisation, 'participant', {NO_DATES} FROM engagement_participant",
+            "engagement",
+        ),
+    ),
 }
 # The places each kind's records are linked to.
 PLACES = {
@@ -112,6 +132,30 @@ def placeholders(values: Iterable[Any]) -> QueryString:
 
 def union(parts: dict[str, str], kinds: Iterable[str]) -> str:
     return " UNION ALL ".join(parts[kind] for kind in kinds if kind in parts)
+
+
+# The table linking each kind's records to places, and its column naming the record.
+LINKS = {
+    "interest_group": ("interest_group_place", "interest_group"),
+    "co_funding": ("co_funding_place", "co_funding"),
+    "research": ("research_place", "research"),
+    "grant": ("grant_place", '"grant"'),
+    "engagement": ("engagement_place", "engagement"),
+}
+
+
+def in_region(part: str, column: str, kind: str, region: bool) -> str:
+    """The part of a view, kept to the records of its kind linked to the region's places when there is a
+    region. Each part is narrowed on its own table, from its own kind's links: a filter on the union as a
+    whole is a join the planner cannot push into its parts, so it would read every record of every part
+    and only then keep the region's."""
+    if not region:
+        return part
+    table, link = LINKS[kind]
+    return (
+        f"{part}{' AND ' if ' WHERE ' in part else ' WHERE '}{column} IN "
+        f"(SELECT {link} FROM {table} WHERE place IN (SELECT id FROM region_places))"
+    )
 
 
 async def run(query: QueryString) -> list[Row]:
@@ -184,37 +228,45 @@ class Scope:
         return conditions
 
     def views(self, *extra: QueryString) -> QueryString:
-        """`WITH records, every_party, parties, record_places, selected, *extra`: the views, with `selected` the records
-        in scope (kind, record_id, slug, name, starts, ends) and `parties` those taking part within the dates
-        (a member that left before them, or joined after, is not one)."""
+        """`WITH record_places, [region_places,] records, every_party, parties, selected, *extra`: the views,
+        with `selected` the records in scope (kind, record_id, slug, name, starts, ends) and `parties` those
+        taking part within the dates (a member that left before them, or joined after, is not one).
+
+        With a place, `region_places` is it and the places below it, and `records` and `every_party` hold
+        only the records linked to one of them (`in_region`), so `selected` needs no place condition of its
+        own. Every reader of `parties` only asks about records in `selected`, so parties of records outside
+        the region are never missed."""
+        region = self.lineage is not None
         conditions = self._in_time("starts", "ends")
         party_conditions = self._in_time("joined_on", "left_on")
         if self.organisation is not None:
             conditions.append(
                 sql("record_id IN (SELECT record_id FROM parties WHERE organisation = {})", self.organisation)
             )
-        if self.lineage is not None:
-            conditions.append(
-                sql(
-                    "record_id IN (SELECT rp.record_id FROM record_places rp JOIN place p ON p.id = rp.place "
-                    "WHERE p.lineage LIKE {})",
-                    f"{self.lineage}%",
-                )
-            )
         if self.records is not None:
             conditions.append(sql("record_id IN ({})", placeholders(self.records)) if self.records else sql("1 = 0"))
         where = join(conditions, " AND ") if conditions else sql("1 = 1")
-        views = [
-            sql(f"records (kind, record_id, slug, name, starts, ends) AS ({union(RECORDS, self.kinds)})"),
-            sql(
-                f"every_party (kind, record_id, organisation, role, joined_on, left_on) AS "
-                f"({union(PARTIES, self.kinds)})"
-            ),
+        records = " UNION ALL ".join(
+            in_region(RECORDS[kind], "id", kind, region) for kind in self.kinds if kind in RECORDS
+        )
+        every_party = " UNION ALL ".join(
+            in_region(part, column, kind, region) for kind in self.kinds for part, column in PARTIES.get(kind, ())
+        )
+        views = [sql(f"record_places (kind, record_id, place) AS ({union(PLACES, self.kinds)})")]
+        if region:
+            views.append(
+                sql(
+                    "region_places AS (SELECT id FROM place WHERE lineage LIKE {})",
+                    f"{self.lineage}%",
+                )
+            )
+        views += [
+            sql(f"records (kind, record_id, slug, name, starts, ends) AS ({records})"),
+            sql(f"every_party (kind, record_id, organisation, role, joined_on, left_on) AS ({every_party})"),
             sql(
                 "parties AS (SELECT kind, record_id, organisation, role FROM every_party WHERE {})",
                 join(party_conditions, " AND ") if party_conditions else sql("1 = 1"),
             ),
-            sql(f"record_places (kind, record_id, place) AS ({union(PLACES, self.kinds)})"),
             sql("selected AS (SELECT kind, record_id, slug, name, starts, ends FROM records WHERE {})", where),
             *extra,
         ]
