@@ -10,6 +10,7 @@ import msgspec
 from api.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
 from api.schemas.common import FieldError, Problem
 from api.services import keys
+from api.services.actors import Actor
 
 # Plain dicts: ASGI messages are built and rewritten here, which the TypedDicts do not allow for.
 Message = dict[str, Any]
@@ -41,17 +42,23 @@ def address(scope: Scope) -> str:
     return f"ip:{client[0]}"
 
 
-async def authenticated(authorization: bytes | None) -> bool:
-    scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
-    return scheme.lower() == "bearer" and await keys.authenticate(token.strip()) is not None
+async def bearer_actor(scope: Scope) -> Actor | None:
+    """The actor a request's bearer key stands for, or None. Looked up once per request and kept in the
+    scope's state: the rate limit, Idempotency-Key and the `actor` dependency all ask."""
+    state = scope.setdefault("state", {})
+    if "placenet_actor" not in state:
+        scheme, _, token = (header(scope, b"authorization") or b"").decode("latin-1").partition(" ")
+        valid = scheme.lower() == "bearer" and token.strip()
+        state["placenet_actor"] = await keys.authenticate(token.strip()) if valid else None
+    actor: Actor | None = state["placenet_actor"]
+    return actor
 
 
 async def verified_caller(scope: Scope) -> str:
     """Who is asking, for what must not be escaped by inventing credentials (a rate limit): a valid
     key, else the client's address, whatever Authorization header it sends."""
-    authorization = header(scope, b"authorization")
-    if authorization and await authenticated(authorization):
-        return "key:" + credentials_id(authorization)
+    if await bearer_actor(scope) is not None:
+        return "key:" + credentials_id(header(scope, b"authorization"))
     return address(scope)
 
 

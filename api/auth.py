@@ -12,8 +12,8 @@ from typing import Any
 
 from litestar import Request
 
+from api.asgi import bearer_actor
 from api.schemas.common import FieldError
-from api.services import keys
 from api.services.actors import Actor
 from api.services.errors import InvalidRequest, Unauthorised
 
@@ -41,7 +41,7 @@ async def current_actor(request: Request[Any, Any, Any]) -> Actor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorised("The Authorization header must be `Bearer <key>`.")
-    actor = await keys.authenticate(token.strip())
+    actor = await bearer_actor(request.scope)
     if actor is None:
         raise Unauthorised("The API key is not valid, or it has been revoked.")
     return replace(actor, expected_version=expected_version(request.headers.get("if-match")))

@@ -130,6 +130,29 @@ class TestRateLimit:
             assert (await anonymous.get("/v1/places")).status_code == 429
             assert (await keyed.get("/v1/places")).status_code == 200, "the key is counted apart from the address"
 
+    async def test_a_key_is_looked_up_once_per_request(
+        self, limited_app: Any, admin_key: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The rate limit, Idempotency-Key and the write's `actor` all need the key: one lookup serves them."""
+        from api.services import keys
+
+        lookups = []
+        authenticate = keys.authenticate
+
+        async def counted(token: str) -> Any:
+            lookups.append(token)
+            return await authenticate(token)
+
+        monkeypatch.setattr(keys, "authenticate", counted)
+        async with make_client(limited_app, admin_key) as keyed:  # type: ignore[attr-defined]
+            created = await keyed.post(
+                "/v1/organisations",
+                json={"name": "Looked Up Once Trust", "kind": "foundation"},
+                headers={"Idempotency-Key": "once"},
+            )
+        assert created.status_code == 201, created.text
+        assert len(lookups) == 1
+
     async def test_invented_keys_do_not_escape_the_limit_of_the_address(self, limited_app: Any) -> None:
         async with make_client(limited_app) as anonymous:  # type: ignore[attr-defined]
             statuses = [
