@@ -1,5 +1,5 @@
 """The baseline: a bare ASGI app answering the benchmarked requests with the same SQL statements the
-service sends (captured from Piccolo's query log) through the raw driver, encoded with msgspec. No
+service sends (the service's `Statement`s and its page query, as the engine log shows them) through the raw driver, encoded with msgspec. No
 framework, no ORM, no validation: the practical limit for Python on this machine.
 
     GET /v1/organisations/{ref}       ref = slug or org-id
@@ -35,8 +35,47 @@ GRANT_COLUMNS = (
     "amount_applied_for, amount_disbursed, url, data_source, from_open_call, regrant_type, location_scope, "
     "standard, extra, unmatched_locations"
 )
+
+
+def named_select(table: str, columns: str, references: dict[str, str]) -> str:
+    """The row with each reference's id, slug and name joined in, as the service's `Resource._select`."""
+    out = [f't."{c.strip()}" AS "{c.strip()}"' for c in columns.split(",")]
+    joins = []
+    for n, (field, target) in enumerate(references.items()):
+        out += [f'r{n}."{key}" AS "{field}.{key}"' for key in ("id", "slug", "name")]
+        joins.append(f'LEFT JOIN "{target}" AS r{n} ON r{n}."id" = t."{field}"')
+    return f'SELECT {", ".join(out)} FROM "{table}" AS t {" ".join(joins)}'
+
+
+# The service's statements, with `{}` for a value and `{in}` for membership of a list (one parameter).
+ORGANISATION_BY_REF = (
+    named_select("organisation", ORG_COLUMNS, {"contributed_by": "organisation", "home_place": "place"})
+    + ' WHERE t."slug" = {} OR t."org_id" = {} OR t."id" = {}'
+)
+RESOLVE_ORGANISATION = (
+    'SELECT "id", "slug", "org_id" FROM "organisation" WHERE "slug" {in} OR "org_id" {in} OR "id" {in}'
+)
+GRANTS_BY_IDS = (
+    named_select(
+        "grant",
+        GRANT_COLUMNS,
+        {"contributed_by": "organisation", "funder": "organisation", "recipient": "organisation"},
+    )
+    + ' WHERE t."id" {in}'
+)
+GRANT_PLACES = (
+    'SELECT l."grant" AS "owner", x."id" AS "id", x."slug" AS "slug", x."name" AS "name" FROM "grant_place" AS l '
+    'JOIN "place" AS x ON x."id" = l."place" WHERE l."grant" {in} ORDER BY x."name", x."id"'
+)
 ENCODER = msgspec.json.Encoder()
 JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def as_uuid(ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
 
 
 def money(amount: Any, currency: str | None) -> dict[str, str] | None:
@@ -69,12 +108,17 @@ class Postgres:
         await self.pool.close()
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
-        # $n placeholders; an IN list of ids is passed as one array (`= ANY($n)`).
         async with self.pool.acquire() as conn:
             return await conn.fetch(sql, *args)
 
-    def ids(self, values: list[Any]) -> tuple[str, list[Any]]:
-        return "= ANY($1)", [list(values)]
+    @staticmethod
+    def compile(template: str) -> str:
+        template = template.replace("{in}", "= ANY({})")
+        parts = template.split("{}")
+        return "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, 1))
+
+    def listed(self, values: list[Any]) -> Any:
+        return list(values)
 
     def param(self, n: int) -> str:
         return f"${n}"
@@ -104,10 +148,14 @@ class SQLite:
         self.db.close()
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
-        return self.db.execute(sql, args).fetchall()
+        return self.db.execute(sql, [str(a) if isinstance(a, uuid.UUID) else a for a in args]).fetchall()
 
-    def ids(self, values: list[Any]) -> tuple[str, list[Any]]:
-        return f"IN ({', '.join('?' for _ in values)})", [str(v) for v in values]
+    @staticmethod
+    def compile(template: str) -> str:
+        return template.replace("{in}", "IN (SELECT value FROM json_each({}))").replace("{}", "?")
+
+    def listed(self, values: list[Any]) -> Any:
+        return msgspec.json.encode([str(v) for v in values]).decode()
 
     def param(self, n: int) -> str:
         return "?"
@@ -131,6 +179,11 @@ class Baseline:
         self.db: Postgres | SQLite = (
             SQLite(url.removeprefix("sqlite:///")) if url.startswith("sqlite:") else Postgres(url)
         )
+        compile_ = self.db.compile
+        self.organisation_by_ref = compile_(ORGANISATION_BY_REF)
+        self.resolve_organisation_sql = compile_(RESOLVE_ORGANISATION)
+        self.grants_by_ids = compile_(GRANTS_BY_IDS)
+        self.grant_places = compile_(GRANT_PLACES)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -166,29 +219,25 @@ class Baseline:
     # The service's statements ------------------------------------------------------------------------
 
     async def resolve_organisation(self, ref: str) -> Any:
-        p = self.db.param
-        rows = await self.db.fetch(
-            f"SELECT id, slug, org_id FROM organisation WHERE (slug IN ({p(1)}) OR org_id IN ({p(2)}))", ref, ref
+        db = self.db
+        ref_uuid = as_uuid(ref)
+        rows = await db.fetch(
+            self.resolve_organisation_sql, db.listed([ref]), db.listed([ref]), db.listed([ref_uuid] if ref_uuid else [])
         )
         return rows[0]["id"] if rows else None
 
-    async def names(self, table: str, ids: set[Any]) -> dict[Any, dict[str, Any]]:
-        wanted = [i for i in ids if i is not None]
-        if not wanted:
-            return {}
-        where, args = self.db.ids(wanted)
-        rows = await self.db.fetch(f'SELECT id, slug, name FROM "{table}" WHERE id {where}', *args)
-        return {r["id"]: {"id": self.db.uuid(r["id"]), "slug": r["slug"], "name": r["name"]} for r in rows}
+    @staticmethod
+    def named(row: Any, field: str) -> dict[str, Any] | None:
+        if row[f"{field}.id"] is None:
+            return None
+        return {"id": row[f"{field}.id"], "slug": row[f"{field}.slug"], "name": row[f"{field}.name"]}
 
     async def organisation(self, ref: str) -> bytes | None:
         db = self.db
-        record_id = await self.resolve_organisation(ref)
-        if record_id is None:
+        rows = await db.fetch(self.organisation_by_ref, ref, ref, as_uuid(ref))
+        if not rows:
             return None
-        where, args = db.ids([record_id])
-        (row,) = await db.fetch(f"SELECT {ORG_COLUMNS} FROM organisation WHERE id {where}", *args)
-        organisations = await self.names("organisation", {row["contributed_by"]})
-        places = await self.names("place", {row["home_place"]})
+        row = rows[0]
         return ENCODER.encode(
             {
                 "id": db.uuid(row["id"]),
@@ -198,8 +247,8 @@ class Baseline:
                 "kind": row["kind"],
                 "description": row["description"],
                 "website": row["website"],
-                "home_place": places.get(row["home_place"]),
-                "contributed_by": organisations.get(row["contributed_by"]),
+                "home_place": self.named(row, "home_place"),
+                "contributed_by": self.named(row, "contributed_by"),
                 "source": row["source"],
                 "source_url": row["source_url"],
                 "created_at": db.stamp(row["created_at"]),
@@ -228,40 +277,22 @@ class Baseline:
                 f"AND id > {db.param(n)})))"
             )
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        rows = await db.fetch(
-            f'SELECT {GRANT_COLUMNS} FROM "grant"{where} ORDER BY name ASC, id ASC LIMIT {limit + 1}', *args
-        )
+        page = await db.fetch(f'SELECT id, name FROM "grant"{where} ORDER BY name ASC, id ASC LIMIT {limit + 1}', *args)
         next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            next_cursor = encode_cursor(rows[-1]["name"], db.uuid(rows[-1]["id"]))
+        if len(page) > limit:
+            page = page[:limit]
+            next_cursor = encode_cursor(page[-1]["name"], db.uuid(page[-1]["id"]))
         items = []
-        if rows:
-            ids = [r["id"] for r in rows]
-            in_ids, id_args = db.ids(ids)
-            links = await db.fetch(
-                'SELECT grant_place."grant", grant_place.place FROM grant_place LEFT JOIN place p '
-                f'ON grant_place.place = p.id WHERE grant_place."grant" {in_ids} ORDER BY p.name',
-                *id_args,
-            )
+        if page:
+            ids = [r["id"] for r in page]
+            order = {record_id: n for n, record_id in enumerate(ids)}
+            rows = sorted(await db.fetch(self.grants_by_ids, db.listed(ids)), key=lambda r: order[r["id"]])
             places_of: dict[Any, list[Any]] = {}
-            for link in links:
-                places_of.setdefault(link["grant"], []).append(link["place"])
-            orgs = await self.names(
-                "organisation",
-                {r["contributed_by"] for r in rows} | {r["funder"] for r in rows} | {r["recipient"] for r in rows},
-            )
-            places = await self.names("place", {link["place"] for link in links})
-            extra = {
-                r["id"]: r
-                for r in await db.fetch(
-                    "SELECT id, currency, amount_applied_for, amount_disbursed, unmatched_locations "
-                    f'FROM "grant" WHERE id {in_ids}',
-                    *id_args,
+            for link in await db.fetch(self.grant_places, db.listed(ids)):
+                places_of.setdefault(link["owner"], []).append(
+                    {"id": link["id"], "slug": link["slug"], "name": link["name"]}
                 )
-            }
             for r in rows:
-                x = extra[r["id"]]
                 items.append(
                     {
                         "id": db.uuid(r["id"]),
@@ -269,24 +300,24 @@ class Baseline:
                         "identifier": r["identifier"],
                         "name": r["name"],
                         "description": r["description"],
-                        "funder": orgs.get(r["funder"]),
-                        "recipient": orgs.get(r["recipient"]),
+                        "funder": self.named(r, "funder"),
+                        "recipient": self.named(r, "recipient"),
                         "amount": money(r["amount"], r["currency"]),
                         "awarded_on": db.day(r["awarded_on"]),
                         "planned_start_on": db.day(r["planned_start_on"]),
                         "planned_end_on": db.day(r["planned_end_on"]),
                         "programme": r["programme"],
-                        "places": [places[p] for p in places_of.get(r["id"], [])],
-                        "amount_applied_for": money(x["amount_applied_for"], x["currency"]),
-                        "amount_disbursed": money(x["amount_disbursed"], x["currency"]),
+                        "places": places_of.get(r["id"], []),
+                        "amount_applied_for": money(r["amount_applied_for"], r["currency"]),
+                        "amount_disbursed": money(r["amount_disbursed"], r["currency"]),
                         "url": r["url"],
                         "data_source": r["data_source"],
                         "from_open_call": None if r["from_open_call"] is None else bool(r["from_open_call"]),
                         "regrant_type": r["regrant_type"],
                         "location_scope": r["location_scope"],
-                        "unmatched_locations": db.json(x["unmatched_locations"]) or [],
+                        "unmatched_locations": db.json(r["unmatched_locations"]) or [],
                         "extra": db.json(r["extra"]),
-                        "contributed_by": orgs.get(r["contributed_by"]),
+                        "contributed_by": self.named(r, "contributed_by"),
                         "source": r["source"],
                         "source_url": r["source_url"],
                         "created_at": db.stamp(r["created_at"]),

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import msgspec
 from piccolo.columns import Column
 from piccolo.custom_types import Combinable
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 
 from api.services.errors import Conflict
 from models.tables import Organisation
+
+Row = dict[str, Any]
 
 
 def engine() -> Engine[Any]:
@@ -24,6 +28,46 @@ def engine() -> Engine[Any]:
 
 def is_sqlite() -> bool:
     return isinstance(engine(), SQLiteEngine)
+
+
+class Statement:
+    """SQL written once, with `{}` for each value and `{in}` for membership of a list, compiled for the engine
+    on first use and then sent as it is. On the hot reads Piccolo building a query afresh cost more than
+    the database answering it (bench/results/2026-11-26-findings.md); a Statement still goes through the
+    engine's `run_querystring`, so transactions, read replicas and the kept SQLite reader all apply.
+
+    `column {in}` takes a list as one parameter, however long (pass it through `listed`): an array on
+    PostgreSQL (`= ANY($n)`), a JSON array on SQLite (`IN (SELECT value FROM json_each(?))`), so each
+    statement has one text to prepare and the database one plan to keep."""
+
+    IN = {"postgres": "= ANY({})", "sqlite": "IN (SELECT value FROM json_each({}))"}
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self._compiled: dict[str, str] = {}
+
+    def _sql(self, engine_type: str) -> str:
+        sql = self._compiled.get(engine_type)
+        if sql is None:
+            template = self.template.replace("{in}", self.IN["sqlite" if engine_type == "sqlite" else "postgres"])
+            placeholders = template.count("{}")
+            sql, _ = QueryString(template, *([None] * placeholders)).compile_string(engine_type)
+            self._compiled[engine_type] = sql
+        return sql
+
+    async def rows(self, *args: Any) -> list[Row]:
+        """The rows, as dicts."""
+        db = engine()
+        query = QueryString("", query_type="select")
+        query._frozen_compiled_strings = (self._sql(db.engine_type), list(args))
+        return [dict(row) for row in await db.run_querystring(query)]
+
+
+def listed(values: Iterable[Any]) -> Any:
+    """Values (ids, slugs, codes) as the one parameter a Statement's `{in}` takes."""
+    if is_sqlite():
+        return msgspec.json.encode([str(value) for value in values]).decode()
+    return list(values)
 
 
 @asynccontextmanager

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import datetime
-import json
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from api.schemas.grants import Grant as GrantRead
 from api.schemas.grants import GrantPage
@@ -31,20 +29,13 @@ from api.services.records import (
 from models.tables import Grant, GrantPlace
 
 
-async def _expand(ids: list[UUID]) -> dict[UUID, Row]:
+def _derive(row: Row) -> Row:
     """The 360Giving money fields as money, and the locations no place matched."""
-    rows = await Grant.select(
-        Grant.id, Grant.currency, Grant.amount_applied_for, Grant.amount_disbursed, Grant.unmatched_locations
-    ).where(Grant.id.is_in(ids))
-    out = {}
-    for row in rows:
-        unmatched = row["unmatched_locations"]
-        out[row["id"]] = {
-            "amount_applied_for": money_out(row["amount_applied_for"], row["currency"]),
-            "amount_disbursed": money_out(row["amount_disbursed"], row["currency"]),
-            "unmatched_locations": (json.loads(unmatched) if isinstance(unmatched, str) else unmatched) or [],
-        }
-    return out
+    return {
+        "amount_applied_for": money_out(row["amount_applied_for"], row["currency"]),
+        "amount_disbursed": money_out(row["amount_disbursed"], row["currency"]),
+        "unmatched_locations": row["unmatched_locations"] or [],
+    }
 
 
 RESOURCE = Resource(
@@ -54,7 +45,7 @@ RESOURCE = Resource(
     links=(LinkSet("places", GrantPlace, "grant", "place", PLACE),),
     money=True,
     slug_from=("identifier", "name"),
-    expand=_expand,
+    derive=_derive,
 )
 
 

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from piccolo.table import Table
 from api.schemas.common import FieldError, Page
 from api.services import changes
 from api.services.actors import Actor
-from api.services.db import write_transaction
+from api.services.db import Statement, listed, write_transaction
 from api.services.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from models.tables import CoFunding, Grant, Organisation, Place, PlaceFormerCode
 
@@ -65,6 +66,19 @@ class Kind:
     # The collection's name in URLs and in the change feed.
     collection: str = ""
 
+    @cached_property
+    def naming(self) -> Statement:
+        """Rows whose slug, natural key or id is one of the refs (arguments: the refs once per text key,
+        then the refs that are UUIDs)."""
+        keys = ("slug", *self.natural_keys)
+        columns = ", ".join(f'"{key}"' for key in ("id", *keys))
+        where = " OR ".join(f'"{key}" {{in}}' for key in (*keys, "id"))
+        return Statement(f'SELECT {columns} FROM "{self.table._meta.tablename}" WHERE {where}')
+
+    @cached_property
+    def names(self) -> Statement:
+        return Statement(f'SELECT "id", "slug", "name" FROM "{self.table._meta.tablename}" WHERE "id" {{in}}')
+
 
 ORGANISATION = Kind(Organisation, "organisation", ("org_id",), "organisations")
 PLACE = Kind(Place, "place", ("gss_code",), "places")
@@ -89,13 +103,23 @@ class LinkSet:
     def target_column(self) -> Column:
         return self.table._meta.get_column_by_name(self.target)
 
-    def rows(self, owner_ids: Sequence[UUID]) -> Any:
-        query = self.table.select(self.owner_column(), self.target_column()).where(
-            self.owner_column().is_in(list(owner_ids))
+    @cached_property
+    def _named_targets(self) -> Statement:
+        role = "" if self.role is None else ' AND l."role" = {}'
+        return Statement(
+            f'SELECT l."{self.owner}" AS "owner", x."id" AS "id", x."slug" AS "slug", x."name" AS "name" '
+            f'FROM "{self.table._meta.tablename}" AS l JOIN "{self.kind.table._meta.tablename}" AS x '
+            f'ON x."id" = l."{self.target}" WHERE l."{self.owner}" {{in}}{role} ORDER BY x."name", x."id"'
         )
-        if self.role is not None:
-            query = query.where(self.table._meta.get_column_by_name("role") == self.role)
-        return query.order_by(self.table._meta.get_column_by_name(f"{self.target}.name"))
+
+    async def named_targets(self, owner_ids: Sequence[UUID]) -> dict[UUID, list[Row]]:
+        """Each owner's targets, named (id, slug, name) and in name order, in one statement."""
+        args = [listed(owner_ids)] + ([] if self.role is None else [self.role])
+        by_owner: dict[UUID, list[Row]] = defaultdict(list)
+        for row in await self._named_targets.rows(*args):
+            owner = row.pop("owner")
+            by_owner[owner].append(row)
+        return by_owner
 
 
 @dataclass(frozen=True)
@@ -111,6 +135,8 @@ class Resource(Generic[Read]):
     # Fields beyond the table's own columns: read (`expand`) and written (`after_write`, in the
     # same transaction) by the resource's module.
     expand: Expander | None = None
+    # Fields worked out from the row's own columns alone (no query).
+    derive: Callable[[Row], Row] | None = None
     after_write: AfterWrite | None = None
     # Reference data (places) that only admins change; other records are changed by the
     # organisation that contributed them, or an admin.
@@ -122,6 +148,33 @@ class Resource(Generic[Read]):
 
     def column(self, name: str) -> Column:
         return self.table._meta.get_column_by_name(name)
+
+    @cached_property
+    def named(self) -> dict[str, Kind]:
+        """The reference fields, each named (id, slug, name) in a read: who contributed it, and the rest."""
+        return {"contributed_by": ORGANISATION, **self.references}
+
+    @cached_property
+    def _select(self) -> str:
+        """The table's columns with each reference's id, slug and name joined in, as `field.name`."""
+        columns = [f't."{c._meta.db_column_name}" AS "{c._meta.name}"' for c in self.table._meta.columns]
+        joins = []
+        for n, (name, kind) in enumerate(self.named.items()):
+            columns += [f'r{n}."{key}" AS "{name}.{key}"' for key in ("id", "slug", "name")]
+            target, column = kind.table._meta.tablename, self.column(name)._meta.db_column_name
+            joins.append(f'LEFT JOIN "{target}" AS r{n} ON r{n}."id" = t."{column}"')
+        return f'SELECT {", ".join(columns)} FROM "{self.table._meta.tablename}" AS t {" ".join(joins)}'
+
+    @cached_property
+    def by_ref(self) -> Statement:
+        """Rows whose slug, natural key or id is the ref (arguments: the ref once per text key, then its
+        UUID or None)."""
+        keys = " OR ".join(f't."{key}" = {{}}' for key in ("slug", *self.kind.natural_keys))
+        return Statement(f'{self._select} WHERE {keys} OR t."id" = {{}}')
+
+    @cached_property
+    def by_ids(self) -> Statement:
+        return Statement(f'{self._select} WHERE t."id" {{in}}')
 
 
 # Refs ------------------------------------------------------------------------------------------------
@@ -142,17 +195,6 @@ async def one(query: Any) -> Row:
     return row
 
 
-def _naming(kind: Kind, wanted: set[str]) -> Combinable:
-    """Rows whose UUID, slug or natural key is one of the refs."""
-    table = kind.table
-    uuids = [u for u in map(_as_uuid, wanted) if u is not None]
-    conditions = [table._meta.get_column_by_name("slug").is_in(list(wanted))]
-    conditions += [table._meta.get_column_by_name(key).is_in(list(wanted)) for key in kind.natural_keys]
-    if uuids:
-        conditions.append(table._meta.primary_key.is_in(uuids))
-    return any_of(conditions)
-
-
 def _named_by(kind: Kind, rows: Iterable[Row], wanted: set[str]) -> dict[str, Row]:
     found: dict[str, Row] = {}
     for row in rows:
@@ -168,11 +210,9 @@ async def resolve_many(kind: Kind, refs: Iterable[str]) -> dict[str, UUID]:
     wanted = set(refs)
     if not wanted:
         return {}
-    table = kind.table
-    keys = ["slug", *kind.natural_keys]
-    rows = await table.select(table._meta.primary_key, *map(table._meta.get_column_by_name, keys)).where(
-        _naming(kind, wanted)
-    )
+    text_refs = listed(wanted)
+    uuids = listed(u for u in map(_as_uuid, wanted) if u is not None)
+    rows = await kind.naming.rows(*[text_refs] * (1 + len(kind.natural_keys)), uuids)
     found = {ref: row["id"] for ref, row in _named_by(kind, rows, wanted).items()}
     missing = wanted - found.keys()
     if kind.table is Place and missing:
@@ -203,16 +243,10 @@ async def resolve_filter(kind: Kind, ref: str, parameter: str) -> UUID:
 
 
 async def references(kind: Kind, ids: Iterable[UUID | None]) -> dict[UUID, Row]:
-    wanted = [i for i in set(ids) if i is not None]
+    wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    table = kind.table
-    rows = await table.select(
-        table._meta.primary_key,
-        table._meta.get_column_by_name("slug"),
-        table._meta.get_column_by_name("name"),
-    ).where(table._meta.primary_key.is_in(wanted))
-    return {row["id"]: row for row in rows}
+    return {row["id"]: row for row in await kind.names.rows(listed(wanted))}
 
 
 # Rows to Structs ---------------------------------------------------------------------------------------
@@ -224,56 +258,61 @@ def money_out(amount: Decimal | None, currency: str | None) -> Row | None:
     return {"amount": str(Decimal(amount).quantize(CENTS)), "currency": currency or "GBP"}
 
 
+def _named(row: Row, field: str) -> Row | None:
+    """A reference joined into the row (`field.id`, `field.slug`, `field.name`), or None when empty."""
+    named = {key: row.pop(f"{field}.{key}") for key in ("id", "slug", "name")}
+    return named if named["id"] is not None else None
+
+
 async def to_structs(resource: Resource[Read], rows: list[Row]) -> list[Read]:
     """Rows of the resource's table to its Read Struct, with every reference named, in a fixed number
-    of queries however many rows there are."""
+    of queries however many rows there are. Rows read by the resource's own statements (`by_ref`,
+    `by_ids`) carry their references' names already; other rows have them looked up."""
     if not rows:
         return []
     ids = [row["id"] for row in rows]
-    linked: dict[str, dict[UUID, list[UUID]]] = {}
-    wanted: dict[Kind, set[UUID | None]] = defaultdict(set)
-    wanted[ORGANISATION].update(row["contributed_by"] for row in rows)
-    for name, kind in resource.references.items():
-        wanted[kind].update(row[name] for row in rows)
-    for link in resource.links:
-        by_owner: dict[UUID, list[UUID]] = defaultdict(list)
-        for link_row in await link.rows(ids):
-            by_owner[link_row[link.owner]].append(link_row[link.target])
-            wanted[link.kind].add(link_row[link.target])
-        linked[link.field] = by_owner
-    named = {kind: await references(kind, kind_ids) for kind, kind_ids in wanted.items()}
+    rows = [dict(row) for row in rows]
+    if "contributed_by.id" in rows[0]:
+        for row in rows:
+            row.update({field: _named(row, field) for field in resource.named})
+    else:
+        wanted: dict[Kind, set[UUID | None]] = defaultdict(set)
+        for name, kind in resource.named.items():
+            wanted[kind].update(row[name] for row in rows)
+        found = {kind: await references(kind, kind_ids) for kind, kind_ids in wanted.items()}
+        for row in rows:
+            row.update({name: found[kind].get(row[name]) for name, kind in resource.named.items()})
+    linked = {link.field: await link.named_targets(ids) for link in resource.links}
     extra = await resource.expand(ids) if resource.expand else {}
     json_columns = [c._meta.name for c in resource.table._meta.columns if isinstance(c, JSON)]
 
     structs = []
-    for row in rows:
-        out = dict(row)
-        out["contributed_by"] = named[ORGANISATION].get(row["contributed_by"])
-        for name, kind in resource.references.items():
-            out[name] = named[kind].get(row[name])
+    for out in rows:
         for link in resource.links:
-            out[link.field] = [named[link.kind][i] for i in linked[link.field].get(row["id"], [])]
+            out[link.field] = linked[link.field].get(out["id"], [])
         for name in json_columns:
             if isinstance(out[name], str):
                 out[name] = msgspec.json.decode(out[name])
         if resource.money:
-            out["amount"] = money_out(row["amount"], row["currency"])
-        out.update(extra.get(row["id"], {}))
+            out["amount"] = money_out(out["amount"], out["currency"])
+        if resource.derive:
+            out.update(resource.derive(out))
+        out.update(extra.get(out["id"], {}))
         structs.append(msgspec.convert(out, resource.read))
     return structs
 
 
 async def fetch(resource: Resource[Read], ids: Sequence[UUID]) -> list[Read]:
-    table = resource.table
-    rows = await table.select().where(table._meta.primary_key.is_in(list(ids)))
+    """The records with these ids, in the order given."""
+    rows = await resource.by_ids.rows(listed(ids))
     order = {record_id: index for index, record_id in enumerate(ids)}
     return await to_structs(resource, sorted(rows, key=lambda row: order[row["id"]]))
 
 
 async def get(resource: Resource[Read], ref: str) -> Read:
-    """One record by any of its refs: its row is found and read in one query (a former GSS code, rarer,
-    takes the longer way through resolve)."""
-    rows = await resource.table.select().where(_naming(resource.kind, {ref}))
+    """One record by any of its refs: found, read and its references named in one statement (a former
+    GSS code, rarer, takes the longer way through resolve)."""
+    rows = await resource.by_ref.rows(*[ref] * (1 + len(resource.kind.natural_keys)), _as_uuid(ref))
     row = _named_by(resource.kind, rows, {ref}).get(ref)
     if row is None:
         (struct,) = await fetch(resource, [await resolve(resource.kind, ref)])
@@ -324,17 +363,17 @@ async def list_page(
     table = resource.table
     ascending = not sort.startswith("-")
     column = resource.column(sort.lstrip("-"))
+    key = table._meta.primary_key
     conditions = list(where)
     if cursor:
         value, last_id = _decode_cursor(cursor, sort)
-        key = table._meta.primary_key
         # The outer bound lets the index seek straight to the cursor; without it the OR makes both
         # engines scan from the start of the index, and page 1,000 costs 1,000 pages (bench/).
         if ascending:
             conditions.append((column >= value) & ((column > value) | ((column == value) & (key > last_id))))
         else:
             conditions.append((column <= value) & ((column < value) | ((column == value) & (key < last_id))))
-    query = table.select().order_by(column, ascending=ascending).order_by(table._meta.primary_key, ascending=ascending)
+    query = table.select(key, column).order_by(column, ascending=ascending).order_by(key, ascending=ascending)
     if conditions:
         query = query.where(*conditions)
     rows = await query.limit(limit + 1)
@@ -343,7 +382,7 @@ async def list_page(
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = _encode_cursor(sort, last[column._meta.name], last["id"])
-    return page(items=await to_structs(resource, rows), next_cursor=next_cursor)
+    return page(items=await fetch(resource, [row["id"] for row in rows]), next_cursor=next_cursor)
 
 
 # Filters -------------------------------------------------------------------------------------------------
