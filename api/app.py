@@ -21,7 +21,7 @@ from api.auth import current_actor
 from api.errors import EXCEPTION_HANDLERS
 from api.etags import etag_middleware
 from api.idempotency import idempotency_middleware
-from api.observability import configure_logging, prometheus_config, request_log_middleware
+from api.observability import configure_logging, request_log_middleware
 from api.openapi import document_conventions, use_msgspec_schemas
 from api.ratelimit import RateLimit, rate_limit_middleware
 from api.routes.changes import HISTORY_ROUTES, ChangeController
@@ -183,9 +183,10 @@ def operation_id(route_handler: Any, *_: Any) -> str:
 
 
 def middleware(settings: Settings) -> list[Any]:
-    """Outermost first: metrics, then the rate limit, then the
-    choice of database node, then the record conventions (Allow, Idempotency-Key, ETag)."""
-    chain: list[Any] = [prometheus_config().middleware]
+    """Outermost first: the rate limit, then the choice of database node, then the record conventions
+    (Allow, Idempotency-Key, ETag). Request ids, the access log and metrics wrap all of Litestar
+    (`create_app`)."""
+    chain: list[Any] = []
     limit = RateLimit.parse(settings.rate_limit)
     if limit:
         chain.append(DefineMiddleware(rate_limit_middleware, limit=limit))
@@ -224,7 +225,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # Around Litestar's own handler, like its CORS middleware: even a path no route matches gets a
-    # request id and an access-log line.
+    # request id, an access-log line and a count.
     app.asgi_handler = request_log_middleware(app.asgi_handler)
     use_msgspec_schemas(app)
     document_conventions(app)

@@ -231,6 +231,18 @@ class TestMetrics:
         assert "placenet_request_duration_seconds_bucket" in text
         assert "no-such-organisation" not in text, "raw paths would explode the label space"
 
+    async def test_a_path_no_route_matches_is_counted_without_its_raw_path(self, anonymous: httpx.AsyncClient) -> None:
+        def unmatched(text: str) -> float:
+            prefix = 'placenet_requests_total{app_name="placenet",method="GET",path="<unmatched>",status_code="404"} '
+            return sum(float(line.removeprefix(prefix)) for line in text.splitlines() if line.startswith(prefix))
+
+        before = unmatched((await anonymous.get("/metrics")).text)
+        assert (await anonymous.get("/v1/nothing-here-at-all")).status_code == 404
+        text = (await anonymous.get("/metrics")).text
+        assert unmatched(text) == before + 1
+        assert "nothing-here-at-all" not in text
+        assert 'path="/metrics"' not in text, "the scrapes themselves are not counted"
+
     async def test_the_database_pool_is_reported_on_postgresql(self, anonymous: httpx.AsyncClient) -> None:
         from api.services.db import is_sqlite
 
