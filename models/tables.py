@@ -277,3 +277,27 @@ class SharedEntry(Table):
     value = Bytea(default=b"")
     hits = Integer(default=0)
     expires_at = DoublePrecision(index=True)
+
+
+class PlaceTally(Table):
+    """The map's counts, kept by every write (api/services/tally.py): for a place and a kind of record,
+    how many records are linked to it or to a place below it, each once (`currency` empty), and for
+    each currency how many of them carry money and its sum. The amount is exact decimal text: SQLite
+    would keep a sum as a float."""
+
+    key = Varchar(length=200, primary_key=True)  # place/kind/currency
+    place = UUID(index=True)
+    kind = Varchar(length=40)
+    currency = Varchar(length=3, default="")
+    records = Integer(default=0)
+    amount = Varchar(length=40, default="0")
+
+
+class TallyRecord(Table):
+    """What one record adds to the tallies, as last counted: its places with every place above them,
+    and its money per currency. A write compares it with the record as it is now and moves the
+    difference."""
+
+    key = Varchar(length=100, primary_key=True)  # kind/record id
+    places = Text(default="")  # the ids, space-separated
+    money = Text(default="")  # JSON: {currency: amount}

@@ -18,6 +18,7 @@ from api.schemas.changes import ChangePage
 from api.schemas.common import FieldError
 from api.services import records
 from api.services.actors import Actor
+from api.services.db import Written, wrote
 from api.services.errors import Unprocessable
 from models.tables import Change
 
@@ -66,7 +67,9 @@ async def log(
     owner_id: UUID | None = None,
 ) -> None:
     """Append the write to the log, inside the caller's write transaction."""
-    await Change.insert(_entry(collection, operation, before, after, actor, owner_id))
+    entry = _entry(collection, operation, before, after, actor, owner_id)
+    await Change.insert(entry)
+    wrote(_written(entry, before, after))
 
 
 CHUNK = 1000
@@ -79,6 +82,17 @@ async def log_many(
     rows = [_entry(collection, operation, before, after, actor) for operation, before, after in entries]
     for start in range(0, len(rows), CHUNK):
         await Change.insert(*rows[start : start + CHUNK])
+    wrote(*(_written(row, before, after) for row, (_, before, after) in zip(rows, entries, strict=True)))
+
+
+def _written(entry: Change, before: msgspec.Struct | None, after: msgspec.Struct | None) -> Written:
+    # A place with records in it cannot be deleted, so only a move changes what the tallies count.
+    reparented = (
+        entry.collection == "places"
+        and None not in (before, after)
+        and getattr(before, "parent", None) != getattr(after, "parent", None)
+    )
+    return Written(entry.collection, entry.record_id, entry.owner_id, reparented)
 
 
 def _builtins(struct: msgspec.Struct | None) -> dict[str, Any] | None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -70,6 +73,27 @@ def listed(values: Iterable[Any]) -> Any:
     return list(values)
 
 
+@dataclass(frozen=True)
+class Written:
+    """One record a write transaction wrote, as the change feed logs it."""
+
+    collection: str
+    record_id: UUID
+    owner_id: UUID | None = None
+    # A place moved under another parent: the ancestry of everything below it changes.
+    reparented: bool = False
+
+
+# What the current write transaction has written so far; None outside one.
+_written: ContextVar[list[Written] | None] = ContextVar("written", default=None)
+
+
+def wrote(*records: Written) -> None:
+    written = _written.get()
+    if written is not None:
+        written.extend(records)
+
+
 @asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
     """One transaction for a read-then-write. On SQLite it takes the write lock up front (BEGIN
@@ -81,14 +105,24 @@ async def write_transaction() -> AsyncIterator[Any]:
         db.transaction(transaction_type=TransactionType.immediate) if isinstance(db, SQLiteEngine) else db.transaction()
     )
     outermost = db.current_transaction.get() is None
+    token = _written.set([]) if outermost else None
     try:
         async with transaction as t:
             if outermost and not isinstance(db, SQLiteEngine):
                 # One writer at a time, as on SQLite: change-feed numbers then follow commit order.
                 await t.connection.execute("SELECT pg_advisory_xact_lock(7270)")
             yield t
+            if outermost:
+                # The map's tallies move with the records, in the same transaction (imported here: the
+                # tallies read the records, which write through this module).
+                from api.services import tally
+
+                await tally.settle(_written.get() or [])
     except (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError) as error:
         raise Conflict("The change conflicts with another record (a duplicate or a missing reference).") from error
+    finally:
+        if token is not None:
+            _written.reset(token)
 
 
 def contains(column: Column, text: str) -> Combinable:

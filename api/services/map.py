@@ -34,6 +34,7 @@ from api.services.activity import (
     join,
     lineage_of,
     money_list,
+    placeholders,
     run,
     scope,
     sql,
@@ -163,6 +164,23 @@ async def _counts(
     )
 
 
+async def _tallied(features: QueryString, kinds: Sequence[str], organisations: bool) -> list[dict[str, Any]]:
+    """What `_counts` answers when nothing narrows the records, read from the tallies the writes keep
+    (api/services/tally.py): one row per feature, kind and currency, however many records there are."""
+    wanted = [*kinds, *(["organisation"] if organisations else [])]
+    return [
+        {**row, "currency": row["currency"] or None, "n": row["n"] if not row["currency"] else None}
+        for row in await run(
+            sql(
+                "SELECT t.place AS feature, t.kind AS kind, t.currency AS currency, t.records AS n, t.amount AS amount "
+                "FROM place_tally t WHERE t.place IN (SELECT id FROM place WHERE {}) AND t.kind IN ({})",
+                features,
+                placeholders(wanted),
+            )
+        )
+    ]
+
+
 def _geometry(row: dict[str, Any], centroid: Point) -> Geometry:
     boundary = row.get("boundary")
     if not boundary:
@@ -205,23 +223,29 @@ async def feature_collection(
     counts: dict[UUID, dict[str, int]] = defaultdict(dict)
     money: dict[UUID, dict[str, dict[str, Decimal]]] = defaultdict(lambda: {"grant": {}, "co_funding": {}})
     counts_organisations = not kinds or "organisation" in kinds
+    # Scope() lets every record through: the kinds aside, is anything narrowing them?
+    filtered = replace(in_scope, kinds=KINDS) != Scope()
+    rows: list[dict[str, Any]] = []
     if places and (in_scope.kinds or counts_organisations):
-        rows = await _counts(
-            features,
-            in_scope.kinds,
-            counts_organisations,
-            in_scope.organisation,
-            in_scope.views,
-            lineage=lineage,
-            # Scope() lets every record through: the kinds aside, is anything narrowing them?
-            filtered=replace(in_scope, kinds=KINDS) != Scope(),
+        rows = (
+            await _counts(
+                features,
+                in_scope.kinds,
+                counts_organisations,
+                in_scope.organisation,
+                in_scope.views,
+                lineage=lineage,
+                filtered=filtered,
+            )
+            if filtered
+            else await _tallied(features, in_scope.kinds, counts_organisations)
         )
-        for row in rows:
-            feature_id = as_uuid(row["feature"])
-            if row["n"] is not None:
-                counts[feature_id][row["kind"]] = int(row["n"])
-            elif row["amount"] is not None and row["kind"] in ("grant", "co_funding"):
-                money[feature_id][row["kind"]][row["currency"]] = as_decimal(row["amount"])
+    for row in rows:
+        feature_id = as_uuid(row["feature"])
+        if row["n"] is not None:
+            counts[feature_id][row["kind"]] = int(row["n"])
+        elif row["amount"] is not None and row["kind"] in ("grant", "co_funding"):
+            money[feature_id][row["kind"]][row["currency"]] = as_decimal(row["amount"])
     collection = []
     for row in places:
         place_id = as_uuid(row["id"])

@@ -1,0 +1,224 @@
+"""The map's tallies: for every place, how many records of each kind are linked to it or to a place
+below it (each record once), and their money per currency, kept up to date by the writes.
+
+Counting them at read time costs what the region holds: the map of London read 180k links and 180k
+grants at 1M grants (bench/results/2026-11-26-scale-findings.md). Kept here, the unfiltered map reads one
+row per place, kind and currency, whatever the number of records.
+
+How they stay true: every write logs its records to the change feed, and the write transaction names
+them here before it commits (`settle`). For each, what it adds now (its places with every place above
+them, and its money) is compared with what it added when last counted (`TallyRecord`), and only the
+difference moves. A place moved under another parent, or deleted, changes the ancestry of everything
+below it, so it rebuilds every tally (rare: places are reference data that admins change; a place with
+records in it cannot be deleted)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from api.services.activity import as_uuid
+from api.services.db import Statement, Written, listed, write_transaction
+from models.tables import PlaceTally, TallyRecord
+
+ORGANISATION = "organisation"
+# The change feed's collections, as the kinds they tally; a contribution is its arrangement's money.
+COLLECTIONS = {
+    "interest-groups": "interest_group",
+    "co-funding": "co_funding",
+    "research": "research",
+    "grants": "grant",
+    "engagements": "engagement",
+    "organisations": ORGANISATION,
+    "contributions": "co_funding",
+}
+# Read in chunks: a bulk import names tens of thousands of records at once.
+CHUNK = 5000
+# Rows per INSERT: both engines cap a statement's parameters (SQLite at 32,766, PostgreSQL at 32,767).
+INSERT_ROWS = 1000
+COUNT = ""  # the currency of a count row
+
+
+@dataclass
+class Share:
+    """What one record adds: every place it is in (its places and all above them), and its money."""
+
+    places: frozenset[str] = frozenset()
+    money: dict[str, Decimal] = field(default_factory=dict)
+
+    def encode(self) -> tuple[str, str]:
+        return " ".join(sorted(self.places)), msgspec.json.encode({c: str(a) for c, a in self.money.items()}).decode()
+
+    @classmethod
+    def decode(cls, places: str, money: str) -> Share:
+        amounts = msgspec.json.decode(money) if money else {}
+        return cls(frozenset(places.split()), {currency: Decimal(amount) for currency, amount in amounts.items()})
+
+
+# Where each kind's records are linked to places: (table, record column, place column).
+LINKS = {
+    "interest_group": ("interest_group_place", "interest_group", "place"),
+    "co_funding": ("co_funding_place", "co_funding", "place"),
+    "research": ("research_place", "research", "place"),
+    "grant": ("grant_place", '"grant"', "place"),
+    "engagement": ("engagement_place", "engagement", "place"),
+    ORGANISATION: ("organisation", "id", "home_place"),
+}
+# The money of each kind's records, as activity.MONEY counts it: a grant's amount, an arrangement's
+# contributions.
+AMOUNTS = {
+    "grant": Statement(
+        "SELECT id AS record_id, COALESCE(currency, 'GBP') AS currency, amount FROM \"grant\" "
+        "WHERE amount IS NOT NULL AND id {in}"
+    ),
+    "co_funding": Statement(
+        "SELECT co_funding AS record_id, COALESCE(currency, 'GBP') AS currency, amount FROM contribution "
+        "WHERE amount IS NOT NULL AND co_funding {in}"
+    ),
+}
+LINEAGES = {
+    kind: Statement(
+        f"SELECT x.{record} AS record_id, p.lineage AS lineage FROM {table} AS x JOIN place AS p ON p.id = x.{place} "
+        f"WHERE x.{record} {{in}}"
+    )
+    for kind, (table, record, place) in LINKS.items()
+}
+EVERY_RECORD = {
+    kind: Statement(f"SELECT DISTINCT {record} AS record_id FROM {table} WHERE {place} IS NOT NULL")
+    for kind, (table, record, place) in LINKS.items()
+}
+RECORDED = Statement('SELECT "key", places, money FROM tally_record WHERE "key" {in}')
+TALLIES = Statement('SELECT "key", records, amount FROM place_tally WHERE "key" {in}')
+
+
+async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
+    """What each record adds now; a record that no longer exists (or has no place) adds nothing."""
+    places: dict[UUID, set[str]] = defaultdict(set)
+    for row in await LINEAGES[kind].rows(listed(record_ids)):
+        places[as_uuid(row["record_id"])].update(row["lineage"].strip("/").split("/"))
+    money: dict[UUID, dict[str, Decimal]] = defaultdict(dict)
+    if kind in AMOUNTS:
+        for row in await AMOUNTS[kind].rows(listed(record_ids)):
+            record_money = money[as_uuid(row["record_id"])]
+            record_money[row["currency"]] = record_money.get(row["currency"], Decimal(0)) + Decimal(str(row["amount"]))
+    return {
+        record_id: Share(frozenset(places.get(record_id, ())), money.get(record_id, {}) if record_id in places else {})
+        for record_id in record_ids
+    }
+
+
+def _key(*parts: Any) -> str:
+    return "/".join(str(part) for part in parts)
+
+
+class Moves:
+    """Changes to the tallies: for each (place, kind, currency), records and money in or out."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, int] = defaultdict(int)
+        self.amounts: dict[str, Decimal] = defaultdict(Decimal)
+
+    def add(self, kind: str, share: Share, sign: int) -> None:
+        for place in share.places:
+            self.records[_key(place, kind, COUNT)] += sign
+            for currency, amount in share.money.items():
+                key = _key(place, kind, currency)
+                self.records[key] += sign
+                self.amounts[key] += sign * amount
+
+    async def apply(self) -> None:
+        keys = [key for key in self.records if self.records[key] or self.amounts.get(key)]
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            current = {row["key"]: row for row in await TALLIES.rows(listed(chunk))}
+            gone, kept = [], []
+            for key in chunk:
+                row = current.get(key)
+                records = (row["records"] if row else 0) + self.records[key]
+                amount = (Decimal(row["amount"]) if row else Decimal(0)) + self.amounts.get(key, Decimal(0))
+                if records < 0:
+                    raise RuntimeError(f"the map's tally {key} would go below zero: run `placenet recount`")
+                if row is not None:
+                    gone.append(key)
+                if records:
+                    place, kind, currency = key.split("/")
+                    kept.append(
+                        PlaceTally(
+                            key=key,
+                            place=UUID(place),
+                            kind=kind,
+                            currency=currency,
+                            records=records,
+                            amount=str(amount),
+                        )
+                    )
+            if gone:
+                await PlaceTally.delete().where(PlaceTally.key.is_in(gone))
+            for first in range(0, len(kept), INSERT_ROWS):
+                await PlaceTally.insert(*kept[first : first + INSERT_ROWS])
+
+
+async def settle(written: Iterable[Written]) -> None:
+    """Move the tallies of the records a write transaction wrote; called just before it commits."""
+    written = list(written)
+    if any(w.reparented for w in written):
+        await rebuild()
+        return
+    by_kind: dict[str, set[UUID]] = defaultdict(set)
+    for w in written:
+        kind = COLLECTIONS.get(w.collection)
+        if kind is not None:
+            by_kind[kind].add(w.owner_id if w.collection == "contributions" and w.owner_id else w.record_id)
+    moves = Moves()
+    for kind, ids in by_kind.items():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            keys = {_key(kind, record_id): record_id for record_id in chunk}
+            before = {
+                keys[row["key"]]: Share.decode(row["places"], row["money"])
+                for row in await RECORDED.rows(listed(list(keys)))
+            }
+            now = await shares(kind, chunk)
+            changed = [record_id for record_id in chunk if now[record_id] != before.get(record_id, Share())]
+            for record_id in changed:
+                moves.add(kind, before.get(record_id, Share()), -1)
+                moves.add(kind, now[record_id], +1)
+            await _record(kind, {record_id: now[record_id] for record_id in changed})
+    await moves.apply()
+
+
+async def _record(kind: str, now: dict[UUID, Share]) -> None:
+    """Remember what each record adds, for the next write to compare with."""
+    if not now:
+        return
+    await TallyRecord.delete().where(TallyRecord.key.is_in([_key(kind, record_id) for record_id in now]))
+    rows = []
+    for record_id, share in now.items():
+        if share.places:
+            places, money = share.encode()
+            rows.append(TallyRecord(key=_key(kind, record_id), places=places, money=money))
+    for start in range(0, len(rows), INSERT_ROWS):
+        await TallyRecord.insert(*rows[start : start + INSERT_ROWS])
+
+
+async def rebuild() -> None:
+    """Count every tally again from the records (a migration, a place moved, or `placenet recount`)."""
+    async with write_transaction():
+        await PlaceTally.delete(force=True)
+        await TallyRecord.delete(force=True)
+        moves = Moves()
+        for kind in LINKS:
+            ids = sorted(as_uuid(row["record_id"]) for row in await EVERY_RECORD[kind].rows())
+            for start in range(0, len(ids), CHUNK):
+                now = await shares(kind, ids[start : start + CHUNK])
+                for share in now.values():
+                    moves.add(kind, share, +1)
+                await _record(kind, now)
+        await moves.apply()
