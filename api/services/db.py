@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -61,9 +61,20 @@ class Statement:
     async def rows(self, *args: Any) -> list[Row]:
         """The rows, as dicts."""
         db = engine()
-        query = QueryString("", query_type="select")
+        # A read goes where reads go (a replica, the kept SQLite reader); anything else is a write.
+        kind = "select" if self.template.lstrip()[:6].upper() in ("SELECT", "WITH") else "generic"
+        query = QueryString("", query_type=kind)
         query._frozen_compiled_strings = (self._sql(db.engine_type), list(args))
         return [dict(row) for row in await db.run_querystring(query)]
+
+    async def run_many(self, rows: Sequence[Sequence[Any]]) -> None:
+        """The statement once per row of values, in one round trip, inside the current write transaction."""
+        db = engine()
+        transaction = db.current_transaction.get()
+        if transaction is None:
+            raise RuntimeError("run_many writes inside a write transaction")
+        if rows:
+            await transaction.connection.executemany(self._sql(db.engine_type), rows)
 
 
 def listed(values: Iterable[Any]) -> Any:
