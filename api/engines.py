@@ -97,14 +97,21 @@ class KeptConnectionSQLiteEngine(SQLiteEngine):
         return self._kept_reader().execute(query, args or []).fetchall()
 
 
+def connection_config(dsn: str) -> dict[str, Any]:
+    """Every connection the service opens. JIT compilation is off: it cost the network of London 2.2 s
+    of its 6.6 s of SQL at 1M grants and never paid for itself on these statements
+    (bench/results/2026-11-26-scale-findings.md)."""
+    return {"dsn": dsn, "server_settings": {"jit": "off"}}
+
+
 class ReplicaRoutingPostgresEngine(PostgresEngine):
     """The primary, with its replicas as Piccolo `extra_nodes`. A read goes to a replica when the request
     allows lag (`reads_may_lag`) and no transaction is open; a replica that cannot be reached is skipped
     for that read and the primary answers, so a replica failing never fails a request."""
 
-    def __init__(self, config: dict[str, Any], replica_urls: tuple[str, ...] = (), **kwargs: Any) -> None:
-        replicas = {f"replica{i}": PostgresEngine(config={"dsn": url}) for i, url in enumerate(replica_urls)}
-        super().__init__(config=config, extra_nodes=replicas, **kwargs)
+    def __init__(self, dsn: str, replica_urls: tuple[str, ...] = (), **kwargs: Any) -> None:
+        replicas = {f"replica{i}": PostgresEngine(config=connection_config(url)) for i, url in enumerate(replica_urls)}
+        super().__init__(config=connection_config(dsn), extra_nodes=replicas, **kwargs)
         self._next_replica = itertools.cycle(list(replicas.values()) or [None])
         self._pool_attempts: dict[int, float] = {}
 

@@ -70,4 +70,4 @@ def make_engine(settings: Settings) -> Engine[Any]:
     parts = urlsplit(settings.database_url)
     if parts.scheme not in ("postgres", "postgresql"):
         raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {parts.scheme}://")
-    return ReplicaRoutingPostgresEngine(config={"dsn": settings.database_url}, replica_urls=settings.replica_urls)
+    return ReplicaRoutingPostgresEngine(settings.database_url, replica_urls=settings.replica_urls)

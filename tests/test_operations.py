@@ -258,6 +258,15 @@ class TestMetrics:
             assert "placenet_database_pool_max_connections" in text
 
 
+async def test_postgresql_connections_never_jit_compile(anonymous: httpx.AsyncClient) -> None:
+    from api.services.db import Statement, is_sqlite
+
+    if is_sqlite():
+        pytest.skip("PostgreSQL's setting")
+    await anonymous.get("/v1/places?limit=1")  # the pool is open
+    assert await Statement("SELECT current_setting('jit') AS jit").rows() == [{"jit": "off"}]
+
+
 class TestStoreDown:
     """Redis set but not answering: not ready, and what needs it is a 503 to retry, never a 500."""
 

@@ -65,7 +65,9 @@ class Statement:
         kind = "select" if self.template.lstrip()[:6].upper() in ("SELECT", "WITH") else "generic"
         query = QueryString("", query_type=kind)
         query._frozen_compiled_strings = (self._sql(db.engine_type), list(args))
-        return [dict(row) for row in await db.run_querystring(query)]
+        rows = await db.run_querystring(query)
+        # SQLite's rows are dicts already; asyncpg's are Records.
+        return rows if not rows or isinstance(rows[0], dict) else [dict(row) for row in rows]
 
     async def run_many(self, rows: Sequence[Sequence[Any]]) -> None:
         """The statement once per row of values, in one round trip, inside the current write transaction."""

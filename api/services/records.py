@@ -150,6 +150,10 @@ class Resource(Generic[Read]):
         return self.table._meta.get_column_by_name(name)
 
     @cached_property
+    def json_columns(self) -> list[str]:
+        return [c._meta.name for c in self.table._meta.columns if isinstance(c, JSON)]
+
+    @cached_property
     def named(self) -> dict[str, Kind]:
         """The reference fields, each named (id, slug, name) in a read: who contributed it, and the rest."""
         return {"contributed_by": ORGANISATION, **self.references}
@@ -284,13 +288,11 @@ async def to_structs(resource: Resource[Read], rows: list[Row]) -> list[Read]:
             row.update({name: found[kind].get(row[name]) for name, kind in resource.named.items()})
     linked = {link.field: await link.named_targets(ids) for link in resource.links}
     extra = await resource.expand(ids) if resource.expand else {}
-    json_columns = [c._meta.name for c in resource.table._meta.columns if isinstance(c, JSON)]
-
     structs = []
     for out in rows:
         for link in resource.links:
             out[link.field] = linked[link.field].get(out["id"], [])
-        for name in json_columns:
+        for name in resource.json_columns:
             if isinstance(out[name], str):
                 out[name] = msgspec.json.decode(out[name])
         if resource.money:
