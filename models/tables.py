@@ -294,9 +294,9 @@ class PlaceTally(Table):
 
 
 class TallyRecord(Table):
-    """What one record adds to the tallies, as last counted: its places with every place above them,
-    and its money per currency. A write compares it with the record as it is now and moves the
-    difference."""
+    """What one record adds to the tallies, as last counted: its own places (the places above them
+    follow from their lineages) and its money per currency. A write compares it with the record as it
+    is now and moves the difference."""
 
     key = Varchar(length=100, primary_key=True)  # kind/record id
     places = Text(default="")  # the ids, space-separated

@@ -18,7 +18,7 @@ from api.schemas.changes import ChangePage
 from api.schemas.common import FieldError
 from api.services import records
 from api.services.actors import Actor
-from api.services.db import Written, wrote
+from api.services.db import Written, insert_rows, wrote
 from api.services.errors import Unprocessable
 from models.tables import Change
 
@@ -72,16 +72,12 @@ async def log(
     wrote(_written(entry, before, after))
 
 
-CHUNK = 1000
-
-
 async def log_many(
     *, collection: str, entries: list[tuple[str, msgspec.Struct | None, msgspec.Struct | None]], actor: Actor
 ) -> None:
     """Log many writes of one collection at once (a bulk import), as (operation, before, after)."""
     rows = [_entry(collection, operation, before, after, actor) for operation, before, after in entries]
-    for start in range(0, len(rows), CHUNK):
-        await Change.insert(*rows[start : start + CHUNK])
+    await insert_rows(Change, rows)
     wrote(*(_written(row, before, after) for row, (_, before, after) in zip(rows, entries, strict=True)))
 
 

@@ -7,16 +7,18 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
-from piccolo.columns import Column
+from piccolo.columns import JSON, Column, Serial
 from piccolo.custom_types import Combinable
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
+from piccolo.table import Table
 
 from api.services.errors import Conflict
 from models.tables import Organisation
@@ -77,6 +79,31 @@ class Statement:
             raise RuntimeError("run_many writes inside a write transaction")
         if rows:
             await transaction.connection.executemany(self._sql(db.engine_type), rows)
+
+
+_inserts: dict[type[Table], tuple[Statement, list[Column]]] = {}
+
+
+async def insert_rows(table: type[Table], rows: Sequence[Table]) -> None:
+    """Rows into a table through one INSERT run once per row in a single round trip, inside the
+    current write transaction. Piccolo's bulk insert builds one statement value by value (each through
+    `convert_to_sql_value`), which was a third of a 360Giving import's time (bench/results). Columns a
+    database sequence numbers (`Serial`) are left to it, in the order of the rows."""
+    if table not in _inserts:
+        columns = [c for c in table._meta.columns if not isinstance(c, Serial)]
+        names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
+        marks = ", ".join("{}" for _ in columns)
+        _inserts[table] = Statement(f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'), columns
+    statement, columns = _inserts[table]
+    await statement.run_many(
+        [[_sql_value(column, getattr(row, column._meta.name)) for column in columns] for row in rows]
+    )
+
+
+def _sql_value(column: Column, value: Any) -> Any:
+    if isinstance(column, JSON) and value is not None and not isinstance(value, str):
+        return msgspec.json.encode(value).decode()
+    return value.value if isinstance(value, Enum) else value
 
 
 def listed(values: Iterable[Any]) -> Any:

@@ -6,11 +6,12 @@ grants at 1M grants (bench/results/2026-11-26-scale-findings.md). Kept here, the
 row per place, kind and currency, whatever the number of records.
 
 How they stay true: every write logs its records to the change feed, and the write transaction names
-them here before it commits (`settle`). For each, what it adds now (its places with every place above
-them, and its money) is compared with what it added when last counted (`TallyRecord`), and only the
-difference moves. A place moved under another parent, or deleted, changes the ancestry of everything
-below it, so it rebuilds every tally (rare: places are reference data that admins change; a place with
-records in it cannot be deleted)."""
+them here before it commits (`settle`). For each, what it adds now (its places, and so every place
+above them, and its money) is compared with what it added when last counted (`TallyRecord`), and only
+the difference moves. A place moved under another parent changes the ancestry of everything below it,
+so it rebuilds every tally (rare: places are reference data that admins change; a place with records in
+it cannot be deleted). Between moves the ancestry of a place is fixed, so a record keeps only its own
+places and its ancestors are read from the lineages when it changes."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ COUNT = ""  # the currency of a count row
 
 @dataclass
 class Share:
-    """What one record adds: every place it is in (its places and all above them), and its money."""
+    """What one record adds: its own places (and through them every place above), and its money."""
 
     places: frozenset[str] = frozenset()
     money: dict[str, Decimal] = field(default_factory=dict)
@@ -81,8 +82,8 @@ AMOUNTS = {
 }
 LINEAGES = {
     kind: Statement(
-        f"SELECT x.{record} AS record_id, p.lineage AS lineage FROM {table} AS x JOIN place AS p ON p.id = x.{place} "
-        f"WHERE x.{record} {{in}}"
+        f"SELECT x.{record} AS record_id, p.id AS place, p.lineage AS lineage FROM {table} AS x "
+        f"JOIN place AS p ON p.id = x.{place} WHERE x.{record} {{in}}"
     )
     for kind, (table, record, place) in LINKS.items()
 }
@@ -92,6 +93,7 @@ EVERY_RECORD = {
     kind: Statement(f"SELECT DISTINCT {record} AS record_id FROM {table} WHERE {place} IS NOT NULL")
     for kind, (table, record, place) in LINKS.items()
 }
+PLACE_LINEAGES = Statement("SELECT id, lineage FROM place WHERE id {in}")
 RECORDED = Statement('SELECT "key", places, money FROM tally_record WHERE "key" {in}')
 TALLIES = Statement('SELECT "key", records, amount FROM place_tally WHERE "key" {in}')
 # Written by hand, not by Piccolo's insert: building a row at a time was most of a recount's time.
@@ -103,11 +105,21 @@ KEEP_TALLY = Statement(
 )
 
 
-async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
-    """What each record adds now; a record that no longer exists (or has no place) adds nothing."""
+Lineages = dict[str, list[str]]  # a place id: it and every place above it
+
+
+def _ancestry(lineage: str) -> list[str]:
+    return lineage.strip("/").split("/")
+
+
+async def shares(kind: str, record_ids: Sequence[UUID], lineages: Lineages) -> dict[UUID, Share]:
+    """What each record adds now; a record that no longer exists (or has no place) adds nothing. The
+    lineages of its places are added to `lineages`."""
     places: dict[UUID, set[str]] = defaultdict(set)
     for row in await LINEAGES[kind].rows(listed(record_ids)):
-        places[as_uuid(row["record_id"])].update(row["lineage"].strip("/").split("/"))
+        place = str(row["place"])
+        places[as_uuid(row["record_id"])].add(place)
+        lineages[place] = _ancestry(row["lineage"])
     money: dict[UUID, dict[str, Decimal]] = defaultdict(dict)
     if kind in AMOUNTS:
         for row in await AMOUNTS[kind].rows(listed(record_ids)):
@@ -117,6 +129,13 @@ async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
         record_id: Share(frozenset(places.get(record_id, ())), money.get(record_id, {}) if record_id in places else {})
         for record_id in record_ids
     }
+
+
+async def _add_lineages(places: Iterable[str], lineages: Lineages) -> None:
+    missing = {place for place in places if place not in lineages}
+    if missing:
+        for row in await PLACE_LINEAGES.rows(listed(missing)):
+            lineages[str(row["id"])] = _ancestry(row["lineage"])
 
 
 def _key(*parts: Any) -> str:
@@ -133,8 +152,9 @@ class Moves:
         self.records: dict[Tally, int] = defaultdict(int)
         self.amounts: dict[Tally, Decimal] = defaultdict(Decimal)
 
-    def add(self, kind: str, share: Share, sign: int) -> None:
-        for place in share.places:
+    def add(self, kind: str, share: Share, sign: int, lineages: Lineages) -> None:
+        every_place = {above for place in share.places for above in lineages[place]}
+        for place in every_place:
             self.records[place, kind, COUNT] += sign
             for currency, amount in share.money.items():
                 self.records[place, kind, currency] += sign
@@ -180,11 +200,13 @@ async def settle(written: Iterable[Written]) -> None:
                 keys[row["key"]]: Share.decode(row["places"], row["money"])
                 for row in await RECORDED.rows(listed(list(keys)))
             }
-            now = await shares(kind, chunk)
+            lineages: Lineages = {}
+            now = await shares(kind, chunk, lineages)
             changed = [record_id for record_id in chunk if now[record_id] != before.get(record_id, Share())]
+            await _add_lineages((place for share in before.values() for place in share.places), lineages)
             for record_id in changed:
-                moves.add(kind, before.get(record_id, Share()), -1)
-                moves.add(kind, now[record_id], +1)
+                moves.add(kind, before.get(record_id, Share()), -1, lineages)
+                moves.add(kind, now[record_id], +1, lineages)
             await _record(kind, {record_id: now[record_id] for record_id in changed})
     await moves.apply()
 
@@ -208,8 +230,9 @@ async def rebuild() -> None:
         for kind in LINKS:
             ids = sorted(as_uuid(row["record_id"]) for row in await EVERY_RECORD[kind].rows())
             for start in range(0, len(ids), CHUNK):
-                now = await shares(kind, ids[start : start + CHUNK])
+                lineages: Lineages = {}
+                now = await shares(kind, ids[start : start + CHUNK], lineages)
                 for share in now.values():
-                    moves.add(kind, share, +1)
+                    moves.add(kind, share, +1, lineages)
                 await _record(kind, now)
         await moves.apply()

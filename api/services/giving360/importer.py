@@ -22,7 +22,7 @@ from piccolo.table import Table
 from api.schemas.imports import FileFormat, GrantCounts, ImportReport, OrganisationCounts, PlaceCounts
 from api.services import changes, organisations, records
 from api.services.actors import Actor
-from api.services.db import write_transaction
+from api.services.db import insert_rows, write_transaction
 from api.services.errors import Forbidden
 from api.services.giving360 import convert, geocodes, orgids, validate
 from api.services.giving360.convert import Converted
@@ -544,8 +544,9 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
     before = await _fetch_grants([g.existing for g in updated if g.existing])
     _authorise_updates(updated, before, actor)
     for chunk in chunks(new_organisations):
-        await Organisation.insert(
-            *[
+        await insert_rows(
+            Organisation,
+            [
                 Organisation.from_dict(
                     {
                         "id": o.id,
@@ -559,7 +560,7 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
                     }
                 )
                 for o in chunk
-            ]
+            ],
         )
     created = [g for g in changed if g.action == "create"]
     for grant_chunk in chunks(created):
@@ -568,7 +569,7 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
             grant.existing = uuid.uuid4()
             values = {"id": grant.existing, "slug": grant.slug, **_for_database(grant.values), **stamp}
             rows.append(Grant.from_dict(values))
-        await Grant.insert(*rows)
+        await insert_rows(Grant, rows)
         for _ in grant_chunk:
             tick()
     for grant in updated:
@@ -582,7 +583,7 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
         await GrantPlace.delete().where(GrantPlace.grant.is_in([g.existing for g in update_chunk]))
     links = [(g.existing, place) for g in changed for place in g.place_ids()]
     for link_chunk in chunks(links):
-        await GrantPlace.insert(*[GrantPlace.from_dict({"grant": g, "place": p}) for g, p in link_chunk])
+        await insert_rows(GrantPlace, [GrantPlace.from_dict({"grant": g, "place": p}) for g, p in link_chunk])
     await _log(new_organisations, changed, before, actor)
 
 
