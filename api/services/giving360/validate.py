@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
@@ -35,19 +36,33 @@ REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
 JsonPath = tuple[str | int, ...]
 
 
+def _schema() -> tuple[dict[str, Any], str]:
+    """The package schema without `grants`' `uniqueItems` (jsonschema compares every pair of grants for
+    it: 20,000 grants take minutes; `_repeated_grants` gives the same answer by hashing each grant once),
+    and the `$ref` its grants point to."""
+    schema = copy.deepcopy(package_schema())
+    del schema["properties"]["grants"]["uniqueItems"]
+    return schema, schema["properties"]["grants"]["items"]["$ref"]
+
+
 @cache
 def validator() -> Draft202012Validator:
-    """The package schema's validator, its grant `$ref` answered from the local grant schema.
-
-    `grants` must be `uniqueItems`: jsonschema compares every pair of grants for that (20,000 grants
-    take minutes), so the validator leaves it to `_repeated_grants`, which gives the same answer by
-    hashing each grant once."""
+    """The package schema's validator, its grant `$ref` answered from the local grant schema: it says
+    what is wrong, where, in words the publisher can act on (`_describe`)."""
+    schema, referenced = _schema()
     grant = Resource.from_contents(grant_schema(), default_specification=DRAFT202012)
-    schema = copy.deepcopy(package_schema())
-    referenced = schema["properties"]["grants"]["items"]["$ref"]
-    del schema["properties"]["grants"]["uniqueItems"]
     registry: Registry[Any] = Registry().with_resources([(referenced, grant), (grant_schema()["$id"], grant)])
     return Draft202012Validator(schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@cache
+def quick_validator() -> jsonschema_rs.Validator:
+    """The same schema compiled by jsonschema-rs, formats checked, offline: it only says whether a file
+    is valid, in a fraction of jsonschema's time (a third of an import of 20,000 grants was jsonschema).
+    A file it refuses is described by `validator`, which has the last word."""
+    schema, referenced = _schema()
+    registry = jsonschema_rs.Registry([(referenced, grant_schema()), (grant_schema()["$id"], grant_schema())])
+    return jsonschema_rs.validator_for(schema, registry=registry, validate_formats=True, offline=True)
 
 
 # Schema ----------------------------------------------------------------------------------------------------
@@ -56,7 +71,11 @@ def validator() -> Draft202012Validator:
 def check_schema(converted: Converted, issues: Issues) -> None:
     """Every schema error, where it is, in the file's order."""
     package = converted.package
-    errors = sorted(validator().iter_errors(package), key=lambda e: _sort_key(tuple(e.absolute_path)))
+    errors = (
+        []
+        if quick_validator().is_valid(package)
+        else sorted(validator().iter_errors(package), key=lambda e: _sort_key(tuple(e.absolute_path)))
+    )
     for error in errors:
         for path, message in _describe(error, converted.format != "json"):
             issues.error("schema", message, grant=grant_id(package, path), where=converted.where(path))
