@@ -95,7 +95,8 @@ def request_log_middleware(app: Any) -> ASGIApp:
         started = time.perf_counter()
         status = 500
         method = scope["method"]
-        IN_PROGRESS.labels(method, APP_NAME).inc()
+        in_progress = _in_progress(_method_label(method))
+        in_progress.inc()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -108,8 +109,8 @@ def request_log_middleware(app: Any) -> ASGIApp:
             await app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            IN_PROGRESS.labels(method, APP_NAME).dec()
-            count(scope, method, status, seconds)
+            in_progress.dec()
+            count(scope, _method_label(method), status, seconds)
             access_log.info(
                 "%s %s %s",
                 method,
@@ -153,6 +154,22 @@ UNCOUNTED = re.compile(r"^/(metrics|docs/static|static)")
 # A path no route matched is counted under this, never under the raw path (unbounded label values).
 UNMATCHED = "<unmatched>"
 _series: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+_in_progress_series: dict[str, Any] = {}
+
+
+# Metric labels take the methods HTTP defines; anything else a client sends is OTHER (bounded labels).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+
+def _method_label(method: str) -> str:
+    return method if method in METHODS else "OTHER"
+
+
+def _in_progress(method: str) -> Any:
+    series = _in_progress_series.get(method)
+    if series is None:
+        series = _in_progress_series[method] = IN_PROGRESS.labels(method, APP_NAME)
+    return series
 
 
 def count(scope: Scope, method: str, status: int, seconds: float) -> None:

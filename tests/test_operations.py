@@ -243,6 +243,12 @@ class TestMetrics:
         assert "nothing-here-at-all" not in text
         assert 'path="/metrics"' not in text, "the scrapes themselves are not counted"
 
+    async def test_a_method_http_does_not_define_is_counted_as_other(self, anonymous: httpx.AsyncClient) -> None:
+        assert (await anonymous.request("BREW", "/v1/places")).status_code == 405
+        text = (await anonymous.get("/metrics")).text
+        assert 'method="OTHER",path="<unmatched>",status_code="405"' in text
+        assert "BREW" not in text
+
     async def test_the_database_pool_is_reported_on_postgresql(self, anonymous: httpx.AsyncClient) -> None:
         from api.services.db import is_sqlite
 
