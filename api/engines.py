@@ -44,14 +44,19 @@ REPLICA_ERRORS: tuple[type[Exception], ...] = (OSError, *CONNECTION_ERRORS)
 
 # Set per request by api.routing: whether this request's reads may be served by a replica.
 reads_may_lag: ContextVar[bool] = ContextVar("reads_may_lag", default=False)
+# The replica this request reads from, once it has read: every read of one request goes to the same
+# replica, so a page's keyset query and the rows it names see the same moment.
+_request_replica: ContextVar[list[Any] | None] = ContextVar("request_replica", default=None)
 
 
 @contextmanager
 def lagging_reads_allowed(allowed: bool = True) -> Iterator[None]:
     token = reads_may_lag.set(allowed)
+    replica = _request_replica.set([None])
     try:
         yield
     finally:
+        _request_replica.reset(replica)
         reads_may_lag.reset(token)
 
 
@@ -118,13 +123,22 @@ class ReplicaRoutingPostgresEngine(PostgresEngine):
     async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
         if self.extra_nodes and reads_may_lag.get() and self.current_transaction.get() is None:
             query, _ = querystring.compile_string(engine_type=self.engine_type)
-            replica = next(self._next_replica)
+            replica = self._replica_for_request()
             if replica is not None and _is_read(query, querystring.query_type) and await self._has_pool(replica):
                 try:
                     return await replica.run_querystring(querystring, in_pool=in_pool)
                 except REPLICA_ERRORS as error:
                     log.warning("replica unavailable, reading from the primary: %s", error)
         return await super().run_querystring(querystring, in_pool=in_pool)
+
+    def _replica_for_request(self) -> PostgresEngine | None:
+        chosen = _request_replica.get()
+        if chosen is None:
+            return next(self._next_replica)
+        if chosen[0] is None:
+            chosen[0] = next(self._next_replica)
+        replica: PostgresEngine | None = chosen[0]
+        return replica
 
     async def _has_pool(self, replica: PostgresEngine) -> bool:
         """A replica that was down when the pool opened is tried again at most every RETRY_SECONDS."""

@@ -175,12 +175,12 @@ def _in_progress(method: str) -> Any:
 def count(scope: Scope, method: str, status: int, seconds: float) -> None:
     """Count the answered request under its route template (`/v1/grants/{ref}`), which Litestar's
     router has put in the scope by now."""
+    if UNCOUNTED.match(scope["path"]):
+        return
     path = scope.get("path_template") or UNMATCHED
     key = (method, path, status)
     series = _series.get(key)
     if series is None:
-        if UNCOUNTED.match(scope["path"]):
-            return
         labels = (method, path, str(status), APP_NAME)
         series = _series[key] = (REQUESTS.labels(*labels), DURATION.labels(*labels), ERRORS.labels(*labels))
     requests, duration, errors = series

@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import uuid
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -298,3 +299,22 @@ class TestStoreDown:
             assert answer.headers["content-type"] == "application/problem+json"
             assert answer.headers["retry-after"] == "5"
         assert "shared store" in listed.json()["detail"]
+
+
+def test_every_read_of_one_request_goes_to_one_replica() -> None:
+    """A page is a keyset query and then the rows it names: both must see the same replica's moment.
+    Requests still take the replicas in turn."""
+    from api.engines import ReplicaRoutingPostgresEngine, lagging_reads_allowed
+
+    with warnings.catch_warnings():  # Piccolo asks each server for its version when made; nobody answers
+        warnings.simplefilter("ignore")
+        engine = ReplicaRoutingPostgresEngine(
+            "postgresql://placenet@127.0.0.1:1/primary",
+            replica_urls=("postgresql://placenet@127.0.0.1:1/a", "postgresql://placenet@127.0.0.1:1/b"),
+        )
+    chosen = []
+    for _ in range(2):
+        with lagging_reads_allowed():
+            chosen.append({id(engine._replica_for_request()) for _ in range(5)})
+    assert [len(replicas) for replicas in chosen] == [1, 1]
+    assert chosen[0] != chosen[1]

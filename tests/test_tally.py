@@ -3,10 +3,12 @@ the records, and the map read from them is the map counted live."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
 from models.tables import PlaceTally
 from tests import builders
@@ -107,3 +109,23 @@ async def test_a_record_counts_once_in_a_place_however_many_of_its_places_are_in
     assert counted[f"{london}/grant/EUR"] == (1, Decimal("5.00"))
     assert counted[f"{london}/co_funding/GBP"] == (1, Decimal("500.25"))
     assert counted[f"{london}/organisation/"][0] == 1
+
+
+async def test_tallies_changed_past_the_api_never_fail_a_write(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tally someone deleted by hand would go below zero: the write still succeeds, the error is
+    logged for an operator to run `placenet recount`, and a recount puts the tallies right."""
+    await money_network(client)
+    await PlaceTally.delete(force=True)
+    grant = (await client.get("/v1/grants", params={"q": "Both"})).json()["items"][0]["id"]
+
+    with caplog.at_level(logging.ERROR, logger="placenet.tally"):
+        response = await client.patch(f"/v1/grants/{grant}", json={"places": [WANDSWORTH]})
+
+    assert response.status_code == 200, response.text
+    assert "placenet recount" in caplog.text
+    from api.services import tally
+
+    await tally.rebuild()
+    await assert_true(client)

@@ -64,12 +64,16 @@ class Statement:
         """The rows, as dicts."""
         db = engine()
         # A read goes where reads go (a replica, the kept SQLite reader); anything else is a write.
-        kind = "select" if self.template.lstrip()[:6].upper() in ("SELECT", "WITH") else "generic"
+        kind = "select" if self.template.split(None, 1)[0].upper() in ("SELECT", "WITH") else "generic"
         query = QueryString("", query_type=kind)
         query._frozen_compiled_strings = (self._sql(db.engine_type), list(args))
         rows = await db.run_querystring(query)
         # SQLite's rows are dicts already; asyncpg's are Records.
         return rows if not rows or isinstance(rows[0], dict) else [dict(row) for row in rows]
+
+    async def execute(self, *args: Any) -> None:
+        """Run a statement that returns no rows (a DELETE)."""
+        await self.rows(*args)
 
     async def run_many(self, rows: Sequence[Sequence[Any]]) -> None:
         """The statement once per row of values, in one round trip, inside the current write transaction."""
@@ -145,14 +149,17 @@ async def write_transaction() -> AsyncIterator[Any]:
         db.transaction(transaction_type=TransactionType.immediate) if isinstance(db, SQLiteEngine) else db.transaction()
     )
     outermost = db.current_transaction.get() is None
-    token = _written.set([]) if outermost else None
+    # The first write transaction in a task settles the tallies, even inside a plain transaction
+    # someone else opened (a migration's): its own nesting is what counts.
+    token = _written.set([]) if _written.get() is None else None
     try:
         async with transaction as t:
-            if outermost and not isinstance(db, SQLiteEngine):
+            if not isinstance(db, SQLiteEngine) and (outermost or token is not None):
                 # One writer at a time, as on SQLite: change-feed numbers then follow commit order.
+                # (Taken again inside a transaction that already holds it, it is simply held twice.)
                 await t.connection.execute("SELECT pg_advisory_xact_lock(7270)")
             yield t
-            if outermost:
+            if token is not None:
                 # The map's tallies move with the records, in the same transaction (imported here: the
                 # tallies read the records, which write through this module).
                 from api.services import tally

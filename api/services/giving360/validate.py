@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import copy
 import datetime
+import functools
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -62,7 +63,18 @@ def quick_validator() -> jsonschema_rs.Validator:
     A file it refuses is described by `validator`, which has the last word."""
     schema, referenced = _schema()
     registry = jsonschema_rs.Registry([(referenced, grant_schema()), (grant_schema()["$id"], grant_schema())])
-    return jsonschema_rs.validator_for(schema, registry=registry, validate_formats=True, offline=True)
+    # Every format the schemas use is checked by jsonschema's own checker, so both agree on what a valid
+    # date-time is (jsonschema-rs alone passes 0000-01-01T00:00:00Z, which jsonschema refuses) and on
+    # the formats jsonschema leaves unchecked here (`uri`, without rfc3987).
+    checker = Draft202012Validator.FORMAT_CHECKER
+    formats: dict[str, Callable[..., bool]] = {
+        name: functools.partial(_conforms, checker, name) for name in ("date-time", "uri", "date")
+    }
+    return jsonschema_rs.validator_for(schema, registry=registry, validate_formats=True, formats=formats, offline=True)
+
+
+def _conforms(checker: FormatChecker, name: str, value: str) -> bool:
+    return bool(checker.conforms(value, name))
 
 
 # Schema ----------------------------------------------------------------------------------------------------
