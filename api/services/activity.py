@@ -98,19 +98,27 @@ PARTIES: dict[str, tuple[tuple[str, str], ...]] = {
         ),
     ),
 }
+# The table linking each kind's records to places, and its column naming the record. The live counts
+# here and the map's tallies (api/services/tally.py) both read these, so they cannot disagree.
+LINKS = {
+    "interest_group": ("interest_group_place", "interest_group"),
+    "co_funding": ("co_funding_place", "co_funding"),
+    "research": ("research_place", "research"),
+    "grant": ("grant_place", '"grant"'),
+    "engagement": ("engagement_place", "engagement"),
+}
 # The places each kind's records are linked to.
 PLACES = {
-    "interest_group": "SELECT 'interest_group' AS kind, interest_group AS record_id, place FROM interest_group_place",
-    "co_funding": "SELECT 'co_funding', co_funding, place FROM co_funding_place",
-    "research": "SELECT 'research', research, place FROM research_place",
-    "grant": "SELECT 'grant', \"grant\", place FROM grant_place",
-    "engagement": "SELECT 'engagement', engagement, place FROM engagement_place",
+    kind: f"SELECT '{kind}' AS kind, {record} AS record_id, place FROM {table}"
+    for kind, (table, record) in LINKS.items()
 }
-# The money in each kind's records: a grant's amount; the contributions to an arrangement.
+# The money in each kind's records: a grant's amount; the contributions to an arrangement. Each is the
+# table holding the amounts and its column naming the record.
+MONEY_TABLES = {"grant": ('"grant"', "id"), "co_funding": ("contribution", "co_funding")}
 MONEY = {
-    "grant": "SELECT id AS record_id, COALESCE(currency, 'GBP') AS currency, amount FROM \"grant\" "
-    "WHERE amount IS NOT NULL",
-    "co_funding": "SELECT co_funding, COALESCE(currency, 'GBP'), amount FROM contribution WHERE amount IS NOT NULL",
+    kind: f"SELECT {record} AS record_id, COALESCE(currency, 'GBP') AS currency, amount FROM {table} "
+    "WHERE amount IS NOT NULL"
+    for kind, (table, record) in MONEY_TABLES.items()
 }
 
 
@@ -132,16 +140,6 @@ def placeholders(values: Iterable[Any]) -> QueryString:
 
 def union(parts: dict[str, str], kinds: Iterable[str]) -> str:
     return " UNION ALL ".join(parts[kind] for kind in kinds if kind in parts)
-
-
-# The table linking each kind's records to places, and its column naming the record.
-LINKS = {
-    "interest_group": ("interest_group_place", "interest_group"),
-    "co_funding": ("co_funding_place", "co_funding"),
-    "research": ("research_place", "research"),
-    "grant": ("grant_place", '"grant"'),
-    "engagement": ("engagement_place", "engagement"),
-}
 
 
 def in_region(part: str, column: str, kind: str, region: bool) -> str:

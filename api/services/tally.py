@@ -25,6 +25,7 @@ from uuid import UUID
 
 import msgspec
 
+from api.services import activity
 from api.services.activity import as_uuid
 from api.services.db import Statement, Written, listed, write_transaction
 
@@ -62,26 +63,16 @@ class Share:
         return cls(frozenset(places.split()), {currency: Decimal(amount) for currency, amount in amounts.items()})
 
 
-# Where each kind's records are linked to places: (table, record column, place column).
+# Where each kind's records are linked to places: (table, record column, place column), as the live
+# counts read them (activity.LINKS), and an organisation's home place.
 LINKS = {
-    "interest_group": ("interest_group_place", "interest_group", "place"),
-    "co_funding": ("co_funding_place", "co_funding", "place"),
-    "research": ("research_place", "research", "place"),
-    "grant": ("grant_place", '"grant"', "place"),
-    "engagement": ("engagement_place", "engagement", "place"),
+    **{kind: (table, record, "place") for kind, (table, record) in activity.LINKS.items()},
     ORGANISATION: ("organisation", "id", "home_place"),
 }
-# The money of each kind's records, as activity.MONEY counts it: a grant's amount, an arrangement's
-# contributions.
+# The money of each kind's records, as the live counts read it (activity.MONEY), for a list of records.
 AMOUNTS = {
-    "grant": Statement(
-        "SELECT id AS record_id, COALESCE(currency, 'GBP') AS currency, amount FROM \"grant\" "
-        "WHERE amount IS NOT NULL AND id {in}"
-    ),
-    "co_funding": Statement(
-        "SELECT co_funding AS record_id, COALESCE(currency, 'GBP') AS currency, amount FROM contribution "
-        "WHERE amount IS NOT NULL AND co_funding {in}"
-    ),
+    kind: Statement(f"{activity.MONEY[kind]} AND {record} {{in}}")
+    for kind, (_, record) in activity.MONEY_TABLES.items()
 }
 LINEAGES = {
     kind: Statement(
