@@ -50,6 +50,8 @@ class Statement:
     def __init__(self, template: str) -> None:
         self.template = template
         self._compiled: dict[str, str] = {}
+        # A read goes where reads go (a replica, the kept SQLite reader); anything else is a write.
+        self._query_type = "select" if template.split(None, 1)[0].upper() in ("SELECT", "WITH") else "generic"
 
     def _sql(self, engine_type: str) -> str:
         sql = self._compiled.get(engine_type)
@@ -63,9 +65,7 @@ class Statement:
     async def rows(self, *args: Any) -> list[Row]:
         """The rows, as dicts."""
         db = engine()
-        # A read goes where reads go (a replica, the kept SQLite reader); anything else is a write.
-        kind = "select" if self.template.split(None, 1)[0].upper() in ("SELECT", "WITH") else "generic"
-        query = QueryString("", query_type=kind)
+        query = QueryString("", query_type=self._query_type)
         query._frozen_compiled_strings = (self._sql(db.engine_type), list(args))
         rows = await db.run_querystring(query)
         # SQLite's rows are dicts already; asyncpg's are Records.
