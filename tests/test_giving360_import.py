@@ -486,3 +486,30 @@ async def test_a_partner_may_not_update_grants_another_contributed(app, places, 
         response = await ivar.post(URL, json=changed)
     assert response.status_code == 403
     assert (await client.get(f"/v1/grants/{changed['grants'][0]['id']}")).json()["name"] != "Renamed by someone else"
+
+
+async def test_an_imports_change_entries_hold_each_record_as_the_api_reads_it(app, places, client):
+    """Created records are logged from the rows the import wrote, not read back: each entry must still be
+    the whole record as a read shows it, references and places named, money and dates as served."""
+    from api.services import keys
+    from api.services.changes import UNLOGGED
+    from tests.conftest import make_client
+
+    await builders.organisation(client, "IVAR", kind="research_institute")
+    _, token = await keys.create_key(organisation="ivar", role="partner")
+    async with make_client(app, token) as ivar:
+        assert (
+            await ivar.post(URL, content=JSON_SAMPLE.read_bytes(), headers={"Content-Type": "application/json"})
+        ).status_code == 200
+    feed = (await client.get("/v1/changes", params={"limit": 1000})).json()["items"]
+    logged = [c for c in feed if c["collection"] in ("grants", "organisations") and c["operation"] == "create"]
+    assert len(logged) == 1 + 68 + 63  # IVAR, then the file's grants and organisations
+    for change in logged:
+        record = (await client.get(f"/v1/{change['collection']}/{change['record_id']}")).json()
+        assert change["fields"] == {
+            name: {"before": None, "after": value}
+            for name, value in sorted(record.items())
+            if name not in UNLOGGED and value is not None
+        }, change["record_slug"]
+    assert sum(c["fields"].get("contributed_by", {}).get("after", {}).get("slug") == "ivar" for c in logged) == 68 + 63
+    assert any(c["fields"].get("places") for c in logged if c["collection"] == "grants")

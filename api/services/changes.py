@@ -42,19 +42,21 @@ def _entry(
     after: msgspec.Struct | None,
     actor: Actor,
     owner_id: UUID | None = None,
-) -> Change:
-    state = msgspec.to_builtins(after if after is not None else before)
-    return Change(
-        collection=collection,
-        record_id=UUID(state["id"]),
-        owner_id=owner_id,
-        record_slug=state.get("slug") or _child_key(state),
-        operation=operation,
-        fields=msgspec.json.encode(diff(_builtins(before), _builtins(after))).decode(),
-        version=state["version"] if after is not None else None,
-        organisation=actor.organisation_id,
-        at=records.now(),
-    )
+) -> dict[str, Any]:
+    """A change-feed row: what changed between two states of a record, as the API shows it."""
+    old, new = _builtins(before), _builtins(after)
+    state: dict[str, Any] = new if new is not None else old  # type: ignore[assignment]
+    return {
+        "collection": collection,
+        "record_id": (after if after is not None else before).id,  # type: ignore[union-attr]
+        "owner_id": owner_id,
+        "record_slug": state.get("slug") or _child_key(state),
+        "operation": operation,
+        "fields": msgspec.json.encode(diff(old, new)).decode(),
+        "version": state["version"] if after is not None else None,
+        "organisation": actor.organisation_id,
+        "at": records.now(),
+    }
 
 
 async def log(
@@ -68,7 +70,7 @@ async def log(
 ) -> None:
     """Append the write to the log, inside the caller's write transaction."""
     entry = _entry(collection, operation, before, after, actor, owner_id)
-    await Change.insert(entry)
+    await Change.insert(Change.from_dict(entry))
     wrote(_written(entry, before, after))
 
 
@@ -81,14 +83,14 @@ async def log_many(
     wrote(*(_written(row, before, after) for row, (_, before, after) in zip(rows, entries, strict=True)))
 
 
-def _written(entry: Change, before: msgspec.Struct | None, after: msgspec.Struct | None) -> Written:
+def _written(entry: dict[str, Any], before: msgspec.Struct | None, after: msgspec.Struct | None) -> Written:
     # A place with records in it cannot be deleted, so only a move changes what the tallies count.
     reparented = (
-        entry.collection == "places"
+        entry["collection"] == "places"
         and None not in (before, after)
         and getattr(before, "parent", None) != getattr(after, "parent", None)
     )
-    return Written(entry.collection, entry.record_id, entry.owner_id, reparented)
+    return Written(entry["collection"], entry["record_id"], entry["owner_id"], reparented)
 
 
 def _builtins(struct: msgspec.Struct | None) -> dict[str, Any] | None:

@@ -27,7 +27,8 @@ import msgspec
 
 from api.services import activity
 from api.services.activity import as_uuid
-from api.services.db import Statement, Written, listed, write_transaction
+from api.services.db import Statement, Written, insert_rows, listed, write_transaction
+from models.tables import PlaceTally, TallyRecord
 
 log = logging.getLogger("placenet.tally")
 
@@ -90,13 +91,8 @@ EVERY_RECORD = {
 PLACE_LINEAGES = Statement("SELECT id, lineage FROM place WHERE id {in}")
 RECORDED = Statement('SELECT "key", places, money FROM tally_record WHERE "key" {in}')
 TALLIES = Statement('SELECT "key", records, amount FROM place_tally WHERE "key" {in}')
-# Written by hand, not by Piccolo's insert: building a row at a time was most of a recount's time.
 FORGET_RECORDS = Statement('DELETE FROM tally_record WHERE "key" {in}')
-REMEMBER_RECORD = Statement('INSERT INTO tally_record ("key", places, money) VALUES ({}, {}, {})')
 FORGET_TALLIES = Statement('DELETE FROM place_tally WHERE "key" {in}')
-KEEP_TALLY = Statement(
-    'INSERT INTO place_tally ("key", place, kind, currency, records, amount) VALUES ({}, {}, {}, {}, {}, {})'
-)
 
 
 Lineages = dict[str, list[str]]  # a place id: it and every place above it
@@ -168,10 +164,13 @@ class Moves:
                     # Only data written past the API can do this; the write itself is still right.
                     log.error("the map's tally %s would go below zero: run `placenet recount`", key)
                 if records > 0:
-                    kept.append((key, UUID(place), kind, currency, records, str(amount)))
+                    kept.append(
+                        {"key": key, "place": UUID(place), "kind": kind, "currency": currency, "records": records,
+                         "amount": str(amount)}
+                    )  # fmt: skip
             if current:
                 await FORGET_TALLIES.execute(listed(current))
-            await KEEP_TALLY.run_many(kept)
+            await insert_rows(PlaceTally, kept)
 
 
 async def settle(written: Iterable[Written]) -> None:
@@ -211,8 +210,13 @@ async def _record(kind: str, now: dict[UUID, Share]) -> None:
     if not now:
         return
     await FORGET_RECORDS.execute(listed([_key(kind, record_id) for record_id in now]))
-    await REMEMBER_RECORD.run_many(
-        [(_key(kind, record_id), *share.encode()) for record_id, share in now.items() if share.places]
+    await insert_rows(
+        TallyRecord,
+        [
+            dict(zip(("key", "places", "money"), (_key(kind, record_id), *share.encode()), strict=True))
+            for record_id, share in now.items()
+            if share.places
+        ],
     )
 
 

@@ -6,7 +6,6 @@ has no column for are kept with each grant (`standard`, `extra`), so an export g
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime
 import json
 import re
@@ -22,16 +21,18 @@ from piccolo.table import Table
 from api.schemas.imports import FileFormat, GrantCounts, ImportReport, OrganisationCounts, PlaceCounts
 from api.services import changes, organisations, records
 from api.services.actors import Actor
-from api.services.db import insert_rows, write_transaction
+from api.services.db import Statement, insert_rows, listed, write_transaction
 from api.services.errors import Forbidden
 from api.services.giving360 import convert, geocodes, orgids, validate
 from api.services.giving360.convert import Converted
 from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues
-from api.services.giving360.reference import grant_fields
+from api.services.giving360.reference import grant_field_names
 from models.tables import Grant, GrantPlace, Organisation, Place
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 CHUNK = 500
+# Records named for the change feed at a time: each is a statement or two whatever its length.
+LOG_CHUNK = 5000
 NAME_LENGTH = 300
 URL_PATTERN = re.compile(r"^https?://[^\s\x00]+$")
 PLACENET_GRANT = re.compile(r"^360G-placenet-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
@@ -53,6 +54,14 @@ TEXT_FIELDS = (
 )
 JSON_COLUMNS = ("standard", "extra", "unmatched_locations")
 MONEY_COLUMNS = ("amount", "amount_applied_for", "amount_disbursed")
+
+# What planning asks of the database, a list at a time (one parameter however long).
+ORGANISATIONS_BY_ORG_ID = Statement("SELECT id, org_id FROM organisation WHERE org_id {in}")
+ORGANISATIONS_BY_SLUG = Statement("SELECT id, slug FROM organisation WHERE slug {in}")
+GRANTS_BY_IDENTIFIER = Statement('SELECT id, identifier FROM "grant" WHERE identifier {in}')
+SLUGS_TAKEN = {
+    table: Statement(f'SELECT slug FROM "{table._meta.tablename}" WHERE slug {{in}}') for table in (Organisation, Grant)
+}
 
 Row = dict[str, Any]
 Progress = Callable[[int], Callable[[], None]]
@@ -263,10 +272,12 @@ def _organisation(published: Row, role: str, found: dict[str, OrganisationPlan])
 
 def grant_values(grant: Row) -> Row:
     """A grant's column values. `standard` keeps, as published, every standard field no column holds
-    (and any value a column cannot hold exactly); `extra` keeps the fields the standard does not define."""
-    known = set(grant_fields())
-    standard = {key: copy.deepcopy(value) for key, value in grant.items() if key in known}
-    extra = {key: copy.deepcopy(value) for key, value in grant.items() if key not in known}
+    (and any value a column cannot hold exactly); `extra` keeps the fields the standard does not define.
+    The published values are shared, not copied: only the first planned dates and programme are
+    changed here, and those are copied first."""
+    known = grant_field_names()
+    standard = {key: value for key, value in grant.items() if key in known}
+    extra = {key: value for key, value in grant.items() if key not in known}
     values: Row = {"identifier": standard.pop("id"), "name": grant["title"][:NAME_LENGTH]}
     if len(grant["title"]) <= NAME_LENGTH:
         del standard["title"]
@@ -300,7 +311,8 @@ def _planned_dates(standard: Row) -> tuple[datetime.date | None, datetime.date |
     planned = standard.get("plannedDates")
     if not planned or not isinstance(planned[0], dict):
         return None, None
-    first = planned[0]
+    first = dict(planned[0])
+    standard["plannedDates"] = [first, *planned[1:]]
     start, end = validate.date_of(first.get("startDate")), validate.date_of(first.get("endDate"))
     if start is not None:
         del first["startDate"]
@@ -318,8 +330,9 @@ def _programme(standard: Row) -> str | None:
     title = programmes[0].get("title")
     if not isinstance(title, str) or not title or len(title) > NAME_LENGTH:
         return None
-    del programmes[0]["title"]
-    if not programmes[0] and len(programmes) == 1:
+    first = {key: value for key, value in programmes[0].items() if key != "title"}
+    standard["grantProgramme"] = [first, *programmes[1:]]
+    if not first and len(programmes) == 1:
         del standard["grantProgramme"]
     return title
 
@@ -360,17 +373,11 @@ async def _match_organisations(organisations: dict[str, OrganisationPlan]) -> No
         if key.startswith(orgids.PLACENET_PREFIX) or key == INDIVIDUALS_SLUG
     }
     org_ids = [key for key in organisations if key != INDIVIDUALS_SLUG]
-    for chunk in chunks(org_ids):
-        for row in await Organisation.select(Organisation.id, Organisation.org_id, Organisation.slug).where(
-            Organisation.org_id.is_in(list(chunk))
-        ):
-            organisations[row["org_id"]].id = row["id"]
-    for chunk in chunks(list(by_slug)):
-        for row in await Organisation.select(Organisation.id, Organisation.slug).where(
-            Organisation.slug.is_in(list(chunk))
-        ):
-            found = organisations[by_slug[row["slug"]]]
-            found.id = found.id or row["id"]
+    for row in await ORGANISATIONS_BY_ORG_ID.rows(listed(org_ids)):
+        organisations[row["org_id"]].id = row["id"]
+    for row in await ORGANISATIONS_BY_SLUG.rows(listed(by_slug)):
+        found = organisations[by_slug[row["slug"]]]
+        found.id = found.id or row["id"]
     new = [plan for plan in organisations.values() if plan.id is None]
     for plan in new:
         plan.id, plan.new = uuid.uuid4(), True
@@ -384,11 +391,8 @@ async def _match_organisations(organisations: dict[str, OrganisationPlan]) -> No
 async def _assign_slugs(table: type[Table], wanted: list[tuple[Any, list[str]]], fallback: str) -> None:
     """A slug for each new record: its first candidate not taken (in the database or this file), else
     the last candidate numbered."""
-    slug = table._meta.get_column_by_name("slug")
     candidates = sorted({c for _, options in wanted for c in options if c})
-    taken: set[str] = set()
-    for chunk in chunks(candidates):
-        taken.update(await table.select(slug).where(slug.is_in(list(chunk))).output(as_list=True))
+    taken = {row["slug"] for row in await SLUGS_TAKEN[table].rows(listed(candidates))}
     for record, options in wanted:
         free = [c for c in options if c and c not in taken]
         choice = free[0] if free else await _numbered(table, next((c for c in reversed(options) if c), fallback), taken)
@@ -474,11 +478,8 @@ async def _match_grants(grants: list[GrantPlan]) -> None:
     """Each grant's stored record by 360Giving identifier; Placenet's own `360G-placenet-<uuid>`
     identifiers (given to grants that had none) find the grant they were made for."""
     by_identifier = {g.identifier: g for g in grants}
-    for chunk in chunks(list(by_identifier)):
-        for row in await Grant.select(Grant.id, Grant.identifier, Grant.slug).where(
-            Grant.identifier.is_in(list(chunk))
-        ):
-            by_identifier[row["identifier"]].existing = row["id"]
+    for row in await GRANTS_BY_IDENTIFIER.rows(listed(by_identifier)):
+        by_identifier[row["identifier"]].existing = row["id"]
     own = {UUID(m[1]): g for g in grants if g.existing is None and (m := PLACENET_GRANT.match(g.identifier))}
     for id_chunk in chunks(list(own)):
         rows = await Grant.select(Grant.id).where(Grant.id.is_in(id_chunk), Grant.identifier.is_null())
@@ -543,33 +544,27 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
     updated = [g for g in changed if g.action == "update"]
     before = await _fetch_grants([g.existing for g in updated if g.existing])
     _authorise_updates(updated, before, actor)
-    for chunk in chunks(new_organisations):
-        await insert_rows(
-            Organisation,
-            [
-                Organisation.from_dict(
-                    {
-                        "id": o.id,
-                        "slug": o.slug,
-                        "name": o.name,
-                        "org_id": o.org_id,
-                        "kind": o.kind,
-                        "description": o.description,
-                        "website": o.website,
-                        **stamp,
-                    }
-                )
-                for o in chunk
-            ],
-        )
-    created = [g for g in changed if g.action == "create"]
-    for grant_chunk in chunks(created):
-        rows = []
+    organisation_rows = [
+        {
+            "id": o.id,
+            "slug": o.slug,
+            "name": o.name,
+            "org_id": o.org_id,
+            "kind": o.kind,
+            "description": o.description,
+            "website": o.website,
+            "home_place": None,
+            **stamp,
+        }
+        for o in new_organisations
+    ]
+    await insert_rows(Organisation, organisation_rows)
+    created: dict[UUID, Row] = {}
+    for grant_chunk in chunks([g for g in changed if g.action == "create"]):
         for grant in grant_chunk:
             grant.existing = uuid.uuid4()
-            values = {"id": grant.existing, "slug": grant.slug, **_for_database(grant.values), **stamp}
-            rows.append(Grant.from_dict(values))
-        await insert_rows(Grant, rows)
+            created[grant.existing] = {"id": grant.existing, "slug": grant.slug, **grant.values, **stamp}
+        await insert_rows(Grant, [created[g.existing] for g in grant_chunk if g.existing])
         for _ in grant_chunk:
             tick()
     for grant in updated:
@@ -581,10 +576,8 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
         tick()
     for update_chunk in chunks(updated):
         await GrantPlace.delete().where(GrantPlace.grant.is_in([g.existing for g in update_chunk]))
-    links = [(g.existing, place) for g in changed for place in g.place_ids()]
-    for link_chunk in chunks(links):
-        await insert_rows(GrantPlace, [GrantPlace.from_dict({"grant": g, "place": p}) for g, p in link_chunk])
-    await _log(new_organisations, changed, before, actor)
+    await insert_rows(GrantPlace, [{"grant": g.existing, "place": place} for g in changed for place in g.place_ids()])
+    await _log(organisation_rows, created, changed, before, actor)
 
 
 async def _fetch_grants(ids: list[UUID]) -> dict[UUID, Any]:
@@ -614,13 +607,25 @@ def _authorise_updates(updated: list[GrantPlan], before: dict[UUID, Any], actor:
         )
 
 
-async def _log(new_organisations: list[Any], changed: list[GrantPlan], before: dict[UUID, Any], actor: Actor) -> None:
-    """One change-feed entry per organisation and grant written, as any other write makes."""
-    organisation_ids = [o.id for o in new_organisations]
-    for chunk in chunks(organisation_ids):
-        written = await records.fetch(organisations.RESOURCE, chunk)
+async def _log(
+    organisation_rows: list[Row],
+    created: dict[UUID, Row],
+    changed: list[GrantPlan],
+    before: dict[UUID, Any],
+    actor: Actor,
+) -> None:
+    """One change-feed entry per organisation and grant written, as any other write makes. A created
+    record is shown from the row just written (its references and places named as a read names them),
+    not read back: reading back every grant was an eighth of an import's time. An updated grant is read
+    back, as the update was made in the database."""
+    from api.services import grants
+
+    for chunk in chunks(organisation_rows, LOG_CHUNK):
+        written = await records.to_structs(organisations.RESOURCE, chunk)
         await changes.log_many(collection="organisations", entries=[("create", None, o) for o in written], actor=actor)
-    after = await _fetch_grants([g.existing for g in changed if g.existing])
+    after = await _fetch_grants([g.existing for g in changed if g.existing and g.existing not in created])
+    for chunk in chunks(list(created.values()), LOG_CHUNK):
+        after.update({grant.id: grant for grant in await records.to_structs(grants.RESOURCE, chunk)})
     entries = [
         ("update" if g.existing in before else "create", before.get(g.existing), after[g.existing])
         for g in changed

@@ -40,6 +40,12 @@ def grant_fields() -> tuple[str, ...]:
 
 
 @cache
+def grant_field_names() -> frozenset[str]:
+    """The grant's top-level fields, to look a key up in."""
+    return frozenset(grant_fields())
+
+
+@cache
 def codelist(name: str) -> frozenset[str]:
     """The codes of one of the standard's codelists (`regrantType`, `locationScope`, ...)."""
     return frozenset(row["Code"].strip() for row in _rows(f"{name}.csv") if row.get("Code"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import datetime
 import functools
-import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +16,7 @@ from functools import cache
 from typing import Any
 
 import jsonschema_rs
+import msgspec
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
@@ -105,9 +105,9 @@ def _repeated_grants(package: Any) -> Iterator[int]:
     grants = package.get("grants") if isinstance(package, dict) else None
     if not isinstance(grants, list):
         return
-    seen: set[str] = set()
+    seen: set[bytes] = set()
     for index, grant in enumerate(grants):
-        key = json.dumps(grant, sort_keys=True)
+        key = msgspec.json.encode(grant, order="sorted")
         if key in seen:
             yield index
         seen.add(key)
