@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -96,6 +97,7 @@ class _Insert:
     names: frozenset[str]
     defaults: list[Callable[[], Any]]
     json: list[int]  # the positions of JSON columns
+    get: Callable[[Mapping[str, Any]], Any]  # every column's value, from a row that has them all
 
     @classmethod
     def of(cls, table: type[Table]) -> _Insert:
@@ -111,14 +113,17 @@ class _Insert:
             frozenset(c._meta.name for c in columns),
             [_default(c) for c in columns],
             [index for index, c in enumerate(columns) if isinstance(c, JSON)],
+            itemgetter(*(c._meta.name for c in columns)),
         )
 
     def values(self, row: Mapping[str, Any]) -> list[Any]:
-        out = [row.get(name) for name in self.columns]
-        if not row.keys() >= self.names:
-            for index, name in enumerate(self.columns):
-                if name not in row:
-                    out[index] = self.defaults[index]()
+        if row.keys() >= self.names:
+            out = list(self.get(row)) if len(self.columns) > 1 else [self.get(row)]
+        else:
+            out = [
+                row[name] if name in row else default()
+                for name, default in zip(self.columns, self.defaults, strict=True)
+            ]
         for index in self.json:
             value = out[index]
             if value is not None and not isinstance(value, str):
@@ -154,7 +159,7 @@ def _default(column: Column) -> Callable[[], Any]:
     default is made (a new UUID, the time now), else the one value."""
     default = column.get_default_value()
     if isinstance(default, Default):
-        return default.python  # type: ignore[no-any-return]
+        return default.python
     if default is None and not column._meta.null:
         name = column._meta.name
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import json
 import re
 import uuid
@@ -59,7 +60,7 @@ MONEY_COLUMNS = ("amount", "amount_applied_for", "amount_disbursed")
 ORGANISATIONS_BY_ORG_ID = Statement("SELECT id, org_id FROM organisation WHERE org_id {in}")
 ORGANISATIONS_BY_SLUG = Statement("SELECT id, slug FROM organisation WHERE slug {in}")
 GRANTS_BY_IDENTIFIER = Statement('SELECT id, identifier FROM "grant" WHERE identifier {in}')
-SLUGS_TAKEN = {
+SLUGS_TAKEN: dict[type[Table], Statement] = {
     table: Statement(f'SELECT slug FROM "{table._meta.tablename}" WHERE slug {{in}}') for table in (Organisation, Grant)
 }
 
@@ -427,7 +428,9 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
     without_code = 0
     for grant in grants:
         for position, loc in enumerate(grant.locations):
-            where = converted.where(("grants", grant.index, "beneficiaryLocation", position, "geoCode"))
+            where = functools.partial(
+                converted.where, ("grants", grant.index, "beneficiaryLocation", position, "geoCode")
+            )
             if loc.code is None:
                 without_code += 1
                 issues.warn(
@@ -435,7 +438,7 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
                     f"The beneficiary location '{loc.published.get('name') or '(no name)'}' has no geographic code, "
                     "so it matches no place; it is kept on the grant.",
                     grant.identifier,
-                    where,
+                    where(),
                 )
             elif loc.code in found:
                 loc.place = found[loc.code]
@@ -446,7 +449,7 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
                         f"{loc.code} is a former code of {place['name']} ({place['gss_code']}); the grant is linked "
                         "to the current place and keeps the code as published.",
                         grant.identifier,
-                        where,
+                        where(),
                     )
             else:
                 unknown.add(loc.code)
@@ -456,7 +459,7 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
                         f"{geocodes.describe(loc.code)} names no place Placenet knows; it is kept on the grant as "
                         "an unmatched location.",
                         grant.identifier,
-                        where,
+                        where(),
                     )
     return PlaceCounts(matched=len(found), by_former_code=len(former), unknown=len(unknown), without_code=without_code)
 

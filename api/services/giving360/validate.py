@@ -264,25 +264,27 @@ def _identifiers(converted: Converted, grants: list[dict[str, Any]], issues: Iss
     positions: dict[str, list[int]] = defaultdict(list)
     for index, grant in enumerate(grants):
         gid = grant["id"]
-        where = converted.where(("grants", index, "id"))
         positions[gid].append(index)
         if not gid.strip():
             issues.error(
-                "identifier_missing", "The grant's identifier is empty; Placenet keys grants on it.", None, where
+                "identifier_missing",
+                "The grant's identifier is empty; Placenet keys grants on it.",
+                None,
+                converted.where(("grants", index, "id")),
             )
         elif len(gid) > IDENTIFIER_LENGTH:
             issues.error(
                 "identifier_too_long",
                 f"The identifier is {len(gid)} characters; Placenet holds identifiers of up to {IDENTIFIER_LENGTH}.",
                 gid[:40] + "...",
-                where,
+                converted.where(("grants", index, "id")),
             )
         elif not gid.startswith("360G-"):
             issues.warn(
                 "identifier_prefix",
                 "360Giving grant identifiers start with the publisher's 360G- prefix.",
                 gid,
-                where,
+                converted.where(("grants", index, "id")),
             )
         merged = converted.cells.get(f"grants/{index}/id", [])
         if len(merged) > 1:
@@ -328,16 +330,15 @@ def _amount_checks(converted: Converted, grant: dict[str, Any], at: JsonPath, is
         value = grant.get(name)
         if value is None:
             continue
-        where = converted.where((*at, name))
         if value == 0 and name == "amountAwarded":
-            issues.warn("amount_zero", "The amount awarded is 0.", grant["id"], where)
+            issues.warn("amount_zero", "The amount awarded is 0.", grant["id"], converted.where((*at, name)))
         elif value < 0:
             issues.warn(
                 "amount_negative",
                 f"{name} is negative ({value}); Placenet shows no amount for it and keeps the published value in "
                 "its 360Giving data.",
                 grant["id"],
-                where,
+                converted.where((*at, name)),
             )
         elif money(value) is None:
             issues.warn(
@@ -345,7 +346,7 @@ def _amount_checks(converted: Converted, grant: dict[str, Any], at: JsonPath, is
                 f"{name} {value} has more than two decimal places or is too large for Placenet's money fields; "
                 "the published value is kept in its 360Giving data.",
                 grant["id"],
-                where,
+                converted.where((*at, name)),
             )
 
 
