@@ -132,6 +132,7 @@ class _Insert:
 
 
 _inserts: dict[type[Table], _Insert] = {}
+COPY_FROM = 100  # rows
 
 
 async def insert_rows(table: type[Table], rows: Sequence[Mapping[str, Any]]) -> None:
@@ -145,7 +146,8 @@ async def insert_rows(table: type[Table], rows: Sequence[Mapping[str, Any]]) -> 
     insert = _inserts.get(table) or _inserts.setdefault(table, _Insert.of(table))
     values = [insert.values(row) for row in rows]
     db = engine()
-    if isinstance(db, SQLiteEngine):
+    # COPY first asks the server for the table's column types: a round trip a few rows do not repay.
+    if isinstance(db, SQLiteEngine) or len(values) < COPY_FROM:
         await insert.statement.run_many(values)
         return
     transaction = db.current_transaction.get()

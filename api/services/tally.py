@@ -28,7 +28,7 @@ import msgspec
 from api.services import activity
 from api.services.activity import as_uuid
 from api.services.db import Statement, Written, insert_rows, listed, write_transaction
-from models.tables import PlaceTally, TallyRecord
+from models.tables import TallyRecord
 
 log = logging.getLogger("placenet.tally")
 
@@ -93,6 +93,10 @@ RECORDED = Statement('SELECT "key", places, money FROM tally_record WHERE "key" 
 TALLIES = Statement('SELECT "key", records, amount FROM place_tally WHERE "key" {in}')
 FORGET_RECORDS = Statement('DELETE FROM tally_record WHERE "key" {in}')
 FORGET_TALLIES = Statement('DELETE FROM place_tally WHERE "key" {in}')
+KEEP_TALLY = Statement(
+    'INSERT INTO place_tally ("key", place, kind, currency, records, amount) VALUES ({}, {}, {}, {}, {}, {}) '
+    'ON CONFLICT ("key") DO UPDATE SET records = excluded.records, amount = excluded.amount'
+)
 
 
 Lineages = dict[str, list[str]]  # a place id: it and every place above it
@@ -155,7 +159,7 @@ class Moves:
         for start in range(0, len(tallies), CHUNK):
             chunk = {_key(*tally): tally for tally in tallies[start : start + CHUNK]}
             current = {row["key"]: row for row in await TALLIES.rows(listed(chunk))}
-            kept = []
+            kept, emptied = [], []
             for key, (place, kind, currency) in chunk.items():
                 row = current.get(key)
                 records = (row["records"] if row else 0) + self.records[place, kind, currency]
@@ -164,13 +168,12 @@ class Moves:
                     # Only data written past the API can do this; the write itself is still right.
                     log.error("the map's tally %s would go below zero: run `placenet recount`", key)
                 if records > 0:
-                    kept.append(
-                        {"key": key, "place": UUID(place), "kind": kind, "currency": currency, "records": records,
-                         "amount": str(amount)}
-                    )  # fmt: skip
-            if current:
-                await FORGET_TALLIES.execute(listed(current))
-            await insert_rows(PlaceTally, kept)
+                    kept.append((key, UUID(place), kind, currency, records, str(amount)))
+                elif row:
+                    emptied.append(key)
+            if emptied:
+                await FORGET_TALLIES.execute(listed(emptied))
+            await KEEP_TALLY.run_many(kept)
 
 
 async def settle(written: Iterable[Written]) -> None:
@@ -201,15 +204,18 @@ async def settle(written: Iterable[Written]) -> None:
             for record_id in changed:
                 moves.add(kind, before.get(record_id, Share()), -1, lineages)
                 moves.add(kind, now[record_id], +1, lineages)
-            await _record(kind, {record_id: now[record_id] for record_id in changed})
+            await _record(kind, {record_id: now[record_id] for record_id in changed}, before)
     await moves.apply()
 
 
-async def _record(kind: str, now: dict[UUID, Share]) -> None:
-    """Remember what each record adds, for the next write to compare with."""
+async def _record(kind: str, now: dict[UUID, Share], recorded: Iterable[UUID] = ()) -> None:
+    """Remember what each record adds, for the next write to compare with (`recorded`: the records
+    remembered before, whose rows go first)."""
     if not now:
         return
-    await FORGET_RECORDS.execute(listed([_key(kind, record_id) for record_id in now]))
+    forget = [_key(kind, record_id) for record_id in recorded if record_id in now]
+    if forget:
+        await FORGET_RECORDS.execute(listed(forget))
     await insert_rows(
         TallyRecord,
         [
