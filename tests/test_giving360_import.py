@@ -513,3 +513,23 @@ async def test_an_imports_change_entries_hold_each_record_as_the_api_reads_it(ap
         }, change["record_slug"]
     assert sum(c["fields"].get("contributed_by", {}).get("after", {}).get("slug") == "ivar" for c in logged) == 68 + 63
     assert any(c["fields"].get("places") for c in logged if c["collection"] == "grants")
+
+
+async def test_an_import_turns_the_cycle_collector_off_while_it_runs_and_back_on_after(places):
+    import gc
+
+    seen_during: list[bool] = []
+
+    def progress(total: int) -> Any:
+        seen_during.append(gc.isenabled())
+        return lambda: None
+
+    assert gc.isenabled()
+    await importer.import_file(
+        JSON_SAMPLE.read_bytes(), file_format="json", file_name=JSON_SAMPLE.name, actor=ADMIN, progress=progress
+    )
+    assert seen_during == [False]
+    assert gc.isenabled()
+    with pytest.raises(ImportRefused):
+        await importer.import_file(b"{}", file_format="json", file_name="empty.json", actor=ADMIN)
+    assert gc.isenabled()

@@ -116,9 +116,8 @@ class LinkSet:
         """Each owner's targets, named (id, slug, name) and in name order, in one statement."""
         args = [listed(owner_ids)] + ([] if self.role is None else [self.role])
         by_owner: dict[UUID, list[Row]] = defaultdict(list)
-        for row in await self._named_targets.rows(*args):
-            owner = row.pop("owner")
-            by_owner[owner].append(row)
+        for row in await self._named_targets.records(*args):
+            by_owner[row["owner"]].append({"id": row["id"], "slug": row["slug"], "name": row["name"]})
         return by_owner
 
 

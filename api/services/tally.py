@@ -110,13 +110,13 @@ async def shares(kind: str, record_ids: Sequence[UUID], lineages: Lineages) -> d
     """What each record adds now; a record that no longer exists (or has no place) adds nothing. The
     lineages of its places are added to `lineages`."""
     places: dict[UUID, set[str]] = defaultdict(set)
-    for row in await LINEAGES[kind].rows(listed(record_ids)):
+    for row in await LINEAGES[kind].records(listed(record_ids)):
         place = str(row["place"])
         places[as_uuid(row["record_id"])].add(place)
         lineages[place] = _ancestry(row["lineage"])
     money: dict[UUID, dict[str, Decimal]] = defaultdict(dict)
     if kind in AMOUNTS:
-        for row in await AMOUNTS[kind].rows(listed(record_ids)):
+        for row in await AMOUNTS[kind].records(listed(record_ids)):
             record_money = money[as_uuid(row["record_id"])]
             record_money[row["currency"]] = record_money.get(row["currency"], Decimal(0)) + Decimal(str(row["amount"]))
     return {
@@ -128,7 +128,7 @@ async def shares(kind: str, record_ids: Sequence[UUID], lineages: Lineages) -> d
 async def _add_lineages(places: Iterable[str], lineages: Lineages) -> None:
     missing = {place for place in places if place not in lineages}
     if missing:
-        for row in await PLACE_LINEAGES.rows(listed(missing)):
+        for row in await PLACE_LINEAGES.records(listed(missing)):
             lineages[str(row["id"])] = _ancestry(row["lineage"])
 
 
@@ -158,7 +158,7 @@ class Moves:
         tallies = [tally for tally, records in self.records.items() if records or self.amounts.get(tally)]
         for start in range(0, len(tallies), CHUNK):
             chunk = {_key(*tally): tally for tally in tallies[start : start + CHUNK]}
-            current = {row["key"]: row for row in await TALLIES.rows(listed(chunk))}
+            current = {row["key"]: row for row in await TALLIES.records(listed(chunk))}
             kept, emptied = [], []
             for key, (place, kind, currency) in chunk.items():
                 row = current.get(key)
@@ -195,7 +195,7 @@ async def settle(written: Iterable[Written]) -> None:
             keys = {_key(kind, record_id): record_id for record_id in chunk}
             before = {
                 keys[row["key"]]: Share.decode(row["places"], row["money"])
-                for row in await RECORDED.rows(listed(list(keys)))
+                for row in await RECORDED.records(listed(list(keys)))
             }
             lineages: Lineages = {}
             now = await shares(kind, chunk, lineages)
@@ -233,7 +233,7 @@ async def rebuild() -> None:
         await FORGET_EVERY_RECORD.execute()
         moves = Moves()
         for kind in LINKS:
-            ids = sorted(as_uuid(row["record_id"]) for row in await EVERY_RECORD[kind].rows())
+            ids = sorted(as_uuid(row["record_id"]) for row in await EVERY_RECORD[kind].records())
             for start in range(0, len(ids), CHUNK):
                 lineages: Lineages = {}
                 now = await shares(kind, ids[start : start + CHUNK], lineages)

@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import datetime
 import functools
+import gc
 import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -143,6 +145,35 @@ async def import_file(
     """Import one 360Giving file. Raises ImportRefused, having written nothing, when it has errors."""
     if len(content) > MAX_FILE_BYTES:
         raise FileTooLarge(f"The file is {len(content) // 1_000_000} MB; files of up to 50 MB can be imported.")
+    with _no_cycle_collection():
+        return await _import(content, file_format, file_name, actor, source_url, dry_run, progress, today)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector left off while a file is imported. A file's grants are millions of
+    objects, all alive until the import ends, and each full collection walks them all: a seventh of a
+    20,000-grant import's time (bench/results). Memory is still freed as usual when nothing refers to it;
+    only cycles wait, until the collector is back on. Two imports at once leave it on when both end."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+async def _import(
+    content: bytes,
+    file_format: FileFormat,
+    file_name: str,
+    actor: Actor,
+    source_url: str | None,
+    dry_run: bool,
+    progress: Progress | None,
+    today: datetime.date | None,
+) -> ImportReport:
     issues = Issues()
     converted, grants, organisations = await asyncio.to_thread(
         _prepare, content, file_format, issues, today or _today()
