@@ -27,7 +27,13 @@ UNLOGGED = {"updated_at", "version", "created_at", "id"}
 
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    old, new = before or {}, after or {}
+    if not before:  # a record made: every field it has (the common case of a bulk import, so kept short)
+        return {
+            name: {"before": None, "after": value}
+            for name, value in sorted((after or {}).items())
+            if value is not None and name not in UNLOGGED
+        }
+    old, new = before, after or {}
     return {
         name: {"before": old.get(name), "after": new.get(name)}
         for name in sorted(old.keys() | new.keys())

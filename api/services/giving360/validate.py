@@ -464,7 +464,8 @@ def _walk(value: Any, schema: dict[str, Any], path: tuple[str, ...]) -> Iterable
         items = schema.get("items")
         if isinstance(items, dict):
             for item in value:
-                yield from _walk(item, items, path)
+                if isinstance(item, dict | list):
+                    yield from _walk(item, items, path)
         return
     if not isinstance(value, dict):
         return
@@ -472,10 +473,10 @@ def _walk(value: Any, schema: dict[str, Any], path: tuple[str, ...]) -> Iterable
     if not isinstance(properties, dict):
         return
     for key, item in value.items():
-        if key in properties:
-            yield from _walk(item, properties[key], (*path, key))
-        else:
+        if key not in properties:
             yield "/".join((*path, key))
+        elif isinstance(item, dict | list):  # only objects hold fields (most values are text or numbers)
+            yield from _walk(item, properties[key], (*path, key))
 
 
 def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
