@@ -533,3 +533,15 @@ async def test_an_import_turns_the_cycle_collector_off_while_it_runs_and_back_on
     with pytest.raises(ImportRefused):
         await importer.import_file(b"{}", file_format="json", file_name="empty.json", actor=ADMIN)
     assert gc.isenabled()
+
+
+async def test_nul_characters_are_removed_from_text_and_said_so(places, client):
+    """PostgreSQL cannot store NUL; in JSON it can only come as the escape \\u0000."""
+    data = one_grant(title="Youth\u0000 work", placenetNote="a\u0000b")
+    content = json.dumps(data).encode()
+    assert b"\\u0000" in content
+    report = await run(content)
+    assert report.warning_counts["nul_removed"] == 1
+    grant = (await client.get("/v1/grants/360G-blagravetrust-00658000009YZRq")).json()
+    assert (grant["name"], grant["extra"]) == ("Youth work", {"placenetNote": "ab"})
+    assert "nul_removed" not in (await run(one_grant(title="Youth work again"))).warning_counts

@@ -210,7 +210,9 @@ def _read_and_validate(content: bytes, file_format: FileFormat, issues: Issues, 
     converted = convert.read(content, file_format, issues)
     issues.refuse_if_errors()
     assert converted is not None
-    if _remove_nul(converted.package):
+    # JSON text holds a NUL only as the escape \u0000 (a bare one is not JSON), so most files need no search.
+    might_hold_nul = file_format != "json" or b"\\u0000" in content
+    if might_hold_nul and _remove_nul(converted.package):
         issues.warn("nul_removed", "The file has NUL characters in its text; they were removed.")
     validate.check_schema(converted, issues)
     issues.refuse_if_errors()
