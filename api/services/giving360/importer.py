@@ -34,8 +34,9 @@ from models.tables import Grant, GrantPlace, Organisation, Place
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 CHUNK = 500
-# Records named for the change feed at a time: each is a statement or two whatever its length.
-LOG_CHUNK = 5000
+# Records written, or named for the change feed, at a time: each is a statement or two (a COPY, a list
+# parameter) whatever its length, so the chunks are as long as progress reports can be sparse.
+BULK_CHUNK = 5000
 NAME_LENGTH = 300
 URL_PATTERN = re.compile(r"^https?://[^\s\x00]+$")
 PLACENET_GRANT = re.compile(r"^360G-placenet-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
@@ -596,7 +597,7 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
     ]
     await insert_rows(Organisation, organisation_rows)
     created: dict[UUID, Row] = {}
-    for grant_chunk in chunks([g for g in changed if g.action == "create"]):
+    for grant_chunk in chunks([g for g in changed if g.action == "create"], BULK_CHUNK):
         for grant in grant_chunk:
             grant.existing = uuid.uuid4()
             created[grant.existing] = {"id": grant.existing, "slug": grant.slug, **grant.values, **stamp}
@@ -656,11 +657,11 @@ async def _log(
     back, as the update was made in the database."""
     from api.services import grants
 
-    for chunk in chunks(organisation_rows, LOG_CHUNK):
+    for chunk in chunks(organisation_rows, BULK_CHUNK):
         written = await records.to_structs(organisations.RESOURCE, chunk)
         await changes.log_many(collection="organisations", entries=[("create", None, o) for o in written], actor=actor)
     after = await _fetch_grants([g.existing for g in changed if g.existing and g.existing not in created])
-    for chunk in chunks(list(created.values()), LOG_CHUNK):
+    for chunk in chunks(list(created.values()), BULK_CHUNK):
         after.update({grant.id: grant for grant in await records.to_structs(grants.RESOURCE, chunk)})
     entries = [
         ("update" if g.existing in before else "create", before.get(g.existing), after[g.existing])
