@@ -80,13 +80,24 @@ async def log(
     wrote(_written(entry, before, after))
 
 
-async def log_many(
-    *, collection: str, entries: list[tuple[str, msgspec.Struct | None, msgspec.Struct | None]], actor: Actor
-) -> None:
-    """Log many writes of one collection at once (a bulk import), as (operation, before, after)."""
-    rows = [_entry(collection, operation, before, after, actor) for operation, before, after in entries]
+Entry = tuple[str, msgspec.Struct | None, msgspec.Struct | None]  # operation, before, after
+
+
+def entry_rows(*, collection: str, entries: list[Entry], actor: Actor) -> list[dict[str, Any]]:
+    """The change-feed rows of many writes of one collection (no database: a bulk import makes them
+    while PostgreSQL writes the records)."""
+    return [_entry(collection, operation, before, after, actor) for operation, before, after in entries]
+
+
+async def log_rows(rows: list[dict[str, Any]], entries: list[Entry]) -> None:
+    """Append rows `entry_rows` made for these entries, inside the caller's write transaction."""
     await insert_rows(Change, rows)
     wrote(*(_written(row, before, after) for row, (_, before, after) in zip(rows, entries, strict=True)))
+
+
+async def log_many(*, collection: str, entries: list[Entry], actor: Actor) -> None:
+    """Log many writes of one collection at once (a bulk import), as (operation, before, after)."""
+    await log_rows(entry_rows(collection=collection, entries=entries, actor=actor), entries)
 
 
 def _written(entry: dict[str, Any], before: msgspec.Struct | None, after: msgspec.Struct | None) -> Written:

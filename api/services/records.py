@@ -267,30 +267,50 @@ def _named(row: Row, field: str) -> Row | None:
     return named if named["id"] is not None else None
 
 
-async def to_structs(resource: Resource[Read], rows: list[Row]) -> list[Read]:
-    """Rows of the resource's table to its Read Struct, with every reference named, in a fixed number
-    of queries however many rows there are. Rows read by the resource's own statements (`by_ref`,
-    `by_ids`) carry their references' names already; other rows have them looked up."""
-    if not rows:
-        return []
+@dataclass(frozen=True)
+class Names:
+    """What rows of a resource need from other tables to become Structs: their references' names (by
+    kind), each link set's named targets (by field, then owner) and the resource's expanded fields."""
+
+    references: Mapping[Kind, Mapping[UUID, Row]]
+    linked: Mapping[str, Mapping[UUID, list[Row]]]
+    extra: Mapping[UUID, Row]
+
+
+async def names_for(
+    resource: Resource[Read], rows: list[Row], linked: Mapping[str, Mapping[UUID, list[Row]]] | None = None
+) -> Names:
+    """Everything `structs` needs looked up for these rows, in a fixed number of queries however many
+    rows there are. A link set the caller already knows (`linked`, by field) is not read."""
     ids = [row["id"] for row in rows]
-    rows = [dict(row) for row in rows]
-    if "contributed_by.id" in rows[0]:
-        for row in rows:
-            row.update({field: _named(row, field) for field in resource.named})
-    else:
+    found: dict[Kind, Mapping[UUID, Row]] = {}
+    if rows and "contributed_by.id" not in rows[0]:
         wanted: dict[Kind, set[UUID | None]] = defaultdict(set)
         for name, kind in resource.named.items():
             wanted[kind].update(row[name] for row in rows)
         found = {kind: await references(kind, kind_ids) for kind, kind_ids in wanted.items()}
-        for row in rows:
-            row.update({name: found[kind].get(row[name]) for name, kind in resource.named.items()})
-    linked = {link.field: await link.named_targets(ids) for link in resource.links}
+    given = linked or {}
+    links = {
+        link.field: given[link.field] if link.field in given else await link.named_targets(ids)
+        for link in resource.links
+    }
     extra = await resource.expand(ids) if resource.expand else {}
-    structs = []
-    for out in rows:
+    return Names(found, links, extra)
+
+
+def structs(resource: Resource[Read], rows: list[Row], names: Names) -> list[Read]:
+    """Rows of the resource's table to its Read Struct, with what `names_for` looked up for them. Rows
+    read by the resource's own statements (`by_ref`, `by_ids`) carry their references' names already."""
+    joined = bool(rows) and "contributed_by.id" in rows[0]
+    out_structs = []
+    for row in rows:
+        out = dict(row)
+        if joined:
+            out.update({field: _named(out, field) for field in resource.named})
+        else:
+            out.update({name: names.references[kind].get(out[name]) for name, kind in resource.named.items()})
         for link in resource.links:
-            out[link.field] = linked[link.field].get(out["id"], [])
+            out[link.field] = names.linked[link.field].get(out["id"], [])
         for name in resource.json_columns:
             if isinstance(out[name], str):
                 out[name] = msgspec.json.decode(out[name])
@@ -298,9 +318,17 @@ async def to_structs(resource: Resource[Read], rows: list[Row]) -> list[Read]:
             out["amount"] = money_out(out["amount"], out["currency"])
         if resource.derive:
             out.update(resource.derive(out))
-        out.update(extra.get(out["id"], {}))
-        structs.append(msgspec.convert(out, resource.read))
-    return structs
+        out.update(names.extra.get(out["id"], {}))
+        out_structs.append(msgspec.convert(out, resource.read))
+    return out_structs
+
+
+async def to_structs(resource: Resource[Read], rows: list[Row]) -> list[Read]:
+    """Rows of the resource's table to its Read Struct, with every reference named, in a fixed number
+    of queries however many rows there are."""
+    if not rows:
+        return []
+    return structs(resource, rows, await names_for(resource, rows))
 
 
 async def fetch(resource: Resource[Read], ids: Sequence[UUID]) -> list[Read]:
