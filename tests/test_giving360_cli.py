@@ -71,3 +71,16 @@ def test_import_and_export_from_the_command_line(tmp_path):
     unknown = placenet("export", "360giving", "--funder", "nobody", env=env, check=False)
     assert unknown.returncode != 0
     assert "Error: The funder filter names no organisation." in unknown.stderr
+
+
+def test_a_fixtures_dump_says_what_360giving_data_it_leaves_out(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/placenet.sqlite3"}
+    placenet("migrate", env=env)
+    seed = ("fixtures/places/uk.json", "fixtures/places/councils.json", "fixtures/seed/place-action-inquiry.yaml")
+    placenet("fixtures", "load", *seed, env=env)
+    assert placenet("fixtures", "dump", "-o", str(tmp_path / "seed.json"), env=env).stderr == ""
+
+    placenet("import", "360giving", str(SAMPLES / "360G-blagravetrust-2016.json"), env=env)
+    dumped = placenet("fixtures", "dump", "-o", str(tmp_path / "all.json"), env=env)
+    assert dumped.stderr.startswith("68 grants hold 360Giving data a fixture file has no place for")
+    assert "`placenet export 360giving` writes it whole" in dumped.stderr
