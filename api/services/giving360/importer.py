@@ -602,13 +602,11 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
         grant.existing = uuid.uuid4()
     logged = await _write_new(organisation_rows, new_grants, stamp, actor, tick)
     for grant in updated:
-        changes_: dict[Any, Any] = {
-            Grant._meta.get_column_by_name(k): v for k, v in _for_database(grant.values).items()
-        }
-        changes_[Grant.updated_at] = at
-        changes_[Grant.version] = Grant.version + 1
-        changes_[Grant.source], changes_[Grant.source_url] = actor.source, actor.source_url
-        await Grant.update(changes_).where(Grant.id == grant.existing)
+        columns: dict[Any, Any] = {Grant._meta.get_column_by_name(k): v for k, v in _for_database(grant.values).items()}
+        columns[Grant.updated_at] = at
+        columns[Grant.version] = Grant.version + 1
+        columns[Grant.source], columns[Grant.source_url] = actor.source, actor.source_url
+        await Grant.update(columns).where(Grant.id == grant.existing)
         tick()
     for update_chunk in chunks(updated):
         await GrantPlace.delete().where(GrantPlace.grant.is_in([g.existing for g in update_chunk]))
