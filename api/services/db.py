@@ -79,7 +79,7 @@ class Statement:
 
     async def execute(self, *args: Any) -> None:
         """Run a statement that returns no rows (a DELETE)."""
-        await self.rows(*args)
+        await self.records(*args)
 
     async def run_many(self, rows: Sequence[Sequence[Any]]) -> None:
         """The statement once per row of values, in one round trip, inside the current write transaction."""

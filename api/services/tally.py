@@ -216,14 +216,12 @@ async def _record(kind: str, now: dict[UUID, Share], recorded: Iterable[UUID] = 
     forget = [_key(kind, record_id) for record_id in recorded if record_id in now]
     if forget:
         await FORGET_RECORDS.execute(listed(forget))
-    await insert_rows(
-        TallyRecord,
-        [
-            dict(zip(("key", "places", "money"), (_key(kind, record_id), *share.encode()), strict=True))
-            for record_id, share in now.items()
-            if share.places
-        ],
-    )
+    rows = []
+    for record_id, share in now.items():
+        if share.places:
+            places, money = share.encode()
+            rows.append({"key": _key(kind, record_id), "places": places, "money": money})
+    await insert_rows(TallyRecord, rows)
 
 
 async def rebuild() -> None:

@@ -612,13 +612,12 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
         await GrantPlace.delete().where(GrantPlace.grant.is_in([g.existing for g in update_chunk]))
     await insert_rows(GrantPlace, [{"grant": g.existing, "place": place} for g in updated for place in g.place_ids()])
     after = await _fetch_grants([g.existing for g in updated if g.existing])
-    entries: list[changes.Entry] = [("update", before[g.existing], after[g.existing]) for g in updated if g.existing]
-    rows = changes.entry_rows(collection="grants", entries=entries, actor=actor)
-    logged.update((g.existing, logged_) for g, logged_ in zip(updated, zip(entries, rows, strict=True), strict=True))
+    updates: list[changes.Entry] = [("update", before[g.existing], after[g.existing]) for g in updated if g.existing]
+    update_rows = changes.entry_rows(collection="grants", entries=updates, actor=actor)
+    logged.update((g.existing, pair) for g, pair in zip(updated, zip(updates, update_rows, strict=True), strict=True))
     # In the file's order: its organisations, then its grants.
     for ids in ([o["id"] for o in organisation_rows], [g.existing for g in changed]):
-        entries, rows = [logged[i][0] for i in ids], [logged[i][1] for i in ids]
-        await changes.log_rows(rows, entries)
+        await changes.log_rows([logged[i][1] for i in ids], [logged[i][0] for i in ids])
 
 
 Logged = dict[UUID | None, tuple[changes.Entry, Row]]  # a record's change-feed entry, and its row
