@@ -148,8 +148,36 @@ def document_conventions(app: Litestar) -> None:
                     *(operation.parameters or []),
                     {"name": name, "in": "header", "required": False, "description": description, "schema": schema},
                 ]
+            if _takes_json_body(operation):
+                _document_strict_body(responses)
             operation.responses = dict(sorted(responses.items()))
             _add_body_example(operation)
+
+
+BODY_RESPONSES = {
+    "400": "The request is malformed: a parameter or field has the wrong type, length or format, or the body is "
+    "not UTF-8 JSON nested at most 32 deep. Every field at fault is listed in `errors`, not only the first.",
+    "415": "The body is not sent as JSON: a write needs `Content-Type: application/json` (UTF-8).",
+    "422": "The request is well-formed but names a record that does not exist, or the body has fields this operation "
+    "does not take (each named in `errors`; nothing is dropped silently).",
+}
+
+
+def _takes_json_body(operation: Any) -> bool:
+    content = (getattr(operation.request_body, "content", None) or {}) if operation.request_body else {}
+    return list(content) == ["application/json"]
+
+
+def _document_strict_body(responses: dict[str, Any]) -> None:
+    """What api/validation.py refuses before any handler runs."""
+    for status, description in BODY_RESPONSES.items():
+        if status in responses and not isinstance(responses[status], dict):
+            responses[status].description = description
+        else:
+            responses[status] = {
+                "description": description,
+                "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+            }
 
 
 def _add_body_example(operation: Any) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Money, Name, Page, Provenance, Ref, Reference, Slug
+from api.schemas.common import Date, LongText, Money, Name, Page, Provenance, Ref, Reference, Slug, WriteBody
 
 FUNDER = Meta(description="The contributing funder.")
 AMOUNT = Meta(description="How much it put in; empty when in kind or not published.")
@@ -32,7 +32,7 @@ class Contribution(Provenance):
     description: Annotated[str | None, CONTRIBUTION_DESCRIPTION]
 
 
-class ContributionCreate(msgspec.Struct, kw_only=True):
+class ContributionCreate(WriteBody):
     """A funder's contribution to a co-funding arrangement."""
 
     funder: Annotated[Ref, FUNDER, Meta(examples=["lankelly-chase-foundation"])]
@@ -41,7 +41,7 @@ class ContributionCreate(msgspec.Struct, kw_only=True):
     description: Annotated[LongText | None, CONTRIBUTION_DESCRIPTION] = None
 
 
-class ContributionUpdate(msgspec.Struct, kw_only=True):
+class ContributionUpdate(WriteBody):
     """Changes to a contribution: only the fields given change."""
 
     amount: Annotated[Money | None, AMOUNT] | UnsetType = UNSET
@@ -69,7 +69,7 @@ class CoFundingPage(Page[CoFunding]):
     """A page of co-funding arrangements."""
 
 
-class CoFundingCreate(msgspec.Struct, kw_only=True):
+class CoFundingCreate(WriteBody):
     """A new co-funding arrangement, optionally with its first contributions."""
 
     name: Annotated[Name, Meta(description="The arrangement's name.", examples=["Place-based funding study"])]
@@ -86,7 +86,7 @@ class CoFundingCreate(msgspec.Struct, kw_only=True):
     ] = msgspec.field(default_factory=list)
 
 
-class CoFundingUpdate(msgspec.Struct, kw_only=True):
+class CoFundingUpdate(WriteBody):
     """Changes to a co-funding arrangement: only the fields given change. Contributions change through
     `/v1/co-funding/{ref}/contributions`."""
 

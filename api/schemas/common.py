@@ -86,7 +86,12 @@ Currency = Annotated[
 Date = Annotated[datetime.date, Meta(description="A calendar date, YYYY-MM-DD.")]
 
 
-class Money(msgspec.Struct, frozen=True):
+class WriteBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A request body that creates or changes a record. A field the operation does not take is refused
+    (422, naming it) rather than dropped: a client that misspells `amount` must hear about it."""
+
+
+class Money(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """An amount of money: a decimal string and its currency."""
 
     amount: Amount

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Name, Page, Provenance, Ref, Reference, Slug
+from api.schemas.common import Date, LongText, Name, Page, Provenance, Ref, Reference, Slug, WriteBody
 
 EngagementKind = Literal["meeting", "meeting_series", "discussion_series", "consultation", "workshop", "other"]
 KIND = Meta(
@@ -46,7 +46,7 @@ class EngagementPage(Page[Engagement]):
     """A page of engagements."""
 
 
-class EngagementCreate(msgspec.Struct, kw_only=True):
+class EngagementCreate(WriteBody):
     """A new engagement."""
 
     name: Annotated[Name, Meta(description="The engagement's name.", examples=["One-to-one meetings with funders"])]
@@ -62,7 +62,7 @@ class EngagementCreate(msgspec.Struct, kw_only=True):
     people_involved: Annotated[int, PEOPLE] | None = None
 
 
-class EngagementUpdate(msgspec.Struct, kw_only=True):
+class EngagementUpdate(WriteBody):
     """Changes to an engagement: only the fields given change; a list given replaces the old one."""
 
     name: Name | UnsetType = UNSET

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Money, Name, Page, Provenance, Ref, Reference, Slug
+from api.schemas.common import Date, LongText, Money, Name, Page, Provenance, Ref, Reference, Slug, WriteBody
 
 IDENTIFIER = Meta(
     min_length=1,
@@ -87,7 +87,7 @@ class GrantPage(Page[Grant]):
     """A page of grants."""
 
 
-class GrantCreate(msgspec.Struct, kw_only=True):
+class GrantCreate(WriteBody):
     """A new grant. The slug is made from the identifier, or the title, when not given."""
 
     name: Annotated[Name, Meta(description="The grant's title.", examples=["Testing place-based methodologies"])]
@@ -104,7 +104,7 @@ class GrantCreate(msgspec.Struct, kw_only=True):
     places: Annotated[list[Ref], PLACES] = msgspec.field(default_factory=list)
 
 
-class GrantUpdate(msgspec.Struct, kw_only=True):
+class GrantUpdate(WriteBody):
     """Changes to a grant: only the fields given change; a list given replaces the old one."""
 
     name: Name | UnsetType = UNSET

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Name, Page, Provenance, Ref, Reference, Slug
+from api.schemas.common import Date, LongText, Name, Page, Provenance, Ref, Reference, Slug, WriteBody
 
 MembershipRole = Literal["convenor", "member", "observer"]
 ROLE = Meta(description="The organisation's part in the group: `convenor`, `member` or `observer`.")
@@ -31,7 +31,7 @@ class Membership(Provenance):
     left_on: Annotated[Date | None, LEFT]
 
 
-class MembershipCreate(msgspec.Struct, kw_only=True):
+class MembershipCreate(WriteBody):
     """An organisation joining an interest group."""
 
     organisation: Annotated[Ref, Meta(description="The organisation joining.", examples=["lankelly-chase-foundation"])]
@@ -40,7 +40,7 @@ class MembershipCreate(msgspec.Struct, kw_only=True):
     left_on: Annotated[Date | None, LEFT] = None
 
 
-class MembershipUpdate(msgspec.Struct, kw_only=True):
+class MembershipUpdate(WriteBody):
     """Changes to a membership: only the fields given change."""
 
     role: Annotated[MembershipRole, ROLE] | UnsetType = UNSET
@@ -66,7 +66,7 @@ class InterestGroupPage(Page[InterestGroup]):
     """A page of interest groups."""
 
 
-class InterestGroupCreate(msgspec.Struct, kw_only=True):
+class InterestGroupCreate(WriteBody):
     """A new interest group, optionally with its first members."""
 
     name: Annotated[Name, Meta(description="The group's name.", examples=["Place-based funders interest group"])]
@@ -81,7 +81,7 @@ class InterestGroupCreate(msgspec.Struct, kw_only=True):
     )
 
 
-class InterestGroupUpdate(msgspec.Struct, kw_only=True):
+class InterestGroupUpdate(WriteBody):
     """Changes to an interest group: only the fields given change. Members change through
     `/v1/interest-groups/{ref}/members`."""
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import LongText, Name, OrgId, Page, Provenance, Ref, Reference, Slug, Url
+from api.schemas.common import LongText, Name, OrgId, Page, Provenance, Ref, Reference, Slug, Url, WriteBody
 
 OrganisationKind = Literal[
     "foundation",
@@ -55,7 +54,7 @@ class OrganisationPage(Page[Organisation]):
     """A page of organisations."""
 
 
-class OrganisationCreate(msgspec.Struct, kw_only=True):
+class OrganisationCreate(WriteBody):
     """A new organisation. The slug is made from the name when not given."""
 
     name: Annotated[Name, Meta(description="The organisation's usual name.", examples=["Lankelly Chase Foundation"])]
@@ -67,7 +66,7 @@ class OrganisationCreate(msgspec.Struct, kw_only=True):
     home_place: Annotated[Ref | None, HOME_PLACE] = None
 
 
-class OrganisationUpdate(msgspec.Struct, kw_only=True):
+class OrganisationUpdate(WriteBody):
     """Changes to an organisation: only the fields given change; null clears an optional field."""
 
     name: Name | UnsetType = UNSET

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import GssCode, Name, OrgId, Page, Provenance, Ref, Reference, Slug
+from api.schemas.common import GssCode, Name, OrgId, Page, Provenance, Ref, Reference, Slug, WriteBody
 
 PlaceLevel = Literal[
     "uk", "nation", "region", "combined_authority", "county", "local_authority", "neighbourhood", "other"
@@ -30,7 +30,7 @@ LON = Meta(ge=-180, le=180, description="Longitude of the centroid (WGS84).")
 PLACE_ORG_ID = Meta(description="The org-id of the council that governs the area, when it has one.")
 
 
-class Geometry(msgspec.Struct, kw_only=True):
+class Geometry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A GeoJSON (RFC 7946) polygon or multipolygon in WGS84 longitude/latitude."""
 
     type: Literal["Polygon", "MultiPolygon"]
@@ -61,7 +61,7 @@ class PlacePage(Page[Place]):
     """A page of places."""
 
 
-class PlaceCreate(msgspec.Struct, kw_only=True):
+class PlaceCreate(WriteBody):
     """A new place. The slug is made from the name when not given."""
 
     name: Annotated[Name, Meta(description="The place's usual name.", examples=["Coventry"])]
@@ -77,7 +77,7 @@ class PlaceCreate(msgspec.Struct, kw_only=True):
     boundary: Annotated[Geometry | None, BOUNDARY] = None
 
 
-class PlaceUpdate(msgspec.Struct, kw_only=True):
+class PlaceUpdate(WriteBody):
     """Changes to a place: only the fields given change; null clears an optional field."""
 
     name: Name | UnsetType = UNSET

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Name, Page, Provenance, Ref, Reference, Slug, Url
+from api.schemas.common import Date, LongText, Name, Page, Provenance, Ref, Reference, Slug, Url, WriteBody
 
 ResearchKind = Literal["literature_review", "study", "evaluation", "co_design", "other"]
 KIND = Meta(
@@ -44,7 +44,7 @@ class ResearchPage(Page[Research]):
     """A page of pieces of research."""
 
 
-class ResearchCreate(msgspec.Struct, kw_only=True):
+class ResearchCreate(WriteBody):
     """A new piece of research."""
 
     name: Annotated[
@@ -61,7 +61,7 @@ class ResearchCreate(msgspec.Struct, kw_only=True):
     funded_by: Annotated[Ref | None, FUNDED_BY] = None
 
 
-class ResearchUpdate(msgspec.Struct, kw_only=True):
+class ResearchUpdate(WriteBody):
     """Changes to a piece of research: only the fields given change; a list given replaces the old one."""
 
     name: Name | UnsetType = UNSET
