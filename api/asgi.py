@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import msgspec
@@ -23,18 +24,33 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return next((value for key, value in scope.get("headers", []) if key.lower() == name), None)
 
 
-def credentials_id(authorization: bytes | None) -> str:
-    """A stable name for the credentials on a request that never reveals them."""
-    return hashlib.sha256(authorization or b"").hexdigest()[:32]
+# RFC 7235 credentials: `auth-scheme 1*SP token68`; the scheme is case-insensitive.
+_CREDENTIALS = re.compile(r"^(?P<scheme>[!#$%&'*+.^_`|~0-9A-Za-z-]+) +(?P<token>[A-Za-z0-9._~+/-]+=*)$")
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The key in `Authorization: Bearer <key>`, parsed once per request as RFC 7235 reads it: `bearer`,
+    `BEARER` and extra spaces all name the same key, so nothing counted per key (the rate limit) can be
+    escaped by re-spelling the header. None when there is no bearer token."""
+    state = scope.setdefault("state", {})
+    if "placenet_token" not in state:
+        raw = header(scope, b"authorization")
+        match = _CREDENTIALS.match(raw.decode("latin-1").strip(" \t")) if raw else None
+        state["placenet_token"] = match["token"] if match and match["scheme"].lower() == "bearer" else None
+    token: str | None = state["placenet_token"]
+    return token
+
+
+def credentials_id(token: str) -> str:
+    """A stable name for a bearer token that never reveals it."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
 def caller(scope: Scope) -> str:
     """Who is asking: the credentials when there are any, else the client's address. Unchecked: for
     what only the caller itself can be affected by (which database node serves its reads)."""
-    authorization = header(scope, b"authorization")
-    if authorization:
-        return "key:" + credentials_id(authorization)
-    return address(scope)
+    token = bearer_token(scope)
+    return "key:" + credentials_id(token) if token else address(scope)
 
 
 def address(scope: Scope) -> str:
@@ -47,9 +63,8 @@ async def bearer_actor(scope: Scope) -> Actor | None:
     scope's state: the rate limit, Idempotency-Key and the `actor` dependency all ask."""
     state = scope.setdefault("state", {})
     if "placenet_actor" not in state:
-        scheme, _, token = (header(scope, b"authorization") or b"").decode("latin-1").partition(" ")
-        valid = scheme.lower() == "bearer" and token.strip()
-        state["placenet_actor"] = await keys.authenticate(token.strip()) if valid else None
+        token = bearer_token(scope)
+        state["placenet_actor"] = await keys.authenticate(token) if token else None
     actor: Actor | None = state["placenet_actor"]
     return actor
 
@@ -58,7 +73,7 @@ async def verified_caller(scope: Scope) -> str:
     """Who is asking, for what must not be escaped by inventing credentials (a rate limit): a valid
     key, else the client's address, whatever Authorization header it sends."""
     if await bearer_actor(scope) is not None:
-        return "key:" + credentials_id(header(scope, b"authorization"))
+        return "key:" + credentials_id(bearer_token(scope) or "")
     return address(scope)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import Request
 
-from api.asgi import bearer_actor
+from api.asgi import bearer_actor, bearer_token
 from api.schemas.common import FieldError
 from api.services.actors import Actor
 from api.services.errors import InvalidRequest, Unauthorised
@@ -35,11 +35,9 @@ def expected_version(if_match: str | None) -> int | None:
 
 
 async def current_actor(request: Request[Any, Any, Any]) -> Actor:
-    header = request.headers.get("authorization")
-    if not header:
+    if not request.headers.get("authorization"):
         raise Unauthorised("Writing needs an API key: send `Authorization: Bearer <key>`.")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if bearer_token(request.scope) is None:
         raise Unauthorised("The Authorization header must be `Bearer <key>`.")
     actor = await bearer_actor(request.scope)
     if actor is None:

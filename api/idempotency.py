@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar.types import ASGIApp
 
-from api.asgi import Message, Receive, Scope, Send, bearer_actor, credentials_id, header, send_problem
+from api.asgi import Message, Receive, Scope, Send, bearer_actor, bearer_token, credentials_id, header, send_problem
 from api.services import idempotency
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -19,7 +19,6 @@ KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
 def idempotency_middleware(app: Any) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         raw_key = header(scope, b"idempotency-key") if scope.get("method") == "POST" else None
-        authorization = header(scope, b"authorization")
         if raw_key is None or await bearer_actor(scope) is None:
             # Without valid credentials the request is refused (401) before anything is kept.
             await app(scope, receive, send)
@@ -36,7 +35,7 @@ def idempotency_middleware(app: Any) -> ASGIApp:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        credentials = credentials_id(authorization)
+        credentials = credentials_id(bearer_token(scope) or "")
         key = f"{credentials}:{client_key}"
         request_hash = hashlib.sha256(
             b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
