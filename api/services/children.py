@@ -169,16 +169,20 @@ async def update_child(
     children: Children[Read], owner_ref: str, key_ref: str, data: msgspec.Struct, *, actor: Actor
 ) -> Read:
     fields = {name: value for name, value in msgspec.structs.asdict(data).items() if value is not msgspec.UNSET}
-    async with write_transaction():
+    async with write_transaction() as transaction:
         owner_id = await records.resolve(children.parent.kind, owner_ref)
         child_id = await _find(children, owner_id, key_ref)
         await _authorise(children, owner_id, await records.resolve(ORGANISATION, key_ref), actor)
         await records.current_version(children.resource.table, child_id, actor)
         (before,) = await records.fetch(children.resource, [child_id])
+        savepoint = await transaction.savepoint()
         values, _ = await records.column_values(children.resource, fields, child_id)
         await records.bump(children.resource.table, child_id, values)
-        await records.bump(children.parent.table, owner_id, {})
         (struct,) = await records.fetch(children.resource, [child_id])
+        if records.unchanged(before, struct):
+            await savepoint.rollback_to()
+            return before
+        await records.bump(children.parent.table, owner_id, {})
         await _log(children, owner_id, "update", before, struct, actor)
     return struct
 

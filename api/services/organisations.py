@@ -10,7 +10,9 @@ from api.services.db import contains
 from api.services.records import ORGANISATION, PLACE, Resource, list_page, places_within
 from models.tables import Organisation
 
-RESOURCE = Resource(kind=ORGANISATION, read=OrganisationRead, references={"home_place": PLACE})
+RESOURCE = Resource(
+    kind=ORGANISATION, read=OrganisationRead, references={"home_place": PLACE}, number_taken_slugs=False
+)
 
 
 async def list_organisations(

@@ -78,6 +78,7 @@ RESOURCE = Resource(
     expand=_former_codes,
     after_write=after_write,
     admin_only=True,
+    number_taken_slugs=False,
 )
 
 

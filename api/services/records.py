@@ -52,6 +52,21 @@ def slugify(text: str) -> str:
     return slug[:100].rstrip("-")
 
 
+async def free_slug(table: type[Table], base: str, taken: Iterable[str] = ()) -> str:
+    """`base` when no record (and nothing in `taken`) has it, else `base-2`, `base-3`, ...: the first free."""
+    slug = table._meta.get_column_by_name("slug")
+    stem = base[:90].rstrip("-")
+    used = set(taken) | set(
+        await table.select(slug).where((slug == base) | slug.like(f"{stem}-%")).output(as_list=True)
+    )
+    if base not in used:
+        return base
+    number = 2
+    while f"{stem}-{number}" in used:
+        number += 1
+    return f"{stem}-{number}"
+
+
 def any_of(conditions: Iterable[Combinable]) -> Combinable:
     return functools.reduce(operator.or_, conditions)
 
@@ -131,6 +146,10 @@ class Resource(Generic[Read]):
     links: tuple[LinkSet, ...] = ()
     money: bool = False
     slug_from: tuple[str, ...] = ("name",)
+    # Whether a slug made from a name that is taken is numbered (`core-costs-2`): records such as grants
+    # share titles. Where a second record of the same name is more likely the same body (an
+    # organisation, a place), it stays a 409, so the client looks before it duplicates.
+    number_taken_slugs: bool = True
     # Fields beyond the table's own columns: read (`expand`) and written (`after_write`, in the
     # same transaction) by the resource's module.
     expand: Expander | None = None
@@ -582,11 +601,14 @@ async def current_version(
 async def create(resource: Resource[Read], data: msgspec.Struct, *, actor: Actor) -> Read:
     authorise(resource, actor)
     fields = msgspec.structs.asdict(data)
-    if fields.get("slug") is None:
+    chosen = fields.get("slug") is not None
+    if not chosen:
         source = next((fields[name] for name in resource.slug_from if fields.get(name)), "")
         fields["slug"] = slugify(source) or f"{resource.kind.label.split()[0]}-{uuid.uuid4().hex[:8]}"
     record_id = uuid.uuid4()
     async with write_transaction():
+        if not chosen and resource.number_taken_slugs:
+            fields["slug"] = await free_slug(resource.table, fields["slug"])
         values, links = await column_values(resource, fields, None)
         await resource.table.insert(resource.table.from_dict({"id": record_id, **values, **provenance(actor, now())}))
         await _replace_links(links, record_id)
@@ -602,20 +624,32 @@ async def create(resource: Resource[Read], data: msgspec.Struct, *, actor: Actor
 async def update(resource: Resource[Read], ref: str, data: msgspec.Struct, *, actor: Actor) -> Read:
     fields = {name: value for name, value in msgspec.structs.asdict(data).items() if value is not msgspec.UNSET}
     table = resource.table
-    async with write_transaction():
+    async with write_transaction() as transaction:
         record_id = await resolve(resource.kind, ref)
         await current_version(table, record_id, actor, resource, ref)
         (before,) = await fetch(resource, [record_id])
+        savepoint = await transaction.savepoint()
         values, links = await column_values(resource, fields, record_id)
         await bump(table, record_id, values)
         await _replace_links(links, record_id)
         if resource.after_write:
             await resource.after_write(record_id, fields, actor)
         (struct,) = await fetch(resource, [record_id])
+        if unchanged(before, struct):
+            await savepoint.rollback_to()
+            return before
         await changes.log(
             collection=resource.kind.collection, operation="update", before=before, after=struct, actor=actor
         )
     return struct
+
+
+def unchanged(before: Read, after: Read) -> bool:
+    """Whether a write left a record exactly as it was (all but its version and update time): such a
+    PATCH is undone, so it neither bumps the version other clients hold in If-Match nor adds an empty
+    change to the feed."""
+    stamps = {"version": before.version, "updated_at": before.updated_at}  # type: ignore[attr-defined]
+    return bool(msgspec.structs.replace(after, **stamps) == before)
 
 
 async def bump(table: type[Table], record_id: UUID, values: Row) -> None:
