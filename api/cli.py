@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
+import re
 import sys
 import tempfile
 import time
@@ -24,12 +27,21 @@ def main() -> None:
     """Placenet: an open JSON API for how funders work together in places."""
 
 
-async def run_migrations() -> None:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
+async def run_migrations() -> list[str]:
+    """Bring the tables up to date; the ids of the migrations this run applied, oldest first.
 
-    result = await run_forwards(app_name="models", migration_id="all")
+    Piccolo's own report is kept back: on a new database it says the migrations are both "already
+    complete" and "not yet run", so `migrate` says what happened in its own words."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+    from piccolo.apps.migrations.tables import Migration
+
+    await Migration.create_table(if_not_exists=True)
+    before = set(await Migration.get_migrations_which_ran(app_name="models"))
+    with contextlib.redirect_stdout(io.StringIO()) as report:
+        result = await run_forwards(app_name="models", migration_id="all")
     if not result.success:
-        raise click.ClickException(f"migrations failed: {result.message}")
+        raise click.ClickException(f"migrations failed: {result.message}\n{report.getvalue()}")
+    return sorted(set(await Migration.get_migrations_which_ran(app_name="models")) - before)
 
 
 async def check_database() -> None:
@@ -46,7 +58,20 @@ async def check_database() -> None:
 @main.command()
 def migrate() -> None:
     """Bring the database's tables up to date (SQLite file by default, or DATABASE_URL)."""
-    asyncio.run(run_migrations())
+    applied = asyncio.run(run_migrations())
+    where = _database_name()
+    if applied:
+        click.echo(f"Applied {len(applied)} migration{'s' if len(applied) != 1 else ''} to {where}:", err=True)
+        for migration_id in applied:
+            click.echo(f"  {migration_id}", err=True)
+    else:
+        click.echo(f"{where} is up to date: no migration to apply.", err=True)
+
+
+def _database_name() -> str:
+    """The database migrated, named without its password."""
+    url = Settings.from_env().database_url
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
 @main.command()
