@@ -11,9 +11,9 @@ The limits, and why each is where it is:
 | name | limit | why |
 | --- | --- | --- |
 | `file_bytes` | 50 MB | the upload; a year of the largest funder's grants is a few MB |
-| `grants` | 100,000 rows (holding cells) or grants | the largest 360Giving publishers' yearly files hold tens of thousands |
+| `grants` | 100,000 rows holding cells, or grants | the largest publishers' yearly files hold tens of thousands |
 | `columns` | 1,000 | the standard's widest sheet (every field, several locations) is about 200 |
-| `cells` | 5,000,000 | `grants` × a generous 50 filled columns |
+| `cells` | 5,000,000 | `grants` times a generous 50 filled columns |
 | `cell_chars` | 32,767 | Excel's own most for a cell's text |
 | `zip_members` | 1,000 | a workbook is a dozen parts, plus one or two per sheet |
 | `uncompressed_bytes` | 500 MB | the zip's members, summed as its directory declares them |
