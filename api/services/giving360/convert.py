@@ -114,6 +114,21 @@ def read(content: bytes, file_format: FileFormat, issues: Issues, file_limits: L
     return _read_spreadsheet(content, file_format, issues)
 
 
+def inspect(content: bytes, file_format: FileFormat, file_limits: Limits = LIMITS) -> int | None:
+    """A file checked against the limits, as `read` checks it, and its grants counted (None when it cannot
+    be read: reading it says why). Cheap beside reading it: run in the sandbox before an import."""
+    if file_format == "json":
+        converted = _read_json(content, Issues(), file_limits)
+        if converted is None:
+            return None
+        limits.check_json(converted.package, file_limits)
+        grants = converted.package.get("grants") if isinstance(converted.package, dict) else None
+        return len(grants) if isinstance(grants, list) else None
+    if file_format == "csv":
+        return limits.check_csv(content.decode("utf-8-sig", errors="replace"), file_limits)
+    return limits.check(content, file_format, file_limits)
+
+
 def _read_json(content: bytes, issues: Issues, file_limits: Limits = LIMITS) -> Converted | None:
     # msgspec reads a file twice as fast as json; what it will not read goes to json, which says exactly
     # what is wrong, or reads it as it always has (a lone surrogate, a number too big for a float).

@@ -764,15 +764,3 @@ def report_lines(report: ImportReport) -> Iterable[str]:
         yield "dry run: nothing written"
     elif not report.written:
         yield "nothing to change"
-
-
-async def import_upload(
-    content: bytes, *, content_type: str | None, source_url: str | None, dry_run: bool, actor: Actor
-) -> ImportReport:
-    """Import a file sent over HTTP: its Content-Type says its format; its name is the source URL's last
-    part, when there is one."""
-    file_format = convert.format_for_media_type(content_type)
-    name = (source_url or "").rstrip("/").rsplit("/", 1)[-1][:200] or f"upload.{file_format}"
-    return await import_file(
-        content, file_format=file_format, file_name=name, actor=actor, source_url=source_url, dry_run=dry_run
-    )

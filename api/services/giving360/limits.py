@@ -80,13 +80,16 @@ class LimitExceeded(ServiceError):
         return (LimitExceeded, (self.limit, self.found, self.allowed, self.what))
 
 
-def check(content: bytes, file_format: str, limits: Limits = LIMITS) -> None:
+def check(content: bytes, file_format: str, limits: Limits = LIMITS) -> int | None:
     """Refuse a file that breaks a limit, before anything parses it: its size, and what a spreadsheet's
-    zip directory and XML declare and hold. CSV and JSON are checked as they are read (convert.py)."""
+    zip directory and XML declare and hold. CSV and JSON are checked as they are read (convert.py).
+    Returns a spreadsheet's rows of grants, as far as counting tells (the largest sheet's rows of cells
+    below its titles)."""
     if len(content) > limits.file_bytes:
         raise LimitExceeded("file_bytes", len(content), limits.file_bytes, "the file is too large")
     if file_format == "xlsx" and zipfile.is_zipfile(io.BytesIO(content)):
-        check_xlsx(content, limits)
+        return check_xlsx(content, limits)
+    return None
 
 
 # XLSX -------------------------------------------------------------------------------------------------------
@@ -96,7 +99,7 @@ CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
 READ = 1 << 16
 
 
-def check_xlsx(content: bytes, limits: Limits = LIMITS) -> None:
+def check_xlsx(content: bytes, limits: Limits = LIMITS) -> int:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         members = archive.infolist()
         if len(members) > limits.zip_members:
@@ -115,12 +118,14 @@ def check_xlsx(content: bytes, limits: Limits = LIMITS) -> None:
                     limits.compression_ratio,
                     f"{member.filename} is compressed suspiciously well",
                 )
+        rows = 0
         for member in members:
             if member.filename.endswith((".xml", ".rels", ".vml")):
-                _check_xml(archive, member, limits)
+                rows = max(rows, _check_xml(archive, member, limits))
+        return rows
 
 
-def _check_xml(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:
+def _check_xml(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> int:
     """One part of the workbook read once, a block at a time, never more than its declared size (a zip
     may lie about it): no DOCTYPE anywhere; for a sheet, its cells counted."""
     is_sheet = bool(SHEET.match(member.filename))
@@ -140,8 +145,10 @@ def _check_xml(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits
             if sheet is not None:
                 sheet.feed(block)
             tail = block[-16:]
-    if sheet is not None:
-        sheet.close()
+    if sheet is None:
+        return 0
+    sheet.close()
+    return max(sheet.rows - 1, 0)
 
 
 class _SheetCount:
@@ -161,7 +168,7 @@ class _SheetCount:
         self.parser = etree.XMLPullParser(
             events=("end",), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
         )
-        self.cells = self.last_row = 0
+        self.cells = self.last_row = self.rows = 0
 
     def feed(self, block: bytes) -> None:
         self.parser.feed(block)
@@ -180,6 +187,7 @@ class _SheetCount:
             # A row of no cells is formatting only (LibreOffice writes them down to row 1,048,576): openpyxl
             # makes nothing of it. A cell, even an empty styled one, extends the sheet openpyxl walks.
             if len(element):
+                self.rows += 1
                 self._row(number, f"the sheet {self.name} has a cell in row {number}")
             column = 0
             for cell in element:
@@ -228,7 +236,7 @@ def _column_number(letters: str | bytes) -> int:
 # CSV and JSON, as they are read ------------------------------------------------------------------------------
 
 
-def check_csv(text: str, limits: Limits = LIMITS) -> None:
+def check_csv(text: str, limits: Limits = LIMITS) -> int:
     """A CSV sheet's rows, streamed through the csv module (which expands nothing) and counted before
     flattentool reads them; the count stops at the first limit broken."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -262,6 +270,7 @@ def check_csv(text: str, limits: Limits = LIMITS) -> None:
                 f"a cell after row {number} of the CSV file is too long",
             ) from None
         raise
+    return max(number - 1, 0)
 
 
 def check_json(package: Any, limits: Limits = LIMITS) -> None:
