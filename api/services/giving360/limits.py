@@ -35,7 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.schemas.common import FieldError
+from api.schemas.imports import Issue
 from api.services.errors import ServiceError
+from api.services.giving360.issues import ImportRefused
 
 
 @dataclass(frozen=True)
@@ -171,11 +173,18 @@ class _SheetCount:
         self.cells = self.last_row = self.rows = 0
 
     def feed(self, block: bytes) -> None:
-        self.parser.feed(block)
-        self._drain()
+        self._parse(self.parser.feed, block)
 
     def close(self) -> None:
-        self.parser.close()
+        self._parse(self.parser.close)
+
+    def _parse(self, step: Any, *block: bytes) -> None:
+        from lxml import etree
+
+        try:
+            step(*block)
+        except etree.XMLSyntaxError as error:  # a NUL byte, a cut-off part: not a spreadsheet openpyxl reads
+            raise unreadable(f"the sheet {self.name} is not well-formed XML ({error})") from None
         self._drain()
 
     def _drain(self) -> None:
@@ -219,6 +228,10 @@ class _SheetCount:
     def _column(self, number: int, what: str) -> None:
         if number > self.limits.columns:
             raise LimitExceeded("columns", number, self.limits.columns, what)
+
+
+def unreadable(why: str) -> ImportRefused:
+    return ImportRefused([Issue(kind="unreadable", message=f"The file cannot be read: {why}.")])
 
 
 def _local(tag: Any) -> str:
@@ -269,7 +282,7 @@ def check_csv(text: str, limits: Limits = LIMITS) -> int:
                 limits.cell_chars,
                 f"a cell after row {number} of the CSV file is too long",
             ) from None
-        raise
+        raise unreadable(f"after row {number}: {error}") from None
     return max(number - 1, 0)
 
 
