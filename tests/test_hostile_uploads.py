@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import os
 import resource
 import zipfile
@@ -21,9 +20,12 @@ import pytest
 from api.services.giving360 import importer
 from api.services.giving360.limits import LIMITS, LimitExceeded, Limits
 from models.tables import Change, Grant, Organisation
-from tests.test_giving360_import import ADMIN, CSV_SAMPLE, XLSX_SAMPLE, finished, places
+from tests import test_giving360_import
+from tests.test_giving360_import import ADMIN, CSV_SAMPLE, XLSX_SAMPLE, finished
 
 URL = "/v1/imports/360giving"
+# The UK's places, so GSS codes resolve: the import tests' fixture.
+places = test_giving360_import.places
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
