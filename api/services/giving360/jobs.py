@@ -104,7 +104,7 @@ async def get(job_id: UUID, actor: Actor) -> ImportJob:
         raise NotFound(f"There is no import job {job_id} that this key may see.")
     if row["state"] in ("queued", "running") and job_id not in _running and _stale(row["heartbeat_at"]):
         await _fail_stale(job_id, row["heartbeat_at"])
-        row = await Job.select().where(Job.id == job_id).first()
+        row = await Job.select().where(Job.id == job_id).first() or row
     return _job(row)
 
 

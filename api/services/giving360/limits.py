@@ -164,7 +164,7 @@ class _SheetCount:
     cells, and has empty formatted rows down to 1,048,576, which openpyxl makes nothing of."""
 
     def __init__(self, name: str, limits: Limits) -> None:
-        from lxml import etree
+        from lxml import etree  # type: ignore[import-untyped]
 
         self.name, self.limits = name.rsplit("/", 1)[-1].removesuffix(".xml"), limits
         self.parser = etree.XMLPullParser(

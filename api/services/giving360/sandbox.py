@@ -16,7 +16,7 @@ import resource
 import signal
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from api.services.giving360.limits import LIMITS, LimitExceeded, Limits
 
@@ -55,14 +55,13 @@ def _run(function: Callable[..., T], args: tuple[Any, ...], limits: Limits) -> T
     if outcome is None:
         raise _ended(process.exitcode, limits)
     kind, value = outcome
-    if kind == "ok":
-        result: T = value
-        return result
     if kind == "timeout":
         raise LimitExceeded(
             "wall_seconds", f"more than {limits.wall_seconds}", limits.wall_seconds, "reading the file took too long"
         )
-    raise value
+    if kind == "error":
+        raise value if isinstance(value, BaseException) else RuntimeError(str(value))
+    return cast(T, value)
 
 
 def _ended(exitcode: int | None, limits: Limits) -> LimitExceeded:
