@@ -346,3 +346,27 @@ def test_the_command_line_uses_the_same_limits(tmp_path):
     result = placenet("import", "360giving", str(tmp_path / "far.xlsx"), env=env, check=False)
     assert result.returncode != 0
     assert "Error: The file breaks the limit grants: the sheet sheet1 has a cell in row 1048576" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"PK\x03\x04 not really a spreadsheet", "it is not a zip archive, as every .xlsx file is."),
+        (workbook(sheet([TITLES]))[:-30], "it is not a zip archive, as every .xlsx file is."),  # cut short
+    ],
+)
+async def test_a_spreadsheet_that_is_not_a_zip_is_refused_at_once(client, content, why):
+    status, problem = await refused(client, content, XLSX)
+    assert status == 422
+    assert problem["errors"][0]["message"] == f"unreadable: The file cannot be read as a XLSX spreadsheet: {why}"
+
+
+async def test_a_damaged_part_is_unreadable_not_a_server_error(client):
+    content = bytearray(workbook(sheet([TITLES, row(2, ("A2", "x" * 5000))])))
+    start = content.index(b"xl/worksheets/sheet1.xml") + len(b"xl/worksheets/sheet1.xml")
+    content[start + 20 : start + 60] = b"\xff" * 40  # the sheet's compressed bytes, scrambled
+    status, problem = await refused(client, bytes(content), XLSX)
+    assert status == 422
+    assert problem["errors"][0]["message"].startswith(
+        "unreadable: The file cannot be read as a XLSX spreadsheet: its zip archive cannot be read"
+    )

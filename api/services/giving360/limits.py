@@ -31,6 +31,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,9 +90,15 @@ def check(content: bytes, file_format: str, limits: Limits = LIMITS) -> int | No
     below its titles)."""
     if len(content) > limits.file_bytes:
         raise LimitExceeded("file_bytes", len(content), limits.file_bytes, "the file is too large")
-    if file_format == "xlsx" and zipfile.is_zipfile(io.BytesIO(content)):
+    if file_format != "xlsx":
+        return None
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        raise unreadable("it is not a zip archive, as every .xlsx file is", as_what=" as a XLSX spreadsheet")
+    try:
         return check_xlsx(content, limits)
-    return None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        # A damaged, encrypted or oddly compressed zip: what openpyxl would stumble on, refused here.
+        raise unreadable(f"its zip archive cannot be read ({error})", as_what=" as a XLSX spreadsheet") from None
 
 
 # XLSX -------------------------------------------------------------------------------------------------------
@@ -230,8 +237,8 @@ class _SheetCount:
             raise LimitExceeded("columns", number, self.limits.columns, what)
 
 
-def unreadable(why: str) -> ImportRefused:
-    return ImportRefused([Issue(kind="unreadable", message=f"The file cannot be read: {why}.")])
+def unreadable(why: str, as_what: str = "") -> ImportRefused:
+    return ImportRefused([Issue(kind="unreadable", message=f"The file cannot be read{as_what}: {why}.")])
 
 
 def _local(tag: Any) -> str:

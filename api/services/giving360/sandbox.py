@@ -14,6 +14,7 @@ import asyncio
 import multiprocessing
 import resource
 import signal
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar, cast
@@ -25,6 +26,9 @@ T = TypeVar("T")
 PRELOAD = ["api.services.giving360.importer", "flattentool", "openpyxl", "lxml.etree", "jsonschema"]
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
+# Files read at once by one server process: so many sandboxes' memory caps is the most they can take.
+AT_ONCE = 2
+_slots = threading.BoundedSemaphore(AT_ONCE)
 
 
 async def run(function: Callable[..., T], *args: Any, limits: Limits = LIMITS) -> T:
@@ -34,6 +38,13 @@ async def run(function: Callable[..., T], *args: Any, limits: Limits = LIMITS) -
 
 
 def _run(function: Callable[..., T], args: tuple[Any, ...], limits: Limits) -> T:
+    # Each process may use `memory_bytes`: a worker reads AT_ONCE files at a time, the rest wait here
+    # (in their thread, not on the event loop) before their clock starts.
+    with _slots:
+        return _run_one(function, args, limits)
+
+
+def _run_one(function: Callable[..., T], args: tuple[Any, ...], limits: Limits) -> T:
     receiver, sender = _context.Pipe(duplex=False)
     process = _context.Process(target=_child, args=(sender, function, args, limits), daemon=True)
     process.start()
