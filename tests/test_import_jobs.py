@@ -166,3 +166,11 @@ async def test_a_hostile_spreadsheet_is_refused_before_any_job_is_made(client):
     response = await client.post(URL, content=far_cell("XFD1048576"), headers={"Content-Type": XLSX})
     assert response.status_code == 422
     assert await ImportJob.count() == 0
+
+
+@pytest.mark.parametrize(("content", "media_type"), [(b"false", "text/csv"), (b"Identifier,Title\n", "text/csv")])
+async def test_a_spreadsheet_with_no_grants_is_refused_at_once(client, content, media_type):
+    response = await client.post(URL, content=content, headers={"Content-Type": media_type})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"].startswith("schema: The file has no grants.")
+    assert await ImportJob.count() == 0

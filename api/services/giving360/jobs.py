@@ -2,9 +2,10 @@
 or any spreadsheet, is accepted as a job that runs in the background of the worker that took it, and is
 followed at `/v1/imports/{id}`.
 
-- Which: a JSON package of at most SYNC_GRANTS grants answers 200 with the report, as it always has.
-  Anything else answers 202 with the job; the file's limits are checked first (in the sandbox), so a
-  file that breaks one is refused at once, 413 or 422, and no job is made.
+- Which: a JSON package of at most SYNC_GRANTS grants answers 200 with the report, as it always has,
+  and so does a file with no rows of grants (a 422 saying so). Anything else answers 202 with the
+  job; the file's limits are checked first (in the sandbox), so a file that breaks one is refused at
+  once, 413 or 422, and no job is made.
 - The job runs as an asyncio task in the worker that accepted it, and is kept in the database
   (`ImportJob`) so that any worker can answer for it. The import is the same all-or-nothing import
   (importer.py), in one transaction, with the same change-feed entries.
@@ -58,7 +59,8 @@ async def submit(
     if len(content) > LIMITS.file_bytes:
         raise FileTooLarge(f"The file is {len(content) // 1_000_000} MB; files of up to 50 MB can be imported.")
     grants = await sandbox.run(convert.inspect, content, file_format, LIMITS)
-    if file_format == "json" and (grants or 0) <= SYNC_GRANTS:
+    # A file with no grants at all is refused at once, as it always was: there is nothing to wait for.
+    if grants == 0 or (file_format == "json" and (grants or 0) <= SYNC_GRANTS):
         return await importer.import_file(
             content, file_format=file_format, file_name=name, actor=actor, source_url=source_url, dry_run=dry_run
         )
