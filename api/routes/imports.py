@@ -74,12 +74,12 @@ IMPORT_PROBLEMS = {
     200: ResponseSpec(
         data_container=ImportReport,
         description=f"A JSON package of at most {jobs.SYNC_GRANTS:,} grants, imported while the request waited: "
-        "the report.",
+        "the report. (A file with no grants at all is refused at once, 422.)",
     ),
     202: ResponseSpec(
         data_container=ImportJob,
-        description=f"A spreadsheet, or a JSON package of more than {jobs.SYNC_GRANTS:,} grants: accepted as an "
-        "import job, which runs in the background. The `Location` header is the job's address: follow it with "
+        description=f"A spreadsheet with rows of grants, or a JSON package of more than {jobs.SYNC_GRANTS:,} grants: "
+        "accepted as an import job, which runs in the background. The `Location` header is the job's address: follow it with "
         "`GET /v1/imports/{id}` until its state is `succeeded` (with the report) or `failed` (with the problem "
         "a synchronous import would have answered). The file's limits were checked before it was accepted.",
         generate_examples=False,
