@@ -78,10 +78,11 @@ IMPORT_PROBLEMS = {
     ),
     202: ResponseSpec(
         data_container=ImportJob,
-        description=f"A spreadsheet with rows of grants, or a JSON package of more than {jobs.SYNC_GRANTS:,} grants: "
-        "accepted as an import job, which runs in the background. The `Location` header is the job's address: follow it with "
-        "`GET /v1/imports/{id}` until its state is `succeeded` (with the report) or `failed` (with the problem "
-        "a synchronous import would have answered). The file's limits were checked before it was accepted.",
+        description=f"A spreadsheet with rows of grants, or a JSON package of more than {jobs.SYNC_GRANTS:,} "
+        "grants: accepted as an import job, which runs in the background. The `Location` header is the job's "
+        "address: follow it with `GET /v1/imports/{id}` until its state is `succeeded` (with the report) or "
+        "`failed` (with the problem a synchronous import would have answered). The file's limits were checked "
+        "before it was accepted.",
         generate_examples=False,
     ),
     **problems(400),
