@@ -370,3 +370,13 @@ async def test_a_damaged_part_is_unreadable_not_a_server_error(client):
     assert problem["errors"][0]["message"].startswith(
         "unreadable: The file cannot be read as a XLSX spreadsheet: its zip archive cannot be read"
     )
+
+
+async def test_a_file_that_takes_too_long_on_the_clock_is_stopped(places, client):
+    with pytest.raises(LimitExceeded) as refused_by:
+        await importer.import_file(
+            big_csv(20_000), file_format="csv", file_name="big.csv", actor=ADMIN, limits=Limits(wall_seconds=1)
+        )
+    assert (refused_by.value.limit, refused_by.value.status) == ("wall_seconds", 422)
+    assert str(refused_by.value).startswith("The file breaks the limit wall_seconds: reading the file took too long")
+    await nothing_written(client)

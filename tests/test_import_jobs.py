@@ -174,3 +174,45 @@ async def test_a_spreadsheet_with_no_grants_is_refused_at_once(client, content, 
     assert response.status_code == 422
     assert response.json()["errors"][0]["message"].startswith("schema: The file has no grants.")
     assert await ImportJob.count() == 0
+
+
+async def test_a_job_stopped_by_its_sandbox_fails_with_the_limit_named(places, client, monkeypatch):
+    """A file within the limits checked before it is read, whose reading then takes more CPU than its
+    sandbox may: the job fails with the problem a synchronous import would have answered."""
+    import functools
+
+    from api.services.giving360 import importer
+    from api.services.giving360.limits import Limits
+    from tests.test_hostile_uploads import big_csv
+
+    monkeypatch.setattr(
+        jobs.importer, "import_file", functools.partial(importer.import_file, limits=Limits(cpu_seconds=1))
+    )
+    response = await client.post(URL, content=big_csv(20_000), headers={"Content-Type": "text/csv"})
+    job = await finished(client, response)
+    assert (job["state"], job["grants_in_file"]) == ("failed", 20_000)
+    problem = job["problem"]
+    assert (problem["status"], problem["title"]) == (422, "Unprocessable content")
+    assert problem["detail"].startswith(
+        "The file breaks the limit cpu_seconds: reading the file used too much CPU time"
+    )
+    assert problem["errors"] == [
+        {"field": "body", "message": "cpu_seconds: found more than 1, limit 1", "location": "body"}
+    ]
+    assert await counts() == (0, 0, 0)
+
+
+async def test_a_running_job_beats_while_its_worker_lives(places, client, monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.05)
+    response = await client.post(URL, content=XLSX_SAMPLE.read_bytes(), headers={"Content-Type": XLSX})
+    location = response.headers["location"]
+    seen: list[tuple[str, str, str]] = []
+    while not seen or seen[-1][0] in ("queued", "running"):
+        job = (await client.get(location)).json()
+        seen.append((job["state"], job["created_at"], job["heartbeat_at"]))
+        await asyncio.sleep(0.02)
+    # The stamp taken as it started, then at least one beat of its own while it ran.
+    assert len({beat for state, _, beat in seen if state == "running"}) >= 2, seen
+    assert seen[-1][0] == "succeeded"
