@@ -301,3 +301,26 @@ class TallyRecord(Table):
     key = Varchar(length=100, primary_key=True)  # kind/record id
     places = Text(default="")  # the ids, space-separated
     money = Text(default="")  # JSON: {currency: amount}
+
+
+class ImportJob(Table):
+    """A 360Giving import accepted to run in the background (api/services/giving360/jobs.py): its state,
+    progress and outcome, kept here so that any worker can answer for it. `heartbeat_at` moves while the
+    worker running it is alive; a job whose heartbeat has stopped is failed when next read."""
+
+    id = UUID(primary_key=True)
+    state = Varchar(length=20, index=True)
+    file = Varchar(length=200)
+    format = Varchar(length=10)
+    dry_run = Boolean(default=False)
+    source_url = Varchar(length=2000, null=True, default=None)
+    # The organisation of the key that sent the file: its keys, and admins, may read the job.
+    organisation = UUID(null=True, default=None)
+    grants_in_file = Integer(null=True, default=None)
+    written = Integer(default=0)
+    to_write = Integer(default=0)
+    report = JSON(null=True, default=None)
+    problem = JSON(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    heartbeat_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)

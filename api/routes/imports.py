@@ -1,12 +1,14 @@
 """/v1/imports: partners send a funder's published 360Giving file; Placenet validates it whole and
-writes all of it or none of it, and answers with the report."""
+writes all of it or none of it, and answers with the report: at once for a small JSON file, through an
+import job for anything larger (api/services/giving360/jobs.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
+from uuid import UUID
 
-from litestar import Controller, post
+from litestar import Controller, Response, get, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import ExternalDocumentation, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -15,8 +17,8 @@ from litestar.params import Parameter
 from api.errors import PROBLEM_MEDIA_TYPE
 from api.routes.common import Acting, AnyRequest, problems
 from api.schemas.common import FieldError, Problem
-from api.schemas.imports import ImportReport
-from api.services.giving360 import importer
+from api.schemas.imports import ImportJob, ImportReport
+from api.services.giving360 import importer, jobs
 from api.services.giving360.convert import CSV_MEDIA_TYPE, JSON_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from api.services.giving360.issues import FileTooLarge
 
@@ -69,16 +71,42 @@ def _problem(status: int, description: str) -> ResponseSpec:
 
 
 IMPORT_PROBLEMS = {
+    200: ResponseSpec(
+        data_container=ImportReport,
+        description=f"A JSON package of at most {jobs.SYNC_GRANTS:,} grants, imported while the request waited: "
+        "the report. (A file with no grants at all is refused at once, 422.)",
+    ),
+    202: ResponseSpec(
+        data_container=ImportJob,
+        description=f"A spreadsheet with rows of grants, or a JSON package of more than {jobs.SYNC_GRANTS:,} "
+        "grants: accepted as an import job, which runs in the background. The `Location` header is the job's "
+        "address: follow it with `GET /v1/imports/{id}` until its state is `succeeded` (with the report) or "
+        "`failed` (with the problem a synchronous import would have answered). The file's limits were checked "
+        "before it was accepted.",
+        generate_examples=False,
+    ),
     **problems(400),
     409: _problem(409, "Another write changed the same records at the same time; send the file again."),
-    413: _problem(413, "The file is larger than 50 MB."),
+    413: _problem(
+        413,
+        "The file is larger than 50 MB (limit `file_bytes`), or a spreadsheet unzips to more than 500 MB "
+        "(`uncompressed_bytes`). The problem names the limit and the value found. Nothing was written.",
+    ),
     415: _problem(415, "The Content-Type is not application/json, text/csv or the XLSX media type."),
     422: _problem(
         422,
-        "The file cannot be imported: it cannot be read, breaks the 360Giving schema, or has identifiers Placenet "
-        "cannot key on. Each error names where it is (a JSON path or a spreadsheet cell); the first 100 are "
-        "listed and all are counted. Nothing was written.",
+        "The file cannot be imported: it breaks a limit checked before it is read (the problem names the limit and "
+        "the value found: `grants` 100,000, `columns` 1,000, `cells` 5,000,000, `cell_chars` 32,767, "
+        "`zip_members` 1,000, `compression_ratio` 200, `xml_doctype`, `json_depth` 32; or `cpu_seconds`, "
+        "`memory_bytes`, `wall_seconds` when reading it in its sandbox process took more), it cannot be read, it "
+        "breaks the 360Giving schema, or has identifiers Placenet cannot key on. Each error names where it is (a "
+        "JSON path or a spreadsheet cell); the first 100 are listed and all are counted. Nothing was written.",
     ),
+}
+JOB_PROBLEMS = {
+    **problems(400),
+    401: _problem(401, "No API key, or a key that is not valid: import jobs are shown only to keys."),
+    404: _problem(404, "No import job has this id, or it belongs to another organisation's key."),
 }
 
 DryRun = Annotated[
@@ -120,18 +148,34 @@ class ImportController(Controller):
     )
     async def import_360giving(
         self, request: AnyRequest, actor: Acting, dry_run: DryRun = False, source_url: SourceUrl = None
-    ) -> ImportReport:
+    ) -> Response[ImportReport | ImportJob]:
         """Import a funder's published 360Giving file, sent as the body (JSON package, CSV or XLSX).
 
-        The file is checked whole against the official schema and 360Giving's quality checks before anything
-        is written; then, in one transaction, its funders and recipients are matched by org-id (or created),
-        its beneficiary locations mapped to places by GSS code (current or former; an unknown code is kept
-        on the grant) and its grants upserted by 360Giving identifier, so sending a newer version of a file
-        updates what changed. The report counts what happened and lists the warnings."""
-        return await importer.import_upload(
+        The file is first checked against the upload limits, cheaply and before anything expands it, then
+        read in a process of its own with capped memory and CPU time. It is checked whole against the
+        official schema and 360Giving's quality checks before anything is written; then, in one transaction,
+        its funders and recipients are matched by org-id (or created), its beneficiary locations mapped to
+        places by GSS code (current or former; an unknown code is kept on the grant) and its grants upserted
+        by 360Giving identifier, so sending a newer version of a file updates what changed. The report counts
+        what happened and lists the warnings: in the response (200) for a small JSON package, else in the
+        import job the 202 response points to."""
+        outcome = await jobs.submit(
             await _file(request),
             content_type=request.headers.get("content-type"),
             source_url=source_url,
             dry_run=dry_run,
             actor=actor,
         )
+        if isinstance(outcome, ImportJob):
+            return Response(outcome, status_code=202, headers={"Location": f"/v1/imports/{outcome.id}"})
+        return Response(outcome)
+
+    @get("/{job_id:uuid}", summary="Follow an import job", responses=JOB_PROBLEMS, security=[{"api_key": []}])
+    async def get_import(
+        self, actor: Acting, job_id: Annotated[UUID, Parameter(description="The job's id, from the 202's Location.")]
+    ) -> ImportJob:
+        """An import job: its state and progress, then its report (`succeeded`) or its problem (`failed`).
+        Only keys of the organisation that sent the file, and admin keys, may read it. A job whose worker
+        stopped before it finished (its `heartbeat_at` five minutes old) is failed when read; nothing of it
+        was written."""
+        return await jobs.get(job_id, actor)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
 import msgspec
 from msgspec import Meta
+
+from api.schemas.common import Problem
 
 FileFormat = Literal["json", "csv", "xlsx"]
 
@@ -76,3 +80,50 @@ class ImportReport(msgspec.Struct):
     warning_counts: Annotated[dict[str, int], Meta(description="How many warnings of each kind.")]
     warnings: Annotated[list[Issue], Meta(description="The warnings, the first 200 of them.")]
     warnings_omitted: Annotated[int, Meta(ge=0, description="Warnings beyond those listed.")] = 0
+
+
+JobState = Literal["queued", "running", "succeeded", "failed"]
+
+
+class JobProgress(msgspec.Struct):
+    """How far the import has got: records written of those to write (both 0 while the file is read)."""
+
+    written: Annotated[int, Meta(ge=0, description="Grants written so far.")]
+    to_write: Annotated[
+        int, Meta(ge=0, description="Grants the import writes (new and changed ones); 0 until the file is checked.")
+    ]
+
+
+class ImportJob(msgspec.Struct):
+    """An import running in the background: what it is doing, then its report or why it failed."""
+
+    id: Annotated[UUID, Meta(description="The job's id: `GET /v1/imports/{id}` follows it.")]
+    state: Annotated[
+        JobState,
+        Meta(
+            description="`queued` (accepted), `running` (reading, checking or writing the file), `succeeded` "
+            "(`report` says what was written) or `failed` (`problem` says why; nothing was written)."
+        ),
+    ]
+    file: Annotated[str, Meta(description="The file's name.")]
+    format: Annotated[FileFormat, Meta(description="How the file is read: 360Giving JSON, CSV or XLSX.")]
+    dry_run: Annotated[bool, Meta(description="True when the import only checks and reports, writing nothing.")]
+    grants_in_file: Annotated[
+        int | None,
+        Meta(description="The file's grants as counted before it was read (a spreadsheet's rows of cells)."),
+    ]
+    progress: JobProgress
+    created_at: Annotated[datetime.datetime, Meta(description="When the file was accepted.")]
+    heartbeat_at: Annotated[
+        datetime.datetime,
+        Meta(
+            description="When the worker running the job last said it was alive; a job whose worker stopped "
+            "is failed once this is five minutes old."
+        ),
+    ]
+    finished_at: Annotated[datetime.datetime | None, Meta(description="When the job succeeded or failed.")]
+    report: Annotated[ImportReport | None, Meta(description="With `succeeded`: the import's report.")] = None
+    problem: Annotated[
+        Problem | None,
+        Meta(description="With `failed`: the problem the import ended with, as a synchronous import answers it."),
+    ] = None

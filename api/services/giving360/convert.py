@@ -18,7 +18,9 @@ import msgspec
 
 from api.schemas.common import FieldError
 from api.schemas.imports import FileFormat
+from api.services.giving360 import limits
 from api.services.giving360.issues import Issues, UnsupportedFileType
+from api.services.giving360.limits import LIMITS, LimitExceeded, Limits
 from api.services.giving360.reference import GRANT_SCHEMA_FILE
 
 JSON_MEDIA_TYPE = "application/json"
@@ -96,14 +98,38 @@ def _cells(sources: list[list[Any]]) -> str:
     return f"{sheet} sheet, {row_text}"
 
 
-def read(content: bytes, file_format: FileFormat, issues: Issues) -> Converted | None:
-    """The file as a package, or None with the reason in `issues` when it cannot be read at all."""
+def read(content: bytes, file_format: FileFormat, issues: Issues, file_limits: Limits = LIMITS) -> Converted | None:
+    """The file as a package, or None with the reason in `issues` when it cannot be read at all. A file
+    that breaks a limit (limits.py) raises LimitExceeded: a spreadsheet before flattentool expands it,
+    JSON as soon as it is parsed. Run it in the sandbox (sandbox.py)."""
     if file_format == "json":
-        return _read_json(content, issues)
+        converted = _read_json(content, issues, file_limits)
+        if converted is not None:
+            limits.check_json(converted.package, file_limits)
+        return converted
+    if file_format == "csv":
+        limits.check_csv(content.decode("utf-8-sig", errors="replace"), file_limits)
+    else:
+        limits.check(content, file_format, file_limits)
     return _read_spreadsheet(content, file_format, issues)
 
 
-def _read_json(content: bytes, issues: Issues) -> Converted | None:
+def inspect(content: bytes, file_format: FileFormat, file_limits: Limits = LIMITS) -> int | None:
+    """A file checked against the limits, as `read` checks it, and its grants counted (None when it cannot
+    be read: reading it says why). Cheap beside reading it: run in the sandbox before an import."""
+    if file_format == "json":
+        converted = _read_json(content, Issues(), file_limits)
+        if converted is None:
+            return None
+        limits.check_json(converted.package, file_limits)
+        grants = converted.package.get("grants") if isinstance(converted.package, dict) else None
+        return len(grants) if isinstance(grants, list) else None
+    if file_format == "csv":
+        return limits.check_csv(content.decode("utf-8-sig", errors="replace"), file_limits)
+    return limits.check(content, file_format, file_limits)
+
+
+def _read_json(content: bytes, issues: Issues, file_limits: Limits = LIMITS) -> Converted | None:
     # msgspec reads a file twice as fast as json; what it will not read goes to json, which says exactly
     # what is wrong, or reads it as it always has (a lone surrogate, a number too big for a float).
     try:
@@ -115,7 +141,10 @@ def _read_json(content: bytes, issues: Issues) -> Converted | None:
     except UnicodeDecodeError:
         issues.error("unreadable", "The file is not UTF-8 text, so it cannot be 360Giving JSON.")
         return None
-    except (ValueError, RecursionError) as error:
+    except RecursionError:
+        depth = file_limits.json_depth
+        raise LimitExceeded("json_depth", f"more than {depth}", depth, "the JSON is nested too deeply") from None
+    except ValueError as error:
         issues.error("unreadable", f"The file is not valid JSON: {error}.")
         return None
     return Converted(package, "json")

@@ -26,13 +26,14 @@ from api.services import changes, organisations, records
 from api.services.actors import Actor
 from api.services.db import Statement, insert_rows, listed, write_transaction
 from api.services.errors import Forbidden
-from api.services.giving360 import convert, geocodes, orgids, validate
+from api.services.giving360 import convert, geocodes, orgids, sandbox, validate
 from api.services.giving360.convert import Converted
 from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues
+from api.services.giving360.limits import LIMITS, Limits
 from api.services.giving360.reference import grant_field_names
 from models.tables import Grant, GrantPlace, Organisation, Place
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = LIMITS.file_bytes
 CHUNK = 500
 # Records written, or named for the change feed, at a time: each is a statement or two (a COPY, a list
 # parameter) whatever its length, so the chunks are as long as progress reports can be sparse.
@@ -143,12 +144,14 @@ async def import_file(
     dry_run: bool = False,
     progress: Progress | None = None,
     today: datetime.date | None = None,
+    limits: Limits = LIMITS,
 ) -> ImportReport:
-    """Import one 360Giving file. Raises ImportRefused, having written nothing, when it has errors."""
-    if len(content) > MAX_FILE_BYTES:
+    """Import one 360Giving file. Raises ImportRefused, having written nothing, when it has errors, and
+    LimitExceeded when it breaks a limit (limits.py)."""
+    if len(content) > limits.file_bytes:
         raise FileTooLarge(f"The file is {len(content) // 1_000_000} MB; files of up to 50 MB can be imported.")
     with _no_cycle_collection():
-        return await _import(content, file_format, file_name, actor, source_url, dry_run, progress, today)
+        return await _import(content, file_format, file_name, actor, source_url, dry_run, progress, today, limits)
 
 
 @contextmanager
@@ -175,10 +178,12 @@ async def _import(
     dry_run: bool,
     progress: Progress | None,
     today: datetime.date | None,
+    limits: Limits,
 ) -> ImportReport:
-    issues = Issues()
-    converted, grants, organisations = await asyncio.to_thread(
-        _prepare, content, file_format, issues, today or _today()
+    # Reading, validating and mapping the file need no database: they run in the sandbox, a process of
+    # their own within the limits, so a hostile file cannot take this process's memory or event loop.
+    converted, grants, organisations, issues = await sandbox.run(
+        _prepare, content, file_format, today or _today(), limits, limits=limits
     )
     url = (source_url or _package_url(converted.package) or file_name)[:2000]
     writer = replace(actor, source="360giving", source_url=url)
@@ -196,20 +201,23 @@ def _today() -> datetime.date:
 
 
 def _prepare(
-    content: bytes, file_format: FileFormat, issues: Issues, today: datetime.date
-) -> tuple[Converted, list[GrantPlan], dict[str, OrganisationPlan]]:
-    """Everything that needs no database, off the event loop: read, validate, map to columns."""
+    content: bytes, file_format: FileFormat, today: datetime.date, limits: Limits
+) -> tuple[Converted, list[GrantPlan], dict[str, OrganisationPlan], Issues]:
+    """Everything that needs no database (read, validate, map to columns), run in the sandbox."""
+    issues = Issues()
     try:
-        converted = _read_and_validate(content, file_format, issues, today)
+        converted = _read_and_validate(content, file_format, issues, today, limits)
     except RecursionError:
         issues.error("unreadable", "The file is nested too deeply to be 360Giving data.")
         raise ImportRefused(issues.errors) from None
     grants, organisations = _map(converted, issues)
-    return converted, grants, organisations
+    return converted, grants, organisations, issues
 
 
-def _read_and_validate(content: bytes, file_format: FileFormat, issues: Issues, today: datetime.date) -> Converted:
-    converted = convert.read(content, file_format, issues)
+def _read_and_validate(
+    content: bytes, file_format: FileFormat, issues: Issues, today: datetime.date, limits: Limits
+) -> Converted:
+    converted = convert.read(content, file_format, issues, limits)
     issues.refuse_if_errors()
     assert converted is not None
     # JSON text holds a NUL only as the escape \u0000 (a bare one is not JSON), so most files need no search.
@@ -756,15 +764,3 @@ def report_lines(report: ImportReport) -> Iterable[str]:
         yield "dry run: nothing written"
     elif not report.written:
         yield "nothing to change"
-
-
-async def import_upload(
-    content: bytes, *, content_type: str | None, source_url: str | None, dry_run: bool, actor: Actor
-) -> ImportReport:
-    """Import a file sent over HTTP: its Content-Type says its format; its name is the source URL's last
-    part, when there is one."""
-    file_format = convert.format_for_media_type(content_type)
-    name = (source_url or "").rstrip("/").rsplit("/", 1)[-1][:200] or f"upload.{file_format}"
-    return await import_file(
-        content, file_format=file_format, file_name=name, actor=actor, source_url=source_url, dry_run=dry_run
-    )

@@ -55,6 +55,10 @@ class ImportRefused(Unprocessable):
         )
         self.issues = errors
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Raised in the sandbox and sent back to the server by pickle, which calls the class with `args`.
+        return (ImportRefused, (self.issues,))
+
 
 class UnsupportedFileType(ServiceError):
     status = 415
