@@ -439,20 +439,10 @@ async def _assign_slugs(table: type[Table], wanted: list[tuple[Any, list[str]]],
     taken = {row["slug"] for row in await SLUGS_TAKEN[table].rows(listed(candidates))}
     for record, options in wanted:
         free = [c for c in options if c and c not in taken]
-        choice = free[0] if free else await _numbered(table, next((c for c in reversed(options) if c), fallback), taken)
+        last = next((c for c in reversed(options) if c), fallback)
+        choice = free[0] if free else await records.free_slug(table, last, taken)
         taken.add(choice)
         record.slug = choice
-
-
-async def _numbered(table: type[Table], base: str, taken: set[str]) -> str:
-    """`base-2`, `base-3`, ...: the first not taken."""
-    slug = table._meta.get_column_by_name("slug")
-    stem = base[:90].rstrip("-")
-    used = taken | set(await table.select(slug).where(slug.like(f"{stem}-%")).output(as_list=True))
-    number = 2
-    while f"{stem}-{number}" in used:
-        number += 1
-    return f"{stem}-{number}"
 
 
 async def _match_places(grants: list[GrantPlan], converted: Converted, issues: Issues) -> PlaceCounts:
