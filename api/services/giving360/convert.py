@@ -18,6 +18,7 @@ import msgspec
 
 from api.schemas.common import FieldError
 from api.schemas.imports import FileFormat
+from api.services.giving360.cells import restore_all
 from api.services.giving360.issues import Issues, UnsupportedFileType
 from api.services.giving360.reference import GRANT_SCHEMA_FILE
 
@@ -100,7 +101,10 @@ def read(content: bytes, file_format: FileFormat, issues: Issues) -> Converted |
     """The file as a package, or None with the reason in `issues` when it cannot be read at all."""
     if file_format == "json":
         return _read_json(content, issues)
-    return _read_spreadsheet(content, file_format, issues)
+    converted = _read_spreadsheet(content, file_format, issues)
+    if converted is not None:  # the quote our CSV export puts before a formula's first character comes off
+        converted.package = restore_all(converted.package)
+    return converted
 
 
 def _read_json(content: bytes, issues: Issues) -> Converted | None:
