@@ -41,6 +41,7 @@ from api.routing import read_routing_middleware
 from api.services import database
 from api.services.shared import close_store, open_store
 from api.settings import Settings
+from api.timeouts import body_timeout_middleware
 from api.validation import strict_body
 
 DESCRIPTION = """An open JSON API for how funders work together in places: organisations, the places they work
@@ -226,7 +227,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # Around Litestar's own handler, like its CORS middleware: even a path no route matches gets a
     # request id, an access-log line and a count.
-    app.asgi_handler = request_log_middleware(app.asgi_handler)
+    app.asgi_handler = request_log_middleware(body_timeout_middleware(app.asgi_handler, settings.body_read_timeout))
     use_msgspec_schemas(app)
     document_conventions(app)
     index_allowed_methods(app)
