@@ -205,6 +205,25 @@ POOL_MAX = Gauge(
 )
 
 
+# Degradation ---------------------------------------------------------------------------------------------
+
+# What does without the shared store (Redis) while it does not answer (api/services/shared.py).
+DEGRADED_FEATURES = ("rate_limit", "idempotency", "read_your_writes")
+DEGRADED = Counter(
+    "placenet_degraded_total",
+    "Requests served without the shared store (Redis), by the feature that did without it: rate_limit (the "
+    "request was not counted), idempotency (a POST with an Idempotency-Key refused with 503, or its response "
+    "not kept for replay), read_your_writes (a read sent to the primary, or a write not marked).",
+    ["feature"],
+)
+for _feature in DEGRADED_FEATURES:  # every series from the start, at 0, so a rate over it is defined
+    DEGRADED.labels(_feature)
+
+
+def degraded(feature: str) -> None:
+    DEGRADED.labels(feature).inc()
+
+
 _pool_read_at = [0.0]
 
 
