@@ -14,7 +14,7 @@ import pytest
 from tests.servers import Served, served
 from tests.test_processes import burst
 
-DEADLINE_SECONDS = 90.0
+DEADLINE_SECONDS = 120.0  # a new worker imports the app afresh; slow on a busy machine
 
 
 def parent_of(pid: int) -> int:
@@ -48,7 +48,7 @@ async def test_a_killed_worker_is_replaced_and_requests_go_on(workers: int) -> N
         before: set[int] = set()
         for round_number in range(20):
             statuses, pids = await answering_pids(server, f"before-{round_number}")
-            assert set(statuses) == {200}
+            assert set(statuses) == {200}, f"before the kill: {statuses}"
             before |= pids
             if len(before) >= workers:
                 break
@@ -67,7 +67,9 @@ async def test_a_killed_worker_is_replaced_and_requests_go_on(workers: int) -> N
             if set(statuses) == {200} and pids - before:
                 break
             assert is_running(main), f"the server exited:\n{server.log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"no new worker answered:\n{server.log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, (
+                f"no new worker answered ({statuses}, {pids}, before {before}):\n{server.log.read_text()[-3000:]}"
+            )
             await asyncio.sleep(0.2)
         assert not is_running(victim)
         assert is_running(main)
