@@ -21,7 +21,7 @@ from api.auth import current_actor
 from api.errors import EXCEPTION_HANDLERS
 from api.etags import etag_middleware
 from api.idempotency import idempotency_middleware
-from api.observability import configure_logging, request_log_middleware
+from api.observability import configure_logging, forget_dead_workers, request_log_middleware
 from api.openapi import document_conventions, use_msgspec_schemas
 from api.ratelimit import RateLimit, rate_limit_middleware
 from api.routes.changes import HISTORY_ROUTES, ChangeController
@@ -164,6 +164,7 @@ def lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextMan
         database cannot be reached."""
         await database.open()
         open_store(settings.redis_url, settings.redis_prefix)
+        forget_dead_workers()
         # Everything made at startup (routes, the OpenAPI schema, Piccolo's tables) lives as long as the
         # process: frozen, the collector stops rescanning it, and its full collections, which stall every
         # request queued on the worker, become short (in-process: a 69-78 ms worst case became 17-19 ms).

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 from litestar.types import ASGIApp
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
 from api.asgi import Message, Receive, Scope, Send, header
 from api.services.db import engine
@@ -247,3 +247,35 @@ def record_pool() -> None:
 
 def multiprocess_metrics() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
+
+
+def forget_dead_workers() -> None:
+    """A worker killed outright (SIGKILL, out of memory) never says so, and its live gauges (requests in
+    progress, pool connections) would be summed for ever; each worker that starts, the replacement among
+    them, drops those of the processes that are gone. Counters stay: what they counted happened."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    pids = {int(match[1]) for name in os.listdir(directory) if (match := LIVE_GAUGE_FILE.match(name))}
+    for pid in pids - {os.getpid()}:
+        if not _running(pid):
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (dead, not yet reaped by its parent) still answers the signal above
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except IndexError:
+        return True

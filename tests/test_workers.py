@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.servers import Served, served
-from tests.test_processes import burst
+from tests.test_processes import burst, metric
 
 DEADLINE_SECONDS = 120.0  # a new worker imports the app afresh; slow on a busy machine
 
@@ -74,3 +76,56 @@ async def test_a_killed_worker_is_replaced_and_requests_go_on(workers: int) -> N
         assert not is_running(victim)
         assert is_running(main)
         assert parent_of(next(iter(pids - before))) == main
+
+
+def in_progress_by_worker(directory: Path) -> dict[int, float]:
+    """Each worker's own `placenet_requests_in_progress{method="POST"}`, from its file in the metrics directory."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    found = {}
+    for path in directory.glob("gauge_livesum_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        metrics = MultiProcessCollector.merge([str(path)])
+        found[pid] = sum(
+            sample.value
+            for metric in metrics
+            if metric.name == "placenet_requests_in_progress"
+            for sample in metric.samples
+            if sample.labels.get("method") == "POST"
+        )
+    return found
+
+
+async def test_a_killed_worker_s_requests_in_progress_are_not_summed_for_ever(tmp_path: Path) -> None:
+    """Killed mid-request, a worker never takes back its in-progress count; its replacement drops it."""
+    environment = {"REDIS_URL": "", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "BODY_READ_TIMEOUT": "600"}
+    with served(environment, workers=2) as server:
+        before: set[int] = set()
+        for round_number in range(20):  # both workers, known from the requests they answer
+            before |= (await answering_pids(server, f"before-{round_number}"))[1]
+            if len(before) == 2:
+                break
+        assert len(before) == 2, "both workers answered"
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as stalled:
+            # Headers and half a body: the request stays in progress on whichever worker took it.
+            stalled.sendall(
+                b"POST /v1/organisations HTTP/1.1\r\nHost: placenet.test\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 200\r\n\r\n{"
+            )
+            deadline = time.monotonic() + DEADLINE_SECONDS
+            while not (holding := [pid for pid, count in in_progress_by_worker(tmp_path).items() if count == 1]):
+                assert time.monotonic() < deadline, "the stalled request never showed as in progress"
+                await asyncio.sleep(0.1)
+            (victim,) = holding
+            os.kill(victim, signal.SIGKILL)
+
+            while True:  # until the replacement has answered (it looks for dead workers as it starts)
+                statuses, pids = await answering_pids(server, f"after-{time.monotonic()}")
+                if set(statuses) == {200} and pids - before:
+                    break
+                assert time.monotonic() < deadline, f"no replacement:\n{server.log.read_text()[-3000:]}"
+                await asyncio.sleep(0.2)
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            text = (await http.get("/metrics")).text
+        assert metric(text, "placenet_requests_in_progress", method="POST") == 0
