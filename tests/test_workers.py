@@ -54,10 +54,14 @@ async def test_a_killed_worker_is_replaced_and_requests_go_on(workers: int) -> N
             before |= pids
             if len(before) >= workers:
                 break
+        assert len(before) == workers, "every worker answered"
         victim = min(before)
         main = parent_of(victim)
         assert is_running(main)
 
+        stop = asyncio.Event()
+        load = asyncio.create_task(keep_reading(server, stop))
+        await asyncio.sleep(0.5)  # the kill lands under load
         os.kill(victim, signal.SIGKILL)
 
         # Answered again, by a worker started after the kill, while the same server process lives on.
@@ -73,9 +77,28 @@ async def test_a_killed_worker_is_replaced_and_requests_go_on(workers: int) -> N
                 f"no new worker answered ({statuses}, {pids}, before {before}):\n{server.log.read_text()[-3000:]}"
             )
             await asyncio.sleep(0.2)
+        stop.set()
+        read = await load
         assert not is_running(victim)
         assert is_running(main)
         assert parent_of(next(iter(pids - before))) == main
+        # The load went on through the kill: nothing but answers and the connections the dead worker held.
+        assert set(read) <= {0, 200}, read
+        assert read[-1] == 200
+
+
+async def keep_reading(server: Served, stop: asyncio.Event) -> list[int]:
+    """Reads one after another, each on a connection of its own, until told to stop: their statuses (0 for a
+    connection that failed)."""
+    statuses = []
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as http:
+        while not stop.is_set():
+            try:
+                statuses.append((await http.get("/v1/places?limit=1")).status_code)
+            except httpx.TransportError:
+                statuses.append(0)
+    return statuses
 
 
 def in_progress_by_worker(directory: Path) -> dict[int, float]:
