@@ -21,7 +21,7 @@ from api.auth import current_actor
 from api.errors import EXCEPTION_HANDLERS
 from api.etags import etag_middleware
 from api.idempotency import idempotency_middleware
-from api.observability import configure_logging, request_log_middleware
+from api.observability import configure_logging, forget_dead_workers, request_log_middleware
 from api.openapi import document_conventions, use_msgspec_schemas
 from api.ratelimit import RateLimit, rate_limit_middleware
 from api.routes.changes import HISTORY_ROUTES, ChangeController
@@ -41,6 +41,7 @@ from api.routing import read_routing_middleware
 from api.services import database
 from api.services.shared import close_store, open_store
 from api.settings import Settings
+from api.timeouts import body_timeout_middleware
 from api.validation import strict_body
 
 DESCRIPTION = """An open JSON API for how funders work together in places: organisations, the places they work
@@ -163,6 +164,7 @@ def lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextMan
         database cannot be reached."""
         await database.open()
         open_store(settings.redis_url, settings.redis_prefix)
+        forget_dead_workers()
         # Everything made at startup (routes, the OpenAPI schema, Piccolo's tables) lives as long as the
         # process: frozen, the collector stops rescanning it, and its full collections, which stall every
         # request queued on the worker, become short (in-process: a 69-78 ms worst case became 17-19 ms).
@@ -226,7 +228,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # Around Litestar's own handler, like its CORS middleware: even a path no route matches gets a
     # request id, an access-log line and a count.
-    app.asgi_handler = request_log_middleware(app.asgi_handler)
+    app.asgi_handler = request_log_middleware(body_timeout_middleware(app.asgi_handler, settings.body_read_timeout))
     use_msgspec_schemas(app)
     document_conventions(app)
     index_allowed_methods(app)

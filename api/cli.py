@@ -20,6 +20,7 @@ import click
 from api.settings import Settings
 
 T = TypeVar("T")
+HEADER_READ_TIMEOUT_MS = 30_000
 
 
 @click.group()
@@ -91,8 +92,10 @@ def recount() -> None:
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
 def serve(host: str | None, port: int | None, workers: int, reload: bool) -> None:
-    """Serve the API with granian; docs at /docs."""
+    """Serve the API with granian; docs at /docs. A worker that dies (killed, out of memory) is replaced
+    at once, and the others keep answering meanwhile."""
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.server import Server
 
     settings = Settings.from_env()
@@ -110,6 +113,12 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
         workers=workers,
         factory=True,
         reload=reload,
+        # Without it, one dead worker ends the whole server. granian still gives up when the same worker
+        # dies again within 5.5 s of being replaced (a crash loop): a supervisor restarts the server then.
+        respawn_failed_workers=True,
+        # A client must send its request headers within this long (granian's default, made explicit); the
+        # body has a timeout of its own in the app (BODY_READ_TIMEOUT, api/timeouts.py).
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
     ).serve()
 
 

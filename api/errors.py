@@ -7,7 +7,6 @@ import logging
 import re
 from typing import Any
 
-import redis.exceptions
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -16,6 +15,7 @@ from litestar.types import ExceptionHandlersMap
 from api.engines import CONNECTION_ERRORS
 from api.schemas.common import FieldError, Problem
 from api.services.errors import ServiceError
+from api.services.shared import StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://placenet.org.uk/problems/"
@@ -28,6 +28,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     406: "Not acceptable",
+    408: "Request timeout",
     409: "Conflict",
     412: "Precondition failed",
     413: "Content too large",
@@ -129,8 +130,7 @@ DATABASE_UNAVAILABLE = CONNECTION_ERRORS
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: _service_error,
     **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
-    redis.exceptions.ConnectionError: _store_unavailable,
-    redis.exceptions.TimeoutError: _store_unavailable,
+    StoreUnavailable: _store_unavailable,  # a use of the store that has no way to do without it
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _unexpected_error,

@@ -1,19 +1,31 @@
 """POST with an `Idempotency-Key` header: a retry within 24 hours replays the first response; the
 same key with a different request is a 422. Keys are scoped to the credentials that sent them.
-One middleware, for every POST."""
+One middleware, for every POST.
+
+While Redis does not answer, a POST with an Idempotency-Key is refused with 503 and `Retry-After`, not
+applied without the protection: the client sent the key because it means to retry, and a retry that is not
+recognised would apply the request twice (a second grant, a second membership). Retried once Redis is
+back, it is processed as a first request. Counted in `placenet_degraded_total{feature="idempotency"}`."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import Any
 
 from litestar.types import ASGIApp
 
 from api.asgi import Message, Receive, Scope, Send, bearer_actor, bearer_token, credentials_id, header, send_problem
+from api.observability import degraded
 from api.services import idempotency
+from api.services.shared import StoreUnavailable
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
+# The first request with a key is usually done within a second.
+PENDING_RETRY_AFTER = b"1"
+STORE_RETRY_AFTER = b"5"
+log = logging.getLogger("placenet")
 
 
 def idempotency_middleware(app: Any) -> ASGIApp:
@@ -41,14 +53,24 @@ def idempotency_middleware(app: Any) -> ASGIApp:
             b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
         ).hexdigest()
 
-        outcome = await idempotency.begin(key=key, request_hash=request_hash)
+        try:
+            outcome = await idempotency.begin(key=key, request_hash=request_hash)
+        except StoreUnavailable:
+            degraded("idempotency")
+            detail = (
+                "Idempotency-Keys cannot be honoured right now (the shared store is not answering), so the request "
+                "was not applied. Retry shortly with the same key."
+            )
+            await send_problem(send, 503, "Service unavailable", detail, headers=[(b"retry-after", STORE_RETRY_AFTER)])
+            return
         if outcome == "mismatch":
             detail = "This Idempotency-Key was first used with a different request; use a new key for a new request."
             await send_problem(send, 422, "Unprocessable content", detail, "Idempotency-Key")
             return
         if outcome == "pending":
             detail = "The first request with this Idempotency-Key is still being processed; retry shortly."
-            await send_problem(send, 409, "Conflict", detail, "Idempotency-Key")
+            retry = [(b"retry-after", PENDING_RETRY_AFTER)]
+            await send_problem(send, 409, "Conflict", detail, "Idempotency-Key", headers=retry)
             return
         if (
             isinstance(outcome, idempotency.Stored)
@@ -93,15 +115,31 @@ def idempotency_middleware(app: Any) -> ASGIApp:
         try:
             await app(scope, receive_body, capture)
         except BaseException:
-            await idempotency.abandon(key=key)
+            await _abandon(key)
             raise
         status = int(start.get("status", 500))
         if status >= 500:
-            await idempotency.abandon(key=key)
+            await _abandon(key)
             return
         response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])]
-        await idempotency.complete(
-            key=key, request_hash=request_hash, status=status, headers=response_headers, body=b"".join(response_chunks)
-        )
+        try:
+            await idempotency.complete(
+                key=key,
+                request_hash=request_hash,
+                status=status,
+                headers=response_headers,
+                body=b"".join(response_chunks),
+            )
+        except StoreUnavailable:
+            # Answered already; the key stays claimed ("still being processed", 409) until the claim lapses.
+            degraded("idempotency")
+            log.warning("the response to an Idempotency-Key was not kept: the shared store is not answering")
 
     return middleware
+
+
+async def _abandon(key: str) -> None:
+    try:
+        await idempotency.abandon(key=key)
+    except StoreUnavailable:  # the claim lapses by itself (PENDING_TTL_SECONDS)
+        degraded("idempotency")

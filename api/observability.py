@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 from litestar.types import ASGIApp
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
 from api.asgi import Message, Receive, Scope, Send, header
 from api.services.db import engine
@@ -205,6 +205,25 @@ POOL_MAX = Gauge(
 )
 
 
+# Degradation ---------------------------------------------------------------------------------------------
+
+# What does without the shared store (Redis) while it does not answer (api/services/shared.py).
+DEGRADED_FEATURES = ("rate_limit", "idempotency", "read_your_writes")
+DEGRADED = Counter(
+    "placenet_degraded_total",
+    "Requests served without the shared store (Redis), by the feature that did without it: rate_limit (the "
+    "request was not counted), idempotency (a POST with an Idempotency-Key refused with 503, or its response "
+    "not kept for replay), read_your_writes (a read sent to the primary, or a write not marked).",
+    ["feature"],
+)
+for _feature in DEGRADED_FEATURES:  # every series from the start, at 0, so a rate over it is defined
+    DEGRADED.labels(_feature)
+
+
+def degraded(feature: str) -> None:
+    DEGRADED.labels(feature).inc()
+
+
 _pool_read_at = [0.0]
 
 
@@ -228,3 +247,35 @@ def record_pool() -> None:
 
 def multiprocess_metrics() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
+
+
+def forget_dead_workers() -> None:
+    """A worker killed outright (SIGKILL, out of memory) never says so, and its live gauges (requests in
+    progress, pool connections) would be summed for ever; each worker that starts, the replacement among
+    them, drops those of the processes that are gone. Counters stay: what they counted happened."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    pids = {int(match[1]) for name in os.listdir(directory) if (match := LIVE_GAUGE_FILE.match(name))}
+    for pid in pids - {os.getpid()}:
+        if not _running(pid):
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (dead, not yet reaped by its parent) still answers the signal above
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except IndexError:
+        return True

@@ -60,8 +60,18 @@ CONVENTION_RESPONSES = {
     "412": "If-Match names a version that is no longer current; the problem gives `current_version`.",
     "429": "Too many requests from these credentials (or, without a key, this address) in the current window, when "
     "the service sets a rate limit; retry after `Retry-After` seconds.",
-    "503": "The database or the shared store is not answering (down or restarting); retry after `Retry-After` seconds.",
+    "503": "The database is not answering (down or restarting), or, for a POST with an Idempotency-Key, the shared "
+    "store (Redis) is not, so the key cannot be honoured; nothing was applied. Retry after `Retry-After` seconds.",
 }
+RETRY_AFTER_503 = "Seconds to wait before sending the request again."
+RETRY_AFTER_409 = (
+    "Sent when the same request can succeed if sent again: the first request with this Idempotency-Key is still "
+    "being processed, or the write met another one made at the same moment. Seconds to wait."
+)
+BODY_TIMEOUT = (
+    "No part of the request body arrived for the server's body timeout (BODY_READ_TIMEOUT, 30 s by default); "
+    "nothing was applied."
+)
 RATE_LIMIT_HEADERS = {
     "Retry-After": "Seconds until the window resets and requests are accepted again.",
     "RateLimit-Limit": "Requests allowed per window (sent on every `/v1` answer when a limit is set).",
@@ -80,7 +90,9 @@ HEADER_PARAMETERS = {
     ),
     "Idempotency-Key": (
         "A key of your choosing (a UUID, say) that makes a retry safe: within 24 hours the same key with the same "
-        "request replays the first response (with `Idempotent-Replayed: true`); with a different request it is a 422.",
+        "request replays the first response (with `Idempotent-Replayed: true`); with a different request it is a 422; "
+        "while the first is still being processed, a 409 with `Retry-After`. While the shared store (Redis) is down "
+        "a POST with a key is refused with 503 and `Retry-After`, never applied without its replay protection.",
         r"^[\x21-\x7e]{1,200}$",
     ),
 }
@@ -139,6 +151,16 @@ def document_conventions(app: Litestar) -> None:
                         name: {"description": text, "schema": {"type": "integer"}}
                         for name, text in RATE_LIMIT_HEADERS.items()
                     }
+                if status == "503":
+                    responses[status]["headers"] = {"Retry-After": _integer_header(RETRY_AFTER_503)}
+            if "409" in responses:
+                conflict = responses["409"]
+                conflict.headers = {**(conflict.headers or {}), "Retry-After": _integer_header(RETRY_AFTER_409)}
+            if operation.request_body is not None:  # api/timeouts.py
+                responses["408"] = {
+                    "description": BODY_TIMEOUT,
+                    "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+                }
             for name in headers:
                 description, pattern = HEADER_PARAMETERS[name]
                 schema: dict[str, Any] = {"type": "string"}
@@ -178,6 +200,10 @@ def _document_strict_body(responses: dict[str, Any]) -> None:
                 "description": description,
                 "content": {"application/problem+json": {"schema": PROBLEM_REF}},
             }
+
+
+def _integer_header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "integer"}}
 
 
 def _add_body_example(operation: Any) -> None:

@@ -1,7 +1,8 @@
 """A fixed-window rate limit per caller (its valid key, or else its address) on every
 `/v1` request, counted in the shared store so the limit holds however many processes serve. Every
 answer says where the caller stands (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`);
-past the limit the answer is 429 with `Retry-After`."""
+past the limit the answer is 429 with `Retry-After`. While Redis does not answer the limit fails open:
+requests are served uncounted, without those headers, and counted in `placenet_degraded_total`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import Any
 from litestar.types import ASGIApp
 
 from api.asgi import Message, Receive, Scope, Send, send_problem, verified_caller
-from api.services.shared import store
+from api.observability import degraded
+from api.services.shared import StoreUnavailable, store
 
 log = logging.getLogger("placenet")
 
@@ -44,7 +46,14 @@ def rate_limit_middleware(app: Any, limit: RateLimit) -> ASGIApp:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
             await app(scope, receive, send)
             return
-        count, resets_in = await store().hit(f"rate:{await verified_caller(scope)}", limit.window)
+        try:
+            count, resets_in = await store().hit(f"rate:{await verified_caller(scope)}", limit.window)
+        except StoreUnavailable:
+            # Open, not closed: refusing every request because the counter is away would be the outage
+            # the limit exists to prevent.
+            degraded("rate_limit")
+            await app(scope, receive, send)
+            return
         reset = str(max(math.ceil(resets_in), 1)).encode()
         headers = [
             (b"ratelimit-limit", str(limit.requests).encode()),

@@ -32,6 +32,8 @@ class Settings:
     read_your_writes_seconds: float = 5.0
     log_format: str = "json"
     log_level: str = "INFO"
+    # A request body that stops arriving for this long is answered 408 (api/timeouts.py).
+    body_read_timeout: float = 30.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,6 +49,7 @@ class Settings:
             read_your_writes_seconds=float(env.get("READ_YOUR_WRITES_SECONDS") or cls.read_your_writes_seconds),
             log_format=env.get("LOG_FORMAT") or cls.log_format,
             log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
+            body_read_timeout=float(env.get("BODY_READ_TIMEOUT") or cls.body_read_timeout),
         )
 
     @property

@@ -274,33 +274,6 @@ async def test_postgresql_connections_never_jit_compile(anonymous: httpx.AsyncCl
     assert await Statement("SELECT current_setting('jit') AS jit").rows() == [{"jit": "off"}]
 
 
-class TestStoreDown:
-    """Redis set but not answering: not ready, and what needs it is a 503 to retry, never a 500."""
-
-    @pytest.fixture
-    async def app_without_redis(self, empty_database: None) -> AsyncIterator[Any]:
-        from api.services import shared
-        from ops.postgres import free_port
-
-        settings = dataclasses.replace(Settings.from_env(), rate_limit="100/minute")
-        app = create_app(settings)
-        shared.open_store(f"redis://127.0.0.1:{free_port()}/0", "placenet-test:")
-        yield app
-        await shared.close_store()
-
-    async def test_not_ready_and_limited_requests_are_503_with_retry_after(self, app_without_redis: Any) -> None:
-        async with make_client(app_without_redis) as anonymous:  # type: ignore[attr-defined]
-            ready = await anonymous.get("/ready")
-            listed = await anonymous.get("/v1/places")
-            alive = await anonymous.get("/health")
-        assert alive.status_code == 200
-        for answer in (ready, listed):
-            assert answer.status_code == 503
-            assert answer.headers["content-type"] == "application/problem+json"
-            assert answer.headers["retry-after"] == "5"
-        assert "shared store" in listed.json()["detail"]
-
-
 def test_every_read_of_one_request_goes_to_one_replica() -> None:
     """A page is a keyset query and then the rows it names: both must see the same replica's moment.
     Requests still take the replicas in turn."""

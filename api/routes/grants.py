@@ -89,7 +89,10 @@ GRANTS_CSV = Schema(
     type=OpenAPIType.STRING,
     description="The official one-sheet 360Giving spreadsheet as CSV (UTF-8): the template's column titles "
     "(`Identifier`, `Recipient Org:Identifier`, ...), one grant a row, every grant the filters select; a "
-    "grant's further locations, funders or recipients in numbered columns (`Beneficiary Location:1:Name`).",
+    "grant's further locations, funders or recipients in numbered columns (`Beneficiary Location:1:Name`). "
+    "Safe to open in a spreadsheet: text starting with `=`, `+`, `-`, `@`, a tab or a carriage return (OWASP's "
+    "CSV injection list) gets a single quote in front, so it shows as text and is never evaluated; numbers "
+    "such as a negative amount stay numbers. Imported back (`POST /v1/imports/360giving`), that quote comes off.",
     external_docs=STANDARD,
 )
 

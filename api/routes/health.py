@@ -23,6 +23,20 @@ class Status(msgspec.Struct):
     status: Annotated[Literal["ok"], Meta(description="Always `ok` when the service can answer at all.")]
 
 
+class Readiness(msgspec.Struct):
+    """Whether the service is ready, and whether in full."""
+
+    status: Annotated[
+        Literal["ok", "degraded"],
+        Meta(
+            description="`ok`: the database and the shared store (Redis, when set) answer. `degraded`: the database "
+            "answers but Redis does not; reads and writes are served, rate limits are not counted, POSTs with an "
+            "Idempotency-Key are refused with 503, and a client's reads go to the primary "
+            "(`placenet_degraded_total` in /metrics counts each)."
+        ),
+    ]
+
+
 class HealthController(Controller):
     path = "/"
     tags = ["Operations"]
@@ -36,16 +50,14 @@ class HealthController(Controller):
         "/ready",
         summary="Is the service ready to serve?",
         responses={
-            503: ResponseSpec(
-                Problem, description="The database or the shared store does not answer.", media_type=PROBLEM_MEDIA_TYPE
-            )
+            503: ResponseSpec(Problem, description="The database does not answer.", media_type=PROBLEM_MEDIA_TYPE)
         },
     )
-    async def get_ready(self) -> Status:
-        """Answers 200 when the database (and Redis, when the service uses it) answers, and 503 with
-        `Retry-After` when either does not."""
-        await health.check_ready()
-        return Status(status="ok")
+    async def get_ready(self) -> Readiness:
+        """Answers 200 when the database answers, and 503 with `Retry-After` when it does not. Redis not
+        answering is `degraded`, still 200: every instance shares it, so failing on it would take them all out
+        of service at once."""
+        return Readiness(status=await health.check_ready())
 
     @get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
     async def get_metrics(self) -> Response[bytes]:

@@ -233,7 +233,13 @@ async def write_transaction() -> AsyncIterator[Any]:
 
                 await tally.settle(_written.get() or [])
     except (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError) as error:
-        raise Conflict("The change conflicts with another record (a duplicate or a missing reference).") from error
+        # The services check for duplicates and references first, so this is a concurrent write that got in
+        # between (two imports creating the same organisation): sent again, the request is checked afresh.
+        raise Conflict(
+            "The change conflicts with another record (a duplicate or a missing reference), most likely one written "
+            "at the same time; send the request again.",
+            headers={"Retry-After": "1"},
+        ) from error
     finally:
         if token is not None:
             _written.reset(token)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from api.services.db import engine
 from api.services.errors import ServiceUnavailable
 from api.services.shared import store
 
 
-async def check_ready() -> None:
-    """Raise ServiceUnavailable unless the database and the shared store answer."""
+async def check_ready() -> Literal["ok", "degraded"]:
+    """Raise ServiceUnavailable unless the database answers; "degraded" when only the shared store (Redis)
+    does not. Not a 503 then: every instance shares the one Redis, so a readiness probe that failed on it would
+    take every instance out of the load balancer at once, turning a degraded service into no service."""
     try:
         await engine().run_ddl("SELECT 1")
     except Exception as error:  # any failure to answer means not ready; the check itself must not fail
         raise ServiceUnavailable("The database does not answer; try again shortly.") from error
     try:
         await store().ping()
-    except Exception as error:  # Redis down: idempotency and rate limits cannot be honoured, so not ready
-        raise ServiceUnavailable("The shared store (Redis) does not answer; try again shortly.") from error
+    except Exception:  # Redis down (or refusing us): served without it, as documented
+        return "degraded"
+    return "ok"

@@ -3,12 +3,19 @@ idempotency keys and the responses they replay, rate-limit counters, and read-yo
 
 Redis holds it when REDIS_URL is set; otherwise the database does (the `shared_entry` table), which is
 already shared by every process that uses it. Both stores make each operation a single atomic step, so
-two workers counting the same client at the same moment never lose a count."""
+two workers counting the same client at the same moment never lose a count.
+
+When Redis does not answer, its operations raise StoreUnavailable at once, and each feature degrades as
+the README says (rate limits skipped, idempotent POSTs refused with 503, reads from the primary) rather
+than the whole service answering 503. After a failure Redis is tried again only every RECHECK_SECONDS,
+so a Redis that hangs rather than refuses delays one request a second per worker, not every request."""
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from piccolo.querystring import QueryString
 
@@ -17,6 +24,17 @@ from models.tables import SharedEntry
 
 # How often a process sweeps dead entries out of the database store.
 SWEEP_SECONDS = 60.0
+# Redis answers in well under a millisecond; one that takes a second to connect or reply counts as down.
+REDIS_TIMEOUT_SECONDS = 1.0
+# After Redis failed, how long a process goes without asking it again.
+RECHECK_SECONDS = 1.0
+
+log = logging.getLogger("placenet")
+T = TypeVar("T")
+
+
+class StoreUnavailable(Exception):
+    """The shared store (Redis) does not answer."""
 
 
 class Store(Protocol):
@@ -119,26 +137,49 @@ class RedisStore:
     def __init__(self, url: str, prefix: str) -> None:
         from redis.asyncio import Redis
 
-        self._redis = Redis.from_url(url)
+        self._redis = Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+        )
         self._prefix = prefix
+        self._down_until = 0.0  # monotonic time before which Redis is not asked; 0 while it answers
+
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """The operation's result, or StoreUnavailable when Redis does not answer (or failed a moment ago)."""
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        if self._down_until and time.monotonic() < self._down_until:
+            raise StoreUnavailable("Redis did not answer a moment ago")
+        try:
+            result = await operation()
+        except (ConnectionError, TimeoutError, OSError) as error:
+            if not self._down_until:
+                log.warning("shared store (Redis) unavailable, degrading until it answers: %s", error)
+            self._down_until = time.monotonic() + RECHECK_SECONDS
+            raise StoreUnavailable(str(error)) from error
+        if self._down_until:
+            log.warning("shared store (Redis) answers again")
+            self._down_until = 0.0
+        return result
 
     async def claim(self, key: str, value: bytes, ttl: float) -> bytes | None:
         # SET NX GET: set only if absent, and say what was there, in one step (Redis 7).
-        held = await self._redis.set(self._prefix + key, value, px=_ms(ttl), nx=True, get=True)
+        held = await self._call(lambda: self._redis.set(self._prefix + key, value, px=_ms(ttl), nx=True, get=True))
         return bytes(held) if isinstance(held, bytes) else None
 
     async def put(self, key: str, value: bytes, ttl: float) -> None:
-        await self._redis.set(self._prefix + key, value, px=_ms(ttl))
+        await self._call(lambda: self._redis.set(self._prefix + key, value, px=_ms(ttl)))
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._redis.get(self._prefix + key)
+        value = await self._call(lambda: self._redis.get(self._prefix + key))
         return bytes(value) if isinstance(value, bytes) else None
 
     async def drop(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
+        await self._call(lambda: self._redis.delete(self._prefix + key))
 
     async def hit(self, key: str, window: float) -> tuple[int, float]:
-        name = self._prefix + key
+        return await self._call(lambda: self._hit(self._prefix + key, window))
+
+    async def _hit(self, name: str, window: float) -> tuple[int, float]:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(name)
             pipe.pexpire(name, _ms(window), nx=True)  # the window starts with its first hit
@@ -147,7 +188,7 @@ class RedisStore:
         return int(count), max(int(remaining_ms), 0) / 1000
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        await self._call(self._redis.ping)
 
     async def close(self) -> None:
         await self._redis.aclose()

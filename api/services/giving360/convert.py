@@ -19,6 +19,7 @@ import msgspec
 from api.schemas.common import FieldError
 from api.schemas.imports import FileFormat
 from api.services.giving360 import limits
+from api.services.giving360.cells import restore_all
 from api.services.giving360.issues import Issues, UnsupportedFileType
 from api.services.giving360.limits import LIMITS, LimitExceeded, Limits
 from api.services.giving360.reference import GRANT_SCHEMA_FILE
@@ -111,7 +112,10 @@ def read(content: bytes, file_format: FileFormat, issues: Issues, file_limits: L
         limits.check_csv(content.decode("utf-8-sig", errors="replace"), file_limits)
     else:
         limits.check(content, file_format, file_limits)
-    return _read_spreadsheet(content, file_format, issues)
+    converted = _read_spreadsheet(content, file_format, issues)
+    if converted is not None:  # the quote our CSV export puts before a formula's first character comes off
+        converted.package = restore_all(converted.package)
+    return converted
 
 
 def inspect(content: bytes, file_format: FileFormat, file_limits: Limits = LIMITS) -> int | None:

@@ -20,6 +20,7 @@ from piccolo.custom_types import Combinable
 
 from api.services import records
 from api.services.giving360 import geocodes
+from api.services.giving360.cells import neutralise
 from api.services.giving360.importer import INDIVIDUALS_SLUG, NAME_LENGTH, chunks
 from api.services.giving360.orgids import PLACENET_PREFIX
 from api.services.giving360.reference import STANDARD_VERSION, grant_fields, main_sheet_columns
@@ -276,7 +277,8 @@ def _cell(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    # Text a spreadsheet would evaluate is neutralised; numbers above stay numbers (an amount of -50).
+    return neutralise(str(value))
 
 
 def to_csv(grants: list[Row]) -> str:
