@@ -41,6 +41,7 @@ FunderPath = Annotated[
     str,
     Parameter(
         description="The funder's UUID, slug or org-id.",
+        min_length=1,
         max_length=200,
         pattern=NO_NUL,
     ),
@@ -59,6 +60,7 @@ class CoFundingController(Controller):
             str | None,
             Parameter(
                 description="Only arrangements this funder contributes to.",
+                min_length=1,
                 max_length=200,
                 pattern=NO_NUL,
             ),

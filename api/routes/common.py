@@ -17,6 +17,7 @@ from litestar.params import Parameter
 from api.errors import PROBLEM_MEDIA_TYPE
 from api.schemas.common import NO_NUL, Page, Problem
 from api.services.actors import Actor
+from api.services.cursors import LIST_CURSOR_PATTERN, MAX_LIST_CURSOR, MIN_LIST_CURSOR
 
 T = TypeVar("T")
 PageT = TypeVar("PageT", bound=Page[Any])
@@ -31,6 +32,7 @@ RefPath = Annotated[
     Parameter(
         description="The record's UUID, its slug, or its natural key (org-id for organisations; GSS code, "
         "current or former, for places; 360Giving identifier for grants).",
+        min_length=1,
         max_length=200,
         pattern=NO_NUL,
     ),
@@ -39,9 +41,10 @@ Limit = Annotated[int, Parameter(ge=1, le=200, description="How many items per p
 Cursor = Annotated[
     str | None,
     Parameter(
-        description="The `next_cursor` of the previous page; omit for the first page.",
-        max_length=500,
-        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `next_cursor` of the previous page, as it was given; omit for the first page.",
+        min_length=MIN_LIST_CURSOR,
+        max_length=MAX_LIST_CURSOR,
+        pattern=LIST_CURSOR_PATTERN,
     ),
 ]
 Sort = Annotated[
@@ -58,6 +61,7 @@ PlaceFilter = Annotated[
     str | None,
     Parameter(
         description="Only records in this place or any place below it (UUID, slug or GSS code).",
+        min_length=1,
         max_length=200,
         pattern=NO_NUL,
         examples=[Example(value="E12000005", summary="West Midlands region")],
@@ -67,6 +71,7 @@ OrganisationFilter = Annotated[
     str | None,
     Parameter(
         description="Only records this organisation takes part in (UUID, slug or org-id).",
+        min_length=1,
         max_length=200,
         pattern=NO_NUL,
     ),

@@ -42,6 +42,7 @@ OrganisationPath = Annotated[
     str,
     Parameter(
         description="The member organisation's UUID, slug or org-id.",
+        min_length=1,
         max_length=200,
         pattern=NO_NUL,
     ),

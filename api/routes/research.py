@@ -51,14 +51,20 @@ class ResearchController(Controller):
         funded_by: Annotated[
             str | None,
             Parameter(
-                description="Only research paid for by this co-funding arrangement.", max_length=200, pattern=NO_NUL
+                description="Only research paid for by this co-funding arrangement.",
+                min_length=1,
+                max_length=200,
+                pattern=NO_NUL,
             ),
         ] = None,
         published_from: Annotated[
             datetime.date | None, Parameter(description="Only research published on or after this day.")
         ] = None,
         published_to: Annotated[
-            datetime.date | None, Parameter(description="Only research published on or before this day.")
+            datetime.date | None,
+            Parameter(
+                description="Only research published on or before this day; before `published_from` it is a 422."
+            ),
         ] = None,
         q: Query = None,
         sort: Sort = "name",
