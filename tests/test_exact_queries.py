@@ -367,3 +367,20 @@ def test_every_bounded_integer_query_parameter_keeps_its_bounds_in_the_spec():
                 types = [schema.get("type")] + [s.get("type") for s in schema.get("oneOf", [])]
                 if parameter["in"] == "query" and "integer" in types:
                     assert "minimum" in schema and "maximum" in schema, (path, parameter["name"])
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "words"),
+    [
+        ("/v1/organisations", "place", "Only organisations based in"),
+        ("/v1/grants", "organisation", "Only grants this organisation"),
+        ("/v1/research", "organisation", "Only research this organisation"),
+        ("/v1/co-funding", "organisation", "Only arrangements this organisation"),
+        ("/v1/interest-groups", "organisation", "Only groups this organisation"),
+        ("/v1/engagements", "organisation", "Only engagements this organisation"),
+    ],
+)
+def test_a_shared_filter_keeps_the_words_its_route_gives_it(path, name, words):
+    (parameter,) = [p for p in SPEC["paths"][path]["get"]["parameters"] if p["name"] == name]
+    assert parameter["description"].startswith(words)
+    assert parameter["schema"]["minLength"] == 1

@@ -17,13 +17,13 @@ from api.routes.common import (
     AnyRequest,
     Cursor,
     Limit,
-    OrganisationFilter,
     PlaceFilter,
     Query,
     RefPath,
     Sort,
     created,
     page_response,
+    ref_filter,
 )
 from api.schemas.co_funding import (
     CoFunding,
@@ -66,8 +66,8 @@ class CoFundingController(Controller):
             ),
         ] = None,
         organisation: Annotated[
-            OrganisationFilter,
-            Parameter(description="Only arrangements this organisation leads or contributes to."),
+            str | None,
+            ref_filter("Only arrangements this organisation leads or contributes to (UUID, slug or org-id)."),
         ] = None,
         place: PlaceFilter = None,
         active_on: ActiveOn = None,

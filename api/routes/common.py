@@ -57,24 +57,24 @@ Query = Annotated[
         description="Text to look for in names and descriptions (case-insensitive).", max_length=200, pattern=NO_NUL
     ),
 ]
+
+
+def ref_filter(description: str, **extra: Any) -> Any:
+    """A filter that names a record (UUID, slug or natural key): never empty. A route that says more
+    about it declares its own (`Annotated[str | None, ref_filter("...")]`): Litestar reads the first
+    Parameter of a nested Annotated, so wrapping PlaceFilter in another one would lose its words."""
+    return Parameter(description=description, min_length=1, max_length=200, pattern=NO_NUL, **extra)
+
+
 PlaceFilter = Annotated[
     str | None,
-    Parameter(
-        description="Only records in this place or any place below it (UUID, slug or GSS code).",
-        min_length=1,
-        max_length=200,
-        pattern=NO_NUL,
+    ref_filter(
+        "Only records in this place or any place below it (UUID, slug or GSS code).",
         examples=[Example(value="E12000005", summary="West Midlands region")],
     ),
 ]
 OrganisationFilter = Annotated[
-    str | None,
-    Parameter(
-        description="Only records this organisation takes part in (UUID, slug or org-id).",
-        min_length=1,
-        max_length=200,
-        pattern=NO_NUL,
-    ),
+    str | None, ref_filter("Only records this organisation takes part in (UUID, slug or org-id).")
 ]
 ActiveOn = Annotated[
     datetime.date | None,

@@ -31,12 +31,12 @@ from api.routes.common import (
     AnyRequest,
     Cursor,
     Limit,
-    OrganisationFilter,
     Query,
     RefPath,
     Sort,
     created,
     page_response,
+    ref_filter,
 )
 from api.schemas.common import NO_NUL, FieldError, Problem
 from api.schemas.grants import Grant, GrantCreate, GrantPage, GrantUpdate
@@ -186,7 +186,7 @@ class GrantController(Controller):
             ),
         ] = None,
         organisation: Annotated[
-            OrganisationFilter, Parameter(description="Only grants this organisation made or received.")
+            str | None, ref_filter("Only grants this organisation made or received (UUID, slug or org-id).")
         ] = None,
         place: Annotated[
             str | None,

@@ -17,13 +17,13 @@ from api.routes.common import (
     AnyRequest,
     Cursor,
     Limit,
-    OrganisationFilter,
     PlaceFilter,
     Query,
     RefPath,
     Sort,
     created,
     page_response,
+    ref_filter,
 )
 from api.schemas.common import NO_NUL
 from api.schemas.research import Research, ResearchCreate, ResearchKind, ResearchPage, ResearchUpdate
@@ -40,8 +40,8 @@ class ResearchController(Controller):
         request: AnyRequest,
         kind: Annotated[ResearchKind | None, Parameter(description="Only research of this kind.")] = None,
         organisation: Annotated[
-            OrganisationFilter,
-            Parameter(description="Only research this organisation commissioned or carried out."),
+            str | None,
+            ref_filter("Only research this organisation commissioned or carried out (UUID, slug or org-id)."),
         ] = None,
         role: Annotated[
             Literal["commissioner", "partner"] | None,
