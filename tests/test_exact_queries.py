@@ -384,3 +384,34 @@ def test_a_shared_filter_keeps_the_words_its_route_gives_it(path, name, words):
     (parameter,) = [p for p in SPEC["paths"][path]["get"]["parameters"] if p["name"] == name]
     assert parameter["description"].startswith(words)
     assert parameter["schema"]["minLength"] == 1
+
+
+def test_no_pattern_in_the_spec_means_one_thing_to_python_and_another_to_ecma_262():
+    """JSON Schema patterns are ECMA-262 regexes; the API checks them with Python's `re`, where `\\s`,
+    `\\d` and `\\w` also match other Unicode characters (`\\s` matches U+0085), so the spec would admit
+    values the API refuses. Explicit classes mean the same to both."""
+    patterns = list(_patterns(SPEC))
+    assert len(patterns) > 40
+    for pattern in patterns:
+        assert not re.search(r"\\[sSdDwWbB]", pattern), pattern
+
+
+def _patterns(node: Any) -> Any:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _patterns(item)
+
+
+async def test_a_source_url_the_spec_admits_is_taken(client):
+    """Found by schemathesis: `\\s` refused U+0085 in `source_url`, which the spec's regex admits."""
+    response = await client.post(
+        "/v1/imports/360giving?dry_run=true&source_url=https://example.org/%C2%85x", json={"grants": []}
+    )
+    # Past the query string, the file itself is refused: it has no grants.
+    assert [e["field"] for e in problem(response, 422)["errors"]] == ["grants"]
