@@ -23,6 +23,7 @@ from api.etags import etag_middleware
 from api.idempotency import idempotency_middleware
 from api.observability import configure_logging, forget_dead_workers, request_log_middleware
 from api.openapi import document_conventions, use_msgspec_schemas
+from api.query import exact_query_middleware
 from api.ratelimit import RateLimit, rate_limit_middleware
 from api.routes.changes import HISTORY_ROUTES, ChangeController
 from api.routes.co_funding import CoFundingController
@@ -196,7 +197,7 @@ def middleware(settings: Settings) -> list[Any]:
         chain.append(
             DefineMiddleware(read_routing_middleware, read_your_writes_seconds=settings.read_your_writes_seconds)
         )
-    return [*chain, allow_header_middleware, idempotency_middleware, etag_middleware]
+    return [*chain, allow_header_middleware, exact_query_middleware, idempotency_middleware, etag_middleware]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

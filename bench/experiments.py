@@ -42,6 +42,7 @@ def _sargable_keyset() -> None:
     instead of `col > v OR (col = v AND id > last)`, which both engines run as a filter over every row
     before the cursor (PostgreSQL: index scan from the start; SQLite: MULTI-INDEX OR and a sort)."""
     from api.services import records
+    from api.services.cursors import decode_list_cursor
 
     original = records.list_page
 
@@ -49,7 +50,7 @@ def _sargable_keyset() -> None:
         resource: Any, page: Any, *, where: Any = (), sort: str = "name", limit: int = 50, cursor: str | None = None
     ) -> Any:
         if cursor:
-            value, _ = records._decode_cursor(cursor, sort)
+            value, _ = decode_list_cursor(cursor, sort)
             column = resource.column(sort.lstrip("-"))
             where = [*where, (column >= value) if not sort.startswith("-") else (column <= value)]
         return await original(resource, page, where=where, sort=sort, limit=limit, cursor=cursor)

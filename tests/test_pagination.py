@@ -70,12 +70,12 @@ async def test_a_cursor_from_another_sort_is_refused(client):
     assert response.json()["errors"][0]["field"] == "cursor"
 
 
-@pytest.mark.parametrize(
-    ("cursor", "status"), [("garbage", 422), ("WyJuYW1lIl0", 422), ("W10", 422), ("%%%", 400), ("eyJhIjoxfQ", 422)]
-)
-async def test_unusable_cursors_are_refused(client, cursor, status):
+# None has the shape of a cursor the API gives out (the spec's pattern and lengths), so each is a 400;
+# cursors of the right shape that the API did not give out are 422s (tests/test_exact_queries.py).
+@pytest.mark.parametrize("cursor", ["garbage", "WyJuYW1lIl0", "W10", "%%%", "eyJhIjoxfQ"])
+async def test_unusable_cursors_are_refused(client, cursor):
     response = await client.get("/v1/organisations", params={"cursor": cursor})
-    assert response.status_code == status
+    assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/problem+json")
 
 

@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from api.routes.common import LIST_PROBLEMS, READ_PROBLEMS, RefPath
 from api.schemas.changes import Change, ChangePage
 from api.services import changes, co_funding, engagements, grants, interest_groups, organisations, places, research
+from api.services.cursors import CHANGE_CURSOR_PATTERN, MAX_CHANGE_CURSOR
 
 OWNERS = {"interest-groups", "co-funding"}
 HISTORIES: list[tuple[str, str, str, Any]] = [
@@ -34,9 +35,12 @@ class ChangeController(Controller):
         after: Annotated[
             str | None,
             Parameter(
-                description="The `next_cursor` of the previous page; omit to start from the first change.",
-                max_length=40,
-                pattern=r"^[A-Za-z0-9_-]+$",
+                description="The `id` of the last change you have, or the `next_cursor` of the previous page (the "
+                "same number); `0`, or no `after`, starts from the first change. Cursors given out in an earlier "
+                "form are still accepted.",
+                min_length=1,
+                max_length=MAX_CHANGE_CURSOR,
+                pattern=CHANGE_CURSOR_PATTERN,
             ),
         ] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000, description="How many changes per page, 1 to 1,000.")] = 100,

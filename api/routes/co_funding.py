@@ -17,13 +17,13 @@ from api.routes.common import (
     AnyRequest,
     Cursor,
     Limit,
-    OrganisationFilter,
     PlaceFilter,
     Query,
     RefPath,
     Sort,
     created,
     page_response,
+    ref_filter,
 )
 from api.schemas.co_funding import (
     CoFunding,
@@ -41,6 +41,7 @@ FunderPath = Annotated[
     str,
     Parameter(
         description="The funder's UUID, slug or org-id.",
+        min_length=1,
         max_length=200,
         pattern=NO_NUL,
     ),
@@ -59,13 +60,14 @@ class CoFundingController(Controller):
             str | None,
             Parameter(
                 description="Only arrangements this funder contributes to.",
+                min_length=1,
                 max_length=200,
                 pattern=NO_NUL,
             ),
         ] = None,
         organisation: Annotated[
-            OrganisationFilter,
-            Parameter(description="Only arrangements this organisation leads or contributes to."),
+            str | None,
+            ref_filter("Only arrangements this organisation leads or contributes to (UUID, slug or org-id)."),
         ] = None,
         place: PlaceFilter = None,
         active_on: ActiveOn = None,

@@ -17,6 +17,7 @@ from litestar.params import Parameter
 from api.errors import PROBLEM_MEDIA_TYPE
 from api.schemas.common import NO_NUL, Page, Problem
 from api.services.actors import Actor
+from api.services.cursors import LIST_CURSOR_PATTERN, MAX_LIST_CURSOR, MIN_LIST_CURSOR
 
 T = TypeVar("T")
 PageT = TypeVar("PageT", bound=Page[Any])
@@ -31,6 +32,7 @@ RefPath = Annotated[
     Parameter(
         description="The record's UUID, its slug, or its natural key (org-id for organisations; GSS code, "
         "current or former, for places; 360Giving identifier for grants).",
+        min_length=1,
         max_length=200,
         pattern=NO_NUL,
     ),
@@ -39,9 +41,10 @@ Limit = Annotated[int, Parameter(ge=1, le=200, description="How many items per p
 Cursor = Annotated[
     str | None,
     Parameter(
-        description="The `next_cursor` of the previous page; omit for the first page.",
-        max_length=500,
-        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `next_cursor` of the previous page, as it was given; omit for the first page.",
+        min_length=MIN_LIST_CURSOR,
+        max_length=MAX_LIST_CURSOR,
+        pattern=LIST_CURSOR_PATTERN,
     ),
 ]
 Sort = Annotated[
@@ -54,22 +57,24 @@ Query = Annotated[
         description="Text to look for in names and descriptions (case-insensitive).", max_length=200, pattern=NO_NUL
     ),
 ]
+
+
+def ref_filter(description: str, **extra: Any) -> Any:
+    """A filter that names a record (UUID, slug or natural key): never empty. A route that says more
+    about it declares its own (`Annotated[str | None, ref_filter("...")]`): Litestar reads the first
+    Parameter of a nested Annotated, so wrapping PlaceFilter in another one would lose its words."""
+    return Parameter(description=description, min_length=1, max_length=200, pattern=NO_NUL, **extra)
+
+
 PlaceFilter = Annotated[
     str | None,
-    Parameter(
-        description="Only records in this place or any place below it (UUID, slug or GSS code).",
-        max_length=200,
-        pattern=NO_NUL,
+    ref_filter(
+        "Only records in this place or any place below it (UUID, slug or GSS code).",
         examples=[Example(value="E12000005", summary="West Midlands region")],
     ),
 ]
 OrganisationFilter = Annotated[
-    str | None,
-    Parameter(
-        description="Only records this organisation takes part in (UUID, slug or org-id).",
-        max_length=200,
-        pattern=NO_NUL,
-    ),
+    str | None, ref_filter("Only records this organisation takes part in (UUID, slug or org-id).")
 ]
 ActiveOn = Annotated[
     datetime.date | None,

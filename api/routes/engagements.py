@@ -17,13 +17,13 @@ from api.routes.common import (
     AnyRequest,
     Cursor,
     Limit,
-    OrganisationFilter,
     PlaceFilter,
     Query,
     RefPath,
     Sort,
     created,
     page_response,
+    ref_filter,
 )
 from api.schemas.engagements import Engagement, EngagementCreate, EngagementKind, EngagementPage, EngagementUpdate
 from api.services import engagements, records
@@ -39,8 +39,8 @@ class EngagementController(Controller):
         request: AnyRequest,
         kind: Annotated[EngagementKind | None, Parameter(description="Only engagements of this kind.")] = None,
         organisation: Annotated[
-            OrganisationFilter,
-            Parameter(description="Only engagements this organisation convened or took part in."),
+            str | None,
+            ref_filter("Only engagements this organisation convened or took part in (UUID, slug or org-id)."),
         ] = None,
         place: PlaceFilter = None,
         active_on: ActiveOn = None,

@@ -31,12 +31,12 @@ from api.routes.common import (
     AnyRequest,
     Cursor,
     Limit,
-    OrganisationFilter,
     Query,
     RefPath,
     Sort,
     created,
     page_response,
+    ref_filter,
 )
 from api.schemas.common import NO_NUL, FieldError, Problem
 from api.schemas.grants import Grant, GrantCreate, GrantPage, GrantUpdate
@@ -173,28 +173,38 @@ class GrantController(Controller):
         funder: Annotated[
             str | None,
             Parameter(
-                description="Only grants made by this funder (UUID, slug or org-id).", max_length=200, pattern=NO_NUL
+                description="Only grants made by this funder (UUID, slug or org-id).",
+                min_length=1,
+                max_length=200,
+                pattern=NO_NUL,
             ),
         ] = None,
         recipient: Annotated[
             str | None,
             Parameter(
-                description="Only grants to this recipient (UUID, slug or org-id).", max_length=200, pattern=NO_NUL
+                description="Only grants to this recipient (UUID, slug or org-id).",
+                min_length=1,
+                max_length=200,
+                pattern=NO_NUL,
             ),
         ] = None,
         organisation: Annotated[
-            OrganisationFilter, Parameter(description="Only grants this organisation made or received.")
+            str | None, ref_filter("Only grants this organisation made or received (UUID, slug or org-id).")
         ] = None,
         place: Annotated[
             str | None,
             Parameter(
-                description="Only grants benefiting this place or a place below it.", max_length=200, pattern=NO_NUL
+                description="Only grants benefiting this place or a place below it.",
+                min_length=1,
+                max_length=200,
+                pattern=NO_NUL,
             ),
         ] = None,
         programme: Annotated[
             str | None,
             Parameter(
                 description="Only grants from this programme (exact name).",
+                min_length=1,
                 max_length=300,
                 pattern=NO_NUL,
             ),
@@ -203,7 +213,8 @@ class GrantController(Controller):
             datetime.date | None, Parameter(description="Only grants awarded on or after this day.")
         ] = None,
         awarded_to: Annotated[
-            datetime.date | None, Parameter(description="Only grants awarded on or before this day.")
+            datetime.date | None,
+            Parameter(description="Only grants awarded on or before this day; before `awarded_from` it is a 422."),
         ] = None,
         active_on: ActiveOn = None,
         q: Query = None,

@@ -119,7 +119,9 @@ SourceUrl = Annotated[
         description="Where the file was published (its download URL). The grants record it as their source; "
         "without it, a JSON package's own downloadURL or accessURL is used.",
         max_length=2000,
-        pattern=r"^https?://[^\s\x00]+$",
+        # As a body's Url: `\s` would differ between Python (which counts U+0085 as a space) and the
+        # ECMA-262 regexes JSON Schema uses, so the spec would admit URLs the API refuses.
+        pattern=r"^https?://[^\x00-\x20\x7f]+$",
     ),
 ]
 

@@ -17,13 +17,13 @@ from api.routes.common import (
     AnyRequest,
     Cursor,
     Limit,
-    OrganisationFilter,
     PlaceFilter,
     Query,
     RefPath,
     Sort,
     created,
     page_response,
+    ref_filter,
 )
 from api.schemas.common import NO_NUL
 from api.schemas.interest_groups import (
@@ -42,6 +42,7 @@ OrganisationPath = Annotated[
     str,
     Parameter(
         description="The member organisation's UUID, slug or org-id.",
+        min_length=1,
         max_length=200,
         pattern=NO_NUL,
     ),
@@ -57,7 +58,7 @@ class InterestGroupController(Controller):
         self,
         request: AnyRequest,
         organisation: Annotated[
-            OrganisationFilter, Parameter(description="Only groups this organisation convenes or belongs to.")
+            str | None, ref_filter("Only groups this organisation convenes or belongs to (UUID, slug or org-id).")
         ] = None,
         role: Annotated[
             MembershipRole | None,

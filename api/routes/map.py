@@ -57,6 +57,7 @@ ScopePlace = Annotated[
     str | None,
     Parameter(
         description="Only records linked to this place or any place below it (UUID, slug or GSS code).",
+        min_length=1,
         max_length=200,
         pattern=NO_NUL,
         examples=[Example(value="E12000007", summary="London")],
@@ -87,6 +88,7 @@ class MapController(Controller):
             str | None,
             Parameter(
                 description="Only map this place and the places below it (UUID, slug or GSS code).",
+                min_length=1,
                 max_length=200,
                 pattern=NO_NUL,
                 examples=[Example(value="E12000007", summary="London")],

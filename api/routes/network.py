@@ -62,6 +62,7 @@ class NetworkController(Controller):
             Parameter(
                 description="Only the records this organisation takes part in (UUID, slug or org-id): its own "
                 "network, with everyone it shares a record with.",
+                min_length=1,
                 max_length=200,
                 pattern=NO_NUL,
             ),
@@ -123,6 +124,7 @@ class NetworkController(Controller):
             QueryParameter(
                 name="from",
                 description="Where the chain starts: a UUID, slug or org-id.",
+                min_length=1,
                 max_length=200,
                 pattern=NO_NUL,
             ),
@@ -130,7 +132,11 @@ class NetworkController(Controller):
         target: Annotated[
             str,
             QueryParameter(
-                name="to", description="Where the chain ends: a UUID, slug or org-id.", max_length=200, pattern=NO_NUL
+                name="to",
+                description="Where the chain ends: a UUID, slug or org-id.",
+                min_length=1,
+                max_length=200,
+                pattern=NO_NUL,
             ),
         ],
         kind: CollaborationKinds = None,

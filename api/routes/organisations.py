@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
 
 from api.routes.common import (
@@ -17,13 +18,13 @@ from api.routes.common import (
     AnyRequest,
     Cursor,
     Limit,
-    PlaceFilter,
     Query,
     RefPath,
     Sort,
     created,
     page_response,
     problems,
+    ref_filter,
 )
 from api.routes.map import CollaborationKinds, DateFrom, DateTo, PerKindLimit, ScopePlace
 from api.schemas.activity import OrganisationActivity
@@ -50,7 +51,11 @@ class OrganisationController(Controller):
         request: AnyRequest,
         kind: KindFilter = None,
         place: Annotated[
-            PlaceFilter, Parameter(description="Only organisations based in this place or below it.")
+            str | None,
+            ref_filter(
+                "Only organisations based in this place or below it (UUID, slug or GSS code).",
+                examples=[Example(value="E12000005", summary="West Midlands region")],
+            ),
         ] = None,
         q: Query = None,
         sort: Sort = "name",

@@ -44,6 +44,7 @@ class PlaceController(Controller):
             str | None,
             Parameter(
                 description="Only this place and the places below it (UUID, slug or GSS code).",
+                min_length=1,
                 max_length=200,
                 pattern=NO_NUL,
             ),
@@ -52,6 +53,7 @@ class PlaceController(Controller):
             str | None,
             Parameter(
                 description="Only the places directly below this one.",
+                min_length=1,
                 max_length=200,
                 pattern=NO_NUL,
             ),

@@ -17,13 +17,13 @@ from api.routes.common import (
     AnyRequest,
     Cursor,
     Limit,
-    OrganisationFilter,
     PlaceFilter,
     Query,
     RefPath,
     Sort,
     created,
     page_response,
+    ref_filter,
 )
 from api.schemas.common import NO_NUL
 from api.schemas.research import Research, ResearchCreate, ResearchKind, ResearchPage, ResearchUpdate
@@ -40,8 +40,8 @@ class ResearchController(Controller):
         request: AnyRequest,
         kind: Annotated[ResearchKind | None, Parameter(description="Only research of this kind.")] = None,
         organisation: Annotated[
-            OrganisationFilter,
-            Parameter(description="Only research this organisation commissioned or carried out."),
+            str | None,
+            ref_filter("Only research this organisation commissioned or carried out (UUID, slug or org-id)."),
         ] = None,
         role: Annotated[
             Literal["commissioner", "partner"] | None,
@@ -51,14 +51,20 @@ class ResearchController(Controller):
         funded_by: Annotated[
             str | None,
             Parameter(
-                description="Only research paid for by this co-funding arrangement.", max_length=200, pattern=NO_NUL
+                description="Only research paid for by this co-funding arrangement.",
+                min_length=1,
+                max_length=200,
+                pattern=NO_NUL,
             ),
         ] = None,
         published_from: Annotated[
             datetime.date | None, Parameter(description="Only research published on or after this day.")
         ] = None,
         published_to: Annotated[
-            datetime.date | None, Parameter(description="Only research published on or before this day.")
+            datetime.date | None,
+            Parameter(
+                description="Only research published on or before this day; before `published_from` it is a 422."
+            ),
         ] = None,
         q: Query = None,
         sort: Sort = "name",

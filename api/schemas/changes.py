@@ -42,4 +42,12 @@ class ChangePage(msgspec.Struct):
     for the changes made since."""
 
     items: Annotated[list[Change], Meta(description="The changes after the cursor, oldest first.")]
-    next_cursor: Annotated[str, Meta(description="Pass as `after` to get the changes after these.")]
+    next_cursor: Annotated[
+        str,
+        Meta(
+            description="Pass as `after` to get the changes after these: the `id` of the last one (of the last "
+            "change before, when there are none).",
+            pattern=r"^(?:0|[1-9][0-9]*)$",
+            examples=["42"],
+        ),
+    ]

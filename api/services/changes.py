@@ -6,8 +6,6 @@ with `after=<cursor>` never misses a change that commits later with a smaller nu
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 from uuid import UUID
 
@@ -15,11 +13,10 @@ import msgspec
 
 from api.schemas.changes import Change as ChangeRead
 from api.schemas.changes import ChangePage
-from api.schemas.common import FieldError
 from api.services import records
 from api.services.actors import Actor
+from api.services.cursors import decode_change_cursor, encode_change_cursor
 from api.services.db import Written, insert_rows, wrote
-from api.services.errors import Unprocessable
 from models.tables import Change
 
 # What a change leaves out: bookkeeping every write touches anyway.
@@ -122,20 +119,6 @@ def _child_key(state: dict[str, Any]) -> str:
     return ""
 
 
-def _encode(change_id: int) -> str:
-    return base64.urlsafe_b64encode(str(change_id).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> int:
-    try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise Unprocessable(
-            "The cursor is not one this API gave out; start again without one.",
-            [FieldError(field="after", message="not a change cursor", location="query")],
-        ) from None
-
-
 async def _to_structs(rows: list[dict[str, Any]]) -> list[ChangeRead]:
     named = await records.references(records.ORGANISATION, (row["organisation"] for row in rows))
     return [
@@ -152,11 +135,11 @@ async def _to_structs(rows: list[dict[str, Any]]) -> list[ChangeRead]:
 
 
 async def list_changes(*, after: str | None, limit: int) -> ChangePage:
-    last = _decode(after) if after else 0
+    last = decode_change_cursor(after) if after else 0
     rows = await Change.select().where(Change.id > last).order_by(Change.id).limit(limit)
     if rows:
         last = rows[-1]["id"]
-    return ChangePage(items=await _to_structs(rows), next_cursor=_encode(last))
+    return ChangePage(items=await _to_structs(rows), next_cursor=encode_change_cursor(last))
 
 
 async def history(*, resource: records.Resource[Any], ref: str) -> list[ChangeRead]:

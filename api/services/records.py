@@ -4,8 +4,6 @@ its own rules and filters."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime
 import functools
 import operator
@@ -28,6 +26,7 @@ from piccolo.table import Table
 from api.schemas.common import FieldError, Page
 from api.services import changes
 from api.services.actors import Actor
+from api.services.cursors import decode_list_cursor, encode_list_cursor
 from api.services.db import Statement, listed, write_transaction
 from api.services.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from models.tables import CoFunding, Grant, Organisation, Place, PlaceFormerCode
@@ -372,30 +371,6 @@ async def get(resource: Resource[Read], ref: str) -> Read:
 # Pages -------------------------------------------------------------------------------------------------
 
 
-def _encode_cursor(sort: str, value: Any, record_id: UUID) -> str:
-    raw = msgspec.json.encode(
-        [sort, value.isoformat() if isinstance(value, datetime.datetime) else value, str(record_id)]
-    )
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, sort: str) -> tuple[Any, UUID]:
-    invalid = Unprocessable(
-        "The cursor is not one this API gave out for this list; start again without a cursor.",
-        [FieldError(field="cursor", message="not a valid cursor for this list and sort", location="query")],
-    )
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_sort, value, record_id = msgspec.json.decode(raw, type=tuple[str, str, UUID])
-        if cursor_sort != sort:
-            raise invalid
-        if sort.lstrip("-") in ("created_at", "updated_at"):
-            return datetime.datetime.fromisoformat(value), record_id
-        return value, record_id
-    except (binascii.Error, msgspec.DecodeError, msgspec.ValidationError, ValueError, UnicodeDecodeError):
-        raise invalid from None
-
-
 async def list_page(
     resource: Resource[Read],
     page: type[PageT],
@@ -414,7 +389,7 @@ async def list_page(
     key = table._meta.primary_key
     conditions = list(where)
     if cursor:
-        value, last_id = _decode_cursor(cursor, sort)
+        value, last_id = decode_list_cursor(cursor, sort)
         # The outer bound lets the index seek straight to the cursor; without it the OR makes both
         # engines scan from the start of the index, and page 1,000 costs 1,000 pages (bench/).
         if ascending:
@@ -429,7 +404,7 @@ async def list_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode_cursor(sort, last[column._meta.name], last["id"])
+        next_cursor = encode_list_cursor(sort, last[column._meta.name], last["id"])
     return page(items=await fetch(resource, [row["id"] for row in rows]), next_cursor=next_cursor)
 
 
