@@ -357,6 +357,10 @@ def test_every_cursor_in_the_spec_has_the_pattern_of_what_is_given_out():
         expected = CHANGE_CURSOR_PATTERN if name == "after" else LIST_CURSOR_PATTERN
         assert schema["pattern"] == expected, operation
         assert schema["minLength"] >= 1 and schema["maxLength"], operation
+    # The pattern alone admits nothing shorter than the shortest cursor, so strings drawn from it are
+    # not nearly all thrown away for minLength (schemathesis's filter_too_much health check).
+    assert not re.fullmatch(LIST_CURSOR_PATTERN, "WyJu" + "A" * (MIN_LIST_CURSOR - 5))
+    assert re.fullmatch(LIST_CURSOR_PATTERN, "WyJu" + "A" * (MIN_LIST_CURSOR - 4))
 
 
 def test_every_bounded_integer_query_parameter_keeps_its_bounds_in_the_spec():
