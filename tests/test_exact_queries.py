@@ -189,6 +189,11 @@ FORGED = {
     "junk after the JSON": _cursor("name", "Lankelly", ID) + "AAAA",
     "padding bits set": _cursor("name", "Lankelly", ID)[:-1] + "z",
     "another sort": _cursor("created_at", "2024-01-01T00:00:00+00:00", ID),
+    # Found by make contract (a 500): bytes that are not UTF-8 inside the JSON's first string.
+    "not UTF-8": "WyIt0VJ0Tncij90Mb0oUYkn0KV-wTrPW1oSGdX2Q0h5YZSxCqQ3G_rQAX0WnyHiwh8N",
+    "not UTF-8 in the value": base64.urlsafe_b64encode(b'["name","\xd1\xd1","' + ID.encode() + b'"]')
+    .decode()
+    .rstrip("="),
 }
 
 

@@ -65,8 +65,8 @@ def decode_list_cursor(cursor: str, sort: str) -> tuple[Any, UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, text, record_id = msgspec.json.decode(raw, type=tuple[str, str, UUID])
-    except (binascii.Error, msgspec.DecodeError, msgspec.ValidationError):
-        raise invalid from None
+    except (binascii.Error, msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):  # msgspec raises
+        raise invalid from None  # the last for bytes that are not UTF-8 inside a JSON string
     if cursor_sort != sort or "\x00" in text or len(text) > MAX_VALUE:
         raise invalid
     value: Any = text
