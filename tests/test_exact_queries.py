@@ -189,6 +189,11 @@ FORGED = {
     "junk after the JSON": _cursor("name", "Lankelly", ID) + "AAAA",
     "padding bits set": _cursor("name", "Lankelly", ID)[:-1] + "z",
     "another sort": _cursor("created_at", "2024-01-01T00:00:00+00:00", ID),
+    # Found by make contract (a 500): bytes that are not UTF-8 inside the JSON's first string.
+    "not UTF-8": "WyIt0VJ0Tncij90Mb0oUYkn0KV-wTrPW1oSGdX2Q0h5YZSxCqQ3G_rQAX0WnyHiwh8N",
+    "not UTF-8 in the value": base64.urlsafe_b64encode(b'["name","\xd1\xd1","' + ID.encode() + b'"]')
+    .decode()
+    .rstrip("="),
 }
 
 
@@ -363,6 +368,10 @@ def test_every_cursor_in_the_spec_has_the_pattern_of_what_is_given_out():
         expected = CHANGE_CURSOR_PATTERN if name == "after" else LIST_CURSOR_PATTERN
         assert schema["pattern"] == expected, operation
         assert schema["minLength"] >= 1 and schema["maxLength"], operation
+    # The pattern alone admits nothing shorter than the shortest cursor, so strings drawn from it are
+    # not nearly all thrown away for minLength (schemathesis's filter_too_much health check).
+    assert not re.fullmatch(LIST_CURSOR_PATTERN, "WyJu" + "A" * (MIN_LIST_CURSOR - 5))
+    assert re.fullmatch(LIST_CURSOR_PATTERN, "WyJu" + "A" * (MIN_LIST_CURSOR - 4))
 
 
 def test_every_bounded_integer_query_parameter_keeps_its_bounds_in_the_spec():
