@@ -284,3 +284,43 @@ def test_migrate_says_plainly_what_it_ran() -> None:
     assert f"Applied {len(migrations)} migrations to sqlite:///" in first.stderr
     assert "2026-11-26T09:36:47:638680" in first.stderr
     assert "is up to date: no migration to apply" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/organisations/a%00b",
+        "/v1/organisations?q=a%00b",
+        "/v1/organisations?place=a%00b",
+        "/v1/grants?funder=a%00",
+        "/v1/grants?q=%00",
+        "/v1/places/E0%00",
+        "/v1/places/a%00/activity",
+        "/v1/organisations/a%00/history",
+        "/v1/organisations/a%00/collaborators",
+        "/v1/map?place=a%00",
+        "/v1/network?organisation=%00",
+        "/v1/network/path?from=a%00&to=b",
+        "/v1/changes?after=%00",
+        "/v1/grants?cursor=%00",
+    ],
+)
+async def test_a_nul_byte_anywhere_in_a_read_is_a_400(anonymous, url):
+    """PostgreSQL cannot hold a NUL in text: it is refused before any query, on both engines."""
+    assert_problem(await anonymous.get(url), 400)
+
+
+async def test_a_nul_byte_in_a_write_is_a_400_that_writes_nothing(client):
+    await builders.organisation(client, "Funder")
+    before = await feed_length(client)
+    for response in (
+        await client.patch("/v1/organisations/fun%00der", json={"name": "X"}),
+        await client.delete("/v1/organisations/fun%00der"),
+        await client.post("/v1/organisations", json={"name": "A\x00", "kind": "foundation"}),
+        await client.post(
+            "/v1/organisations", json={"name": "A", "kind": "foundation"}, headers={"Idempotency-Key": "a\x01"}
+        ),
+        await client.patch("/v1/organisations/funder", json={"name": "X"}, headers={"If-Match": '"1\x01"'}),
+    ):
+        assert_problem(response, 400)
+    assert await feed_length(client) == before
