@@ -41,10 +41,19 @@ def idempotency_middleware(app: Any) -> ASGIApp:
             await send_problem(send, 400, "Bad request", detail, "Idempotency-Key")
             return
 
-        chunks, more = [], True
+        handler = scope.get("route_handler")
+        limit = handler.resolve_request_max_body_size() if handler is not None else None
+        chunks, size, more = [], 0, True
         while more:
             message = await receive()
+            if message["type"] == "http.disconnect":  # the client left: a partial body is never applied
+                return
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if limit is not None and size > limit:  # what Litestar would refuse, refused before it is all held
+                detail = f"The body is larger than {limit:,} bytes, the most this operation takes."
+                await send_problem(send, 413, "Content too large", detail)
+                return
             more = message.get("more_body", False)
         body = b"".join(chunks)
         credentials = credentials_id(bearer_token(scope) or "")

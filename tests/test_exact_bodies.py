@@ -324,3 +324,104 @@ async def test_a_nul_byte_in_a_write_is_a_400_that_writes_nothing(client):
     ):
         assert_problem(response, 400)
     assert await feed_length(client) == before
+
+
+class TestBodiesAtTheirLimits:
+    async def test_a_byte_order_mark_is_named_as_such(self, client):
+        body = b'\xef\xbb\xbf{"name": "A", "kind": "foundation"}'
+        problem = assert_problem(await client.post("/v1/organisations", content=body, headers=JSON), 400, "body")
+        assert "byte order mark" in problem["detail"]
+
+    async def test_ascii_is_utf8(self, client):
+        headers = {"content-type": "application/json; charset=us-ascii"}
+        response = await client.post(
+            "/v1/organisations", content=b'{"name": "A", "kind": "foundation"}', headers=headers
+        )
+        assert response.status_code == 201
+
+    async def test_a_body_of_a_million_faults_lists_a_hundred(self, anonymous):
+        body = {"name": "A", "kind": "foundation", **{f"x{i}": 1 for i in range(200_000)}}
+        problem = assert_problem(await anonymous.post("/v1/organisations", json=body), 422)
+        assert len(problem["errors"]) == 101
+        assert problem["errors"][-1]["message"].startswith("more faults than the first 100")
+
+    async def test_invalid_and_unknown_faults_past_the_cap_are_still_a_400(self, client):
+        body = {"name": 5, **{f"x{i}": 1 for i in range(500)}}
+        problem = assert_problem(await client.post("/v1/organisations", json=body), 400)
+        assert len(problem["errors"]) == 101
+
+
+async def _asgi_post(app, path: str, headers: list[tuple[bytes, bytes]], parts: list[dict[str, Any]]) -> list[dict]:
+    """A request sent straight to the app, its body in `parts` (ASGI messages), and what the app sent back."""
+    sent: list[dict] = []
+    messages = iter(parts)
+
+    async def receive() -> dict[str, Any]:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("placenet.test", 80),
+        "state": {},
+    }
+    await app(scope, receive, send)
+    return sent
+
+
+class TestIdempotentBodies:
+    async def test_a_client_that_leaves_mid_body_has_nothing_applied(self, app, admin_key, client):
+        headers = [
+            (b"authorization", f"Bearer {admin_key}".encode()),
+            (b"content-type", b"application/json"),
+            (b"idempotency-key", b"leaving-1"),
+        ]
+        parts = [
+            {"type": "http.request", "body": b'{"name": "Half", "kind": "fou', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+        sent = await _asgi_post(app, "/v1/organisations", headers, parts)
+        assert not any(m.get("status") in (200, 201) for m in sent)
+        assert await organisation_count(client) == 0
+        retried = await client.post(
+            "/v1/organisations", json={"name": "Half", "kind": "foundation"}, headers={"Idempotency-Key": "leaving-1"}
+        )
+        assert retried.status_code == 201, "the key was not spent on the partial body"
+
+    async def test_a_body_over_the_limit_is_refused_while_it_is_read(self, app, admin_key, client):
+        headers = [
+            (b"authorization", f"Bearer {admin_key}".encode()),
+            (b"content-type", b"application/json"),
+            (b"idempotency-key", b"too-big-1"),
+        ]
+        chunk = b" " * 1_000_000
+        parts = [{"type": "http.request", "body": chunk, "more_body": True} for _ in range(12)]
+        sent = await _asgi_post(app, "/v1/organisations", headers, parts)
+        assert sent[0]["status"] == 413
+        assert b"the most this operation takes" in sent[1]["body"]
+
+
+async def test_a_redis_that_refuses_is_a_store_unavailable_not_a_500() -> None:
+    import redis.exceptions
+
+    from api.services.shared import RedisStore, StoreUnavailable
+
+    store = RedisStore("redis://127.0.0.1:6379/0", "placenet-test-refuses:")
+
+    async def read_only() -> None:
+        raise redis.exceptions.ReadOnlyError("You can't write against a read only replica.")
+
+    with pytest.raises(StoreUnavailable):
+        await store._call(read_only)

@@ -61,10 +61,6 @@ def faults(value: Any, annotation: Any, prefix: str = "") -> Iterator[Fault]:
     found = False
     if _is_struct(inner) and isinstance(value, dict):
         fields = _fields(inner)
-        for key in value:
-            if key not in fields:
-                found = True
-                yield Fault(_path(prefix, key), "not a field this operation takes", True)
         for name, field in fields.items():
             if name not in value:
                 if field.required:
@@ -74,6 +70,10 @@ def faults(value: Any, annotation: Any, prefix: str = "") -> Iterator[Fault]:
             for fault in faults(value[name], field.type, _path(prefix, name)):
                 found = True
                 yield fault
+        for key in value:  # after the fields at fault, which matter more when a problem lists only some
+            if key not in fields:
+                found = True
+                yield Fault(_path(prefix, key), "not a field this operation takes", True)
     elif typing.get_origin(inner) is list and isinstance(value, list):
         (item_type,) = typing.get_args(inner) or (Any,)
         for index, item in enumerate(value):

@@ -144,14 +144,15 @@ class RedisStore:
         self._down_until = 0.0  # monotonic time before which Redis is not asked; 0 while it answers
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """The operation's result, or StoreUnavailable when Redis does not answer (or failed a moment ago)."""
-        from redis.exceptions import ConnectionError, TimeoutError
+        """The operation's result, or StoreUnavailable when Redis does not answer or refuses (a read-only
+        replica after a failover, out of memory), or failed a moment ago."""
+        from redis.exceptions import RedisError
 
         if self._down_until and time.monotonic() < self._down_until:
             raise StoreUnavailable("Redis did not answer a moment ago")
         try:
             result = await operation()
-        except (ConnectionError, TimeoutError, OSError) as error:
+        except (RedisError, OSError) as error:
             if not self._down_until:
                 log.warning("shared store (Redis) unavailable, degrading until it answers: %s", error)
             self._down_until = time.monotonic() + RECHECK_SECONDS
