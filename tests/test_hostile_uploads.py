@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import resource
+import struct
 import zipfile
 from collections.abc import Iterable
 from typing import Any
@@ -51,12 +52,12 @@ PARTS = {
 }
 
 
-def sheet(rows: Iterable[str], dimension: str | None = None, prolog: str = "") -> str:
+def sheet(rows: Iterable[str], dimension: str | None = None, prolog: str = "", after: str = "") -> str:
     declared = f'<dimension ref="{dimension}"/>' if dimension else ""
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<worksheet xmlns="{MAIN}">{declared}<sheetData>'
         + "".join(rows)
-        + "</sheetData></worksheet>"
+        + f"</sheetData>{after}</worksheet>"
     )
 
 
@@ -68,12 +69,12 @@ def row(number: int, *cells: tuple[str, str]) -> str:
     )
 
 
-def workbook(sheet_xml: str, **extra: bytes) -> bytes:
+def workbook(sheet_xml: str, stored_at: str = "xl/worksheets/sheet1.xml", **extra: bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in PARTS.items():
             archive.writestr(name, text)
-        archive.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+        archive.writestr(stored_at, sheet_xml)
         for name, content in extra.items():
             archive.writestr(name, content)
     return out.getvalue()
@@ -243,6 +244,86 @@ async def test_a_nul_byte_in_a_sheet_is_unreadable(client):
     )
 
 
+@pytest.mark.parametrize("ref", ["B150000", "b150000", "$B$150000"])
+async def test_a_cell_is_counted_where_its_own_reference_puts_it(client, ref):
+    """openpyxl places a cell by its own `r`, whatever its row says: a row of no number (or the wrong one)
+    holding B150000 makes a sheet of 150,000 rows."""
+    cell = f'<c r="{ref}" t="inlineStr"><is><t>x</t></is></c>'
+    for rows in ([TITLES, f"<row>{cell}</row>"], [TITLES, f'<row r="2">{cell}</row>']):
+        status, problem = await refused(client, workbook(sheet(rows)), XLSX)
+        assert status == 422
+        names_limit(problem, "grants", 149999)
+        assert "the sheet sheet1 has a cell in row 150000" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("after", "limit", "found"),
+    [
+        ('<mergeCells count="1"><mergeCell ref="A3:J150000"/></mergeCells>', "grants", 149999),
+        ('<mergeCells count="1"><mergeCell ref="A:A"/></mergeCells>', "grants", 1048575),
+        ('<mergeCells count="1"><mergeCell ref="A2:CV60000"/></mergeCells>', "cells", 4 + 100 * 59999),
+        ('<hyperlinks><hyperlink ref="A3:B150000" location="grants!A1"/></hyperlinks>', "grants", 149999),
+        ('<hyperlinks><hyperlink ref="A3:XFD3" location="grants!A1"/></hyperlinks>', "columns", 16384),
+    ],
+    ids=["merged-rows", "merged-column", "merged-area", "hyperlink-rows", "hyperlink-columns"],
+)
+async def test_a_merged_or_linked_range_counts_every_cell_openpyxl_makes_of_it(client, after, limit, found):
+    content = workbook(sheet([TITLES, row(2, ("A2", "g"), ("B2", "t"))], after=after))
+    assert len(content) < 2000
+    status, problem = await refused(client, content, XLSX)
+    assert status == 422
+    names_limit(problem, limit, found)
+
+
+@pytest.mark.parametrize(
+    ("target", "stored_at"),
+    [
+        ("data/sheet1.xml", "xl/data/sheet1.xml"),  # relative to xl/, as openpyxl resolves it
+        ("/xl/data/sheet1.xml", "xl/data/sheet1.xml"),  # from the top
+        ("../elsewhere/sheet1.xml", "elsewhere/sheet1.xml"),
+        ("data/sheet1.bin", "xl/data/sheet1.bin"),  # not even named .xml
+    ],
+)
+async def test_a_sheet_stored_outside_the_worksheets_folder_is_checked(client, target, stored_at, monkeypatch):
+    rels = PARTS["xl/_rels/workbook.xml.rels"].replace('Target="worksheets/sheet1.xml"', f'Target="{target}"')
+    monkeypatch.setitem(PARTS, "xl/_rels/workbook.xml.rels", rels)
+    content = workbook(sheet([TITLES, row(150000, ("A150000", "x"))]), stored_at=stored_at)
+    assert "xl/worksheets/sheet1.xml" not in zipfile.ZipFile(io.BytesIO(content)).namelist()
+    status, problem = await refused(client, content, XLSX)
+    assert status == 422
+    names_limit(problem, "grants", 149999)
+
+
+@pytest.mark.parametrize(
+    ("rows", "why"),
+    [
+        ([TITLES, '<row r="x"><c r="A2" t="inlineStr"><is><t>g</t></is></c></row>'], "a row numbered 'x'"),
+        ([TITLES, '<row r="2.5"><c t="inlineStr"><is><t>g</t></is></c></row>'], "a row numbered '2.5'"),
+        ([TITLES, '<row r="2"><c r="2A" t="inlineStr"><is><t>g</t></is></c></row>'], "a cell whose reference is '2A'"),
+        ([TITLES], "a mergeCell whose range is 'A1:?'"),
+    ],
+    ids=["row-number", "fractional-row", "cell-reference", "range"],
+)
+async def test_a_malformed_sheet_is_unreadable_not_a_server_error(client, rows, why):
+    after = '<mergeCells count="1"><mergeCell ref="A1:?"/></mergeCells>' if "mergeCell" in why else ""
+    status, problem = await refused(client, workbook(sheet(rows, after=after)), XLSX)
+    assert status == 422
+    assert problem["errors"][0]["message"] == f"unreadable: The file cannot be read: the sheet sheet1 has {why}."
+
+
+async def test_a_zip_whose_directory_points_before_its_start_is_unreadable(client):
+    """The end record's offset of the directory, made larger than the file: every part's place works out
+    negative, and reading one is `ValueError: negative seek value`."""
+    content = bytearray(workbook(sheet([TITLES, row(2, ("A2", "g"))])))
+    end = content.rindex(b"PK\x05\x06")
+    content[end + 16 : end + 20] = struct.pack("<I", 0xF0000000)
+    status, problem = await refused(client, bytes(content), XLSX)
+    assert status == 422
+    assert problem["errors"][0]["message"].startswith(
+        "unreadable: The file cannot be read as a XLSX spreadsheet: its zip archive cannot be read (negative seek"
+    )
+
+
 # CSV --------------------------------------------------------------------------------------------------------
 
 
@@ -294,6 +375,49 @@ async def test_json_with_a_raw_nul_byte_is_unreadable(client):
     status, problem = await refused(client, b'{"grants": [{"id": "a\x00b"}]}', "application/json")
     assert status == 422
     assert problem["errors"][0]["message"].startswith("unreadable: The file is not valid JSON")
+
+
+def one_grant(**fields: str) -> bytes:
+    """A package of one grant, its `fields` written as JSON text as they are (escapes and numbers json reads)."""
+    grant = (
+        '{"id": "360G-x-1", "title": "t", "description": "d", "currency": "GBP", "amountAwarded": 10, '
+        '"awardDate": "2020-01-01", "recipientOrganization": [{"id": "GB-CHC-1", "name": "R"}], '
+        '"fundingOrganization": [{"id": "GB-CHC-2", "name": "F"}]'
+    )
+    for name, text in fields.items():
+        grant += f', "{name}": {text}'
+    return ('{"grants": [' + grant + "}]}").encode()
+
+
+@pytest.mark.parametrize("dry_run", ["true", "false"])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"title": '"\\ud800"'},
+            "The file's JSON string at grants[0].title holds a lone UTF-16 surrogate",
+        ),
+        (
+            {"description": '"ok \\udc00 then"'},
+            "The file's JSON string at grants[0].description holds a lone UTF-16 surrogate",
+        ),
+        ({"amountAwarded": "1e400"}, "The file's JSON number at grants[0].amountAwarded is too large"),
+        ({"amountAwarded": "-1e400"}, "The file's JSON number at grants[0].amountAwarded is too large"),
+    ],
+    ids=["surrogate", "low-surrogate", "infinity", "minus-infinity"],
+)
+async def test_json_that_no_database_can_hold_is_unreadable(client, fields, message, dry_run):
+    """What msgspec refuses and json reads (a lone surrogate, a number past a float's range, read as
+    infinity) is refused as unreadable, naming where: not a 500, and not a grant of no amount."""
+    content = one_grant(**fields)
+    response = await client.post(
+        URL, content=content, headers={"Content-Type": "application/json"}, params={"dry_run": dry_run}
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["detail"] == "The file cannot be imported: 1 error; nothing was written."
+    assert problem["errors"][0]["message"].startswith(f"unreadable: {message}"), problem
+    await nothing_written(client)
 
 
 # The sandbox's own caps -------------------------------------------------------------------------------------
@@ -379,4 +503,80 @@ async def test_a_file_that_takes_too_long_on_the_clock_is_stopped(places, client
         )
     assert (refused_by.value.limit, refused_by.value.status) == ("wall_seconds", 422)
     assert str(refused_by.value).startswith("The file breaks the limit wall_seconds: reading the file took too long")
+    await nothing_written(client)
+
+
+# What a reader may do that is no limit: never a 500 ---------------------------------------------------------
+
+
+class Unpicklable:
+    """A result the reading process can send, and the server cannot make again."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_refuse_to_unpickle, ())
+
+
+def _refuse_to_unpickle() -> None:
+    raise TypeError("this cannot be made again")
+
+
+def returns_what_cannot_be_unpickled(*_: object) -> Unpicklable:
+    return Unpicklable()
+
+
+def raises_a_readers_bug(*_: object) -> None:
+    raise KeyError("a reader's own bug")
+
+
+def exits_without_a_word(*_: object) -> None:
+    os._exit(3)
+
+
+READER_FAILURES = [
+    (returns_what_cannot_be_unpickled, "its reading process sent back what could not be understood"),
+    (raises_a_readers_bug, "reading it failed (KeyError)"),
+    (exits_without_a_word, "its reading process ended without an outcome (exit 3)"),
+]
+
+
+@pytest.mark.parametrize(("function", "why"), READER_FAILURES, ids=["unpickling", "exception", "exit"])
+async def test_a_reader_that_fails_in_its_sandbox_is_unreadable_not_a_server_error(client, monkeypatch, function, why):
+    """The sandbox runs the function by name, in a process of its own: the test's stands in for the reading."""
+    monkeypatch.setattr(importer, "_prepare", function)
+    status, problem = await refused(client, one_grant(), "application/json")
+    assert status == 422
+    assert problem["errors"][0]["message"] == f"unreadable: The file cannot be read: {why}."
+
+
+@pytest.mark.parametrize(("function", "why"), READER_FAILURES[:2], ids=["unpickling", "exception"])
+async def test_a_reader_that_fails_while_checking_a_file_is_unreadable(client, monkeypatch, function, why):
+    from api.services.giving360 import convert
+
+    monkeypatch.setattr(convert, "inspect", function)
+    status, problem = await refused(client, workbook(sheet([TITLES, row(2, ("A2", "g"))])), XLSX)
+    assert status == 422
+    assert problem["errors"][0]["message"] == f"unreadable: The file cannot be read: {why}."
+
+
+async def test_anything_else_that_fails_checking_a_file_is_unreadable(client, monkeypatch):
+    """The jobs' own backstop, should the sandbox itself raise what it should not."""
+    from api.services.giving360 import sandbox
+
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("the sandbox broke")
+
+    monkeypatch.setattr(sandbox, "run", broken)
+    status, problem = await refused(client, workbook(sheet([TITLES, row(2, ("A2", "g"))])), XLSX)
+    assert status == 422
+    assert problem["errors"][0]["message"] == "unreadable: The file cannot be read: checking it failed unexpectedly."
+
+
+async def test_a_job_whose_reader_fails_is_failed_as_unreadable(client, monkeypatch):
+    monkeypatch.setattr(importer, "_prepare", raises_a_readers_bug)
+    response = await client.post(URL, content=XLSX_SAMPLE.read_bytes(), headers={"Content-Type": XLSX})
+    job = await finished(client, response)
+    assert job["state"] == "failed"
+    problem = job["problem"]
+    assert (problem["status"], problem["title"]) == (422, "Unprocessable content")
+    assert problem["errors"][0]["message"] == "unreadable: The file cannot be read: reading it failed (KeyError)."
     await nothing_written(client)

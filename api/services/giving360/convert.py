@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -151,7 +152,52 @@ def _read_json(content: bytes, issues: Issues, file_limits: Limits = LIMITS) -> 
     except ValueError as error:
         issues.error("unreadable", f"The file is not valid JSON: {error}.")
         return None
+    # What json reads and msgspec would not: refused here, before anything tries to store it.
+    problem = _not_storable(package, file_limits.json_depth)
+    if problem is not None:
+        issues.error("unreadable", problem)
+        return None
     return Converted(package, "json")
+
+
+LONE_SURROGATE = (
+    "holds a lone UTF-16 surrogate (an escape such as \\ud800 that is half of a character), "
+    "so it is not text that can be imported."
+)
+
+
+def _not_storable(package: Any, most: int) -> str | None:
+    """Why a package json read cannot be imported, or None: a string holding a lone UTF-16 surrogate
+    (`"\\ud800"`, which no UTF-8 text or database can hold), or a number too large to be finite
+    (`1e400`, read as infinity). Walks no deeper than `most` past the top (deeper is json_depth's)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(package, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _has_surrogate(value):
+                return f"The file's JSON string at {_json_path(path)} {LONE_SURROGATE}"
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return (
+                    f"The file's JSON number at {_json_path(path)} is too large to be a number "
+                    "(it reads as infinity), so it cannot be imported."
+                )
+        elif len(path) <= most and isinstance(value, dict):
+            for key, item in value.items():
+                if _has_surrogate(key):
+                    return f"The file's JSON key in {_json_path(path)} {LONE_SURROGATE}"
+                stack.append((item, (*path, key)))
+        elif len(path) <= most and isinstance(value, list):
+            stack.extend((item, (*path, index)) for index, item in enumerate(value))
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _not_json(constant: str) -> Any:

@@ -58,13 +58,26 @@ async def submit(
     name = (source_url or "").rstrip("/").rsplit("/", 1)[-1][:200] or f"upload.{file_format}"
     if len(content) > LIMITS.file_bytes:
         raise FileTooLarge(f"The file is {len(content) // 1_000_000} MB; files of up to 50 MB can be imported.")
-    grants = await sandbox.run(convert.inspect, content, file_format, LIMITS)
+    grants = await _inspect(content, file_format)
     # A file with no grants at all is refused at once, as it always was: there is nothing to wait for.
     if grants == 0 or (file_format == "json" and (grants or 0) <= SYNC_GRANTS):
         return await importer.import_file(
             content, file_format=file_format, file_name=name, actor=actor, source_url=source_url, dry_run=dry_run
         )
     return await start(content, file_format, name, source_url=source_url, dry_run=dry_run, actor=actor, grants=grants)
+
+
+async def _inspect(content: bytes, file_format: FileFormat) -> int | None:
+    """The file's limits checked and its grants counted, in the sandbox. Whatever else goes wrong there
+    (sandbox.py turns a reader's failure into a refusal already; this is the backstop) is the file
+    unreadable, a 422, never a 500."""
+    try:
+        return await sandbox.run(convert.inspect, content, file_format, LIMITS)
+    except ServiceError:
+        raise
+    except Exception:
+        log.exception("checking an uploaded %s file failed", file_format)
+        raise sandbox.failed("checking it failed unexpectedly") from None
 
 
 async def start(

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import csv
 import io
+import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -96,15 +98,39 @@ def check(content: bytes, file_format: str, limits: Limits = LIMITS) -> int | No
         raise unreadable("it is not a zip archive, as every .xlsx file is", as_what=" as a XLSX spreadsheet")
     try:
         return check_xlsx(content, limits)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
-        # A damaged, encrypted or oddly compressed zip: what openpyxl would stumble on, refused here.
+    except ZIP_ERRORS as error:
+        # A damaged, encrypted or oddly compressed zip (or one whose directory points nowhere): what openpyxl
+        # would stumble on, refused here.
         raise unreadable(f"its zip archive cannot be read ({error})", as_what=" as a XLSX spreadsheet") from None
+
+
+# What reading a damaged zip or its XML may raise: the file is unreadable, never a server error.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    OverflowError,
+    struct.error,
+    OSError,
+    KeyError,
+    IndexError,
+)
 
 
 # XLSX -------------------------------------------------------------------------------------------------------
 
 SHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
-CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
+# As openpyxl reads a cell's reference: either case, `$` allowed.
+CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+# A range as openpyxl reads a merged cell's or a hyperlink's `ref`: `A3:J9`, `A:A` (whole columns), `3:9`.
+RANGE_END = re.compile(r"^\$?([A-Za-z]{1,3})?\$?(\d+)?$")
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
+XML_PARTS = (".xml", ".rels", ".vml")
+# What a sheet's rows hold: the most of what streams past, passed over quickly.
+IN_A_ROW = frozenset({"c", "v", "is", "t", "f", "r", "rPr", "rPh"})
 READ = 1 << 16
 
 
@@ -127,18 +153,65 @@ def check_xlsx(content: bytes, limits: Limits = LIMITS) -> int:
                     limits.compression_ratio,
                     f"{member.filename} is compressed suspiciously well",
                 )
+        # Every XML part is counted as a sheet would be, wherever it is stored: openpyxl reads as a sheet
+        # whatever the workbook's relationships point to (`xl/data/sheet1.xml` as well as `xl/worksheets/`).
+        # A part named otherwise that the workbook points to is checked too.
         rows = 0
         for member in members:
-            if member.filename.endswith((".xml", ".rels", ".vml")):
+            if member.filename.endswith(XML_PARTS):
                 rows = max(rows, _check_xml(archive, member, limits))
+        for name in _workbook_targets(archive) - {m.filename for m in members if m.filename.endswith(XML_PARTS)}:
+            rows = max(rows, _check_xml(archive, archive.getinfo(name), limits))
         return rows
+
+
+def _workbook_targets(archive: zipfile.ZipFile) -> set[str]:
+    """The parts the workbook's relationships point to (its sheets among them), as openpyxl resolves
+    them: relative to the workbook's folder, or from the top when they start with `/`."""
+    names = set(archive.namelist())
+    workbook = "xl/workbook.xml"
+    for relationship in _relationships(archive, "_rels/.rels", names):
+        if relationship[0].endswith("/officeDocument"):
+            workbook = _resolve("", relationship[1])
+    folder, base = posixpath.split(workbook)
+    rels = posixpath.join(folder, "_rels", base + ".rels")
+    targets = {_resolve(folder, target) for _, target in _relationships(archive, rels, names)}
+    return targets & names
+
+
+def _relationships(archive: zipfile.ZipFile, name: str, names: set[str]) -> list[tuple[str, str]]:
+    from lxml import etree  # type: ignore[import-untyped]
+
+    if name not in names:
+        return []
+    info = archive.getinfo(name)
+    if info.file_size > 1 << 24:
+        raise unreadable(f"its part {name} is too large to be a list of relationships")
+    text = archive.read(info)
+    if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+        raise LimitExceeded("xml_doctype", "a DOCTYPE", "none", f"{name} declares XML entities")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(text, parser)
+    except etree.XMLSyntaxError as error:
+        raise unreadable(f"its part {name} is not well-formed XML ({error})") from None
+    return [
+        (element.get("Type") or "", element.get("Target") or "")
+        for element in root.iter()
+        if _local(element.tag) == "Relationship" and element.get("TargetMode") != "External"
+    ]
+
+
+def _resolve(folder: str, target: str) -> str:
+    if target.startswith("/"):
+        return target[1:]
+    return posixpath.normpath(posixpath.join(folder, target))
 
 
 def _check_xml(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> int:
     """One part of the workbook read once, a block at a time, never more than its declared size (a zip
-    may lie about it): no DOCTYPE anywhere; for a sheet, its cells counted."""
-    is_sheet = bool(SHEET.match(member.filename))
-    sheet = _SheetCount(member.filename, limits) if is_sheet else None
+    may lie about it): no DOCTYPE anywhere; its rows and cells counted, as if it were a sheet."""
+    sheet = _SheetCount(member.filename, limits)
     read = 0
     tail = b""
     with archive.open(member) as stream:
@@ -151,11 +224,8 @@ def _check_xml(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits
             window = tail + block
             if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
                 raise LimitExceeded("xml_doctype", "a DOCTYPE", "none", f"{member.filename} declares XML entities")
-            if sheet is not None:
-                sheet.feed(block)
+            sheet.feed(block)
             tail = block[-16:]
-    if sheet is None:
-        return 0
     sheet.close()
     return max(sheet.rows - 1, 0)
 
@@ -171,9 +241,10 @@ class _SheetCount:
     cells, and has empty formatted rows down to 1,048,576, which openpyxl makes nothing of."""
 
     def __init__(self, name: str, limits: Limits) -> None:
-        from lxml import etree  # type: ignore[import-untyped]
+        from lxml import etree
 
         self.name, self.limits = name.rsplit("/", 1)[-1].removesuffix(".xml"), limits
+        self.what = f"sheet {self.name}" if SHEET.match(name) else f"part {name}"
         self.parser = etree.XMLPullParser(
             events=("end",), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
         )
@@ -191,41 +262,99 @@ class _SheetCount:
         try:
             step(*block)
         except etree.XMLSyntaxError as error:  # a NUL byte, a cut-off part: not a spreadsheet openpyxl reads
-            raise unreadable(f"the sheet {self.name} is not well-formed XML ({error})") from None
+            raise unreadable(f"the {self.what} is not well-formed XML ({error})") from None
         self._drain()
 
     def _drain(self) -> None:
         for _, element in self.parser.read_events():
-            if _local(element.tag) != "row":
-                continue
-            number = int(element.get("r") or self.last_row + 1)
-            self.last_row = number
-            # A row of no cells is formatting only (LibreOffice writes them down to row 1,048,576): openpyxl
-            # makes nothing of it. A cell, even an empty styled one, extends the sheet openpyxl walks.
-            if len(element):
-                self.rows += 1
-                self._row(number, f"the sheet {self.name} has a cell in row {number}")
-            column = 0
-            for cell in element:
-                reference = CELL_REF.match(cell.get("r") or "")
-                column = _column_number(reference.group(1)) if reference else column + 1
-                self._column(column, f"the sheet {self.name} has a cell in column {column}")
-                for text in cell.itertext():
-                    if len(text) > self.limits.cell_chars:
-                        raise LimitExceeded(
-                            "cell_chars",
-                            len(text),
-                            self.limits.cell_chars,
-                            f"a cell of the sheet {self.name} is too long",
-                        )
-            self.cells += len(element)
-            if self.cells > self.limits.cells:
-                raise LimitExceeded("cells", self.cells, self.limits.cells, f"the sheet {self.name} has too many cells")
-            # The row and what came before it are done with: drop them so memory holds one row.
+            tag = _local(element.tag)
+            if tag in IN_A_ROW:
+                continue  # a cell or its value: held until its row is done with
+            if tag == "row":
+                self._sheet_row(element)
+            elif tag in ("mergeCell", "hyperlink"):
+                # openpyxl makes every cell of a merged range, and of a hyperlink's range.
+                self._range(element.get("ref") or "", tag)
+            else:
+                parent = element.getparent()
+                if parent is None or parent.getparent() is not None:
+                    continue  # held until its part of the tree is done with (a row's cells, until the row is)
+            # Done with: drop it and what came before it, so memory holds one row (or one entry of a list).
             element.clear()
             parent = element.getparent()
             while parent is not None and element.getprevious() is not None:
                 del parent[0]
+
+    def _sheet_row(self, element: Any) -> None:
+        number = self._row_number(element.get("r"))
+        self.last_row = number
+        # A row of no cells is formatting only (LibreOffice writes them down to row 1,048,576): openpyxl
+        # makes nothing of it. A cell, even an empty styled one, extends the sheet openpyxl walks.
+        if len(element):
+            self.rows += 1
+            self._row(number, f"the sheet {self.name} has a cell in row {number}")
+        column = 0
+        for cell in element:
+            # As openpyxl places a cell: where its own reference says, whatever its row's number.
+            ref = cell.get("r")
+            if ref:
+                reference = CELL_REF.match(ref)
+                if reference is None:
+                    raise unreadable(f"the sheet {self.name} has a cell whose reference is {ref[:40]!r}")
+                column = _column_number(reference.group(1))
+                cell_row = int(reference.group(2))
+                if cell_row != number:
+                    self._row(cell_row, f"the sheet {self.name} has a cell in row {cell_row}")
+            else:
+                column += 1
+            self._column(column, f"the sheet {self.name} has a cell in column {column}")
+            for text in cell.itertext():
+                if len(text) > self.limits.cell_chars:
+                    raise LimitExceeded(
+                        "cell_chars",
+                        len(text),
+                        self.limits.cell_chars,
+                        f"a cell of the sheet {self.name} is too long",
+                    )
+        self._cells(len(element))
+
+    def _row_number(self, value: str | None) -> int:
+        """A row's `r` as openpyxl reads it (a whole number, perhaps written `5.0`), or the next row."""
+        if value is None:
+            return self.last_row + 1
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not number.is_integer():
+            raise unreadable(f"the sheet {self.name} has a row numbered {value[:40]!r}")
+        return int(number)
+
+    def _range(self, ref: str, tag: str) -> None:
+        for part in ref.split():
+            first, _, last = part.partition(":")
+            low, high = _range_end(first, part), _range_end(last or first, part)
+            if low is None or high is None:
+                raise unreadable(f"the sheet {self.name} has a {tag} whose range is {part[:40]!r}")
+            min_column = min(low[0] or 1, high[0] or 1)
+            max_column = max(low[0] or EXCEL_COLUMNS, high[0] or EXCEL_COLUMNS)
+            min_row = min(low[1] or 1, high[1] or 1)
+            max_row = max(low[1] or EXCEL_ROWS, high[1] or EXCEL_ROWS)
+            what = f"the sheet {self.name} has a {tag} over {part[:40]}"
+            self._row(max_row, what)
+            self._column(max_column, what)
+            self._cells((max_row - min_row + 1) * (max_column - min_column + 1), what)
+
+    def _cells(self, count: int, what: str = "") -> None:
+        self.cells += count
+        if self.cells > self.limits.cells:
+            raise LimitExceeded(
+                "cells", self.cells, self.limits.cells, what or f"the sheet {self.name} has too many cells"
+            )
 
     def _row(self, number: int, what: str) -> None:
         # The first row is the column titles: `grants` counts the rows below it.
@@ -245,8 +374,16 @@ def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
+def _range_end(end: str, part: str) -> tuple[int | None, int | None] | None:
+    """One end of a range, `A3`, `A` or `3`, as (column, row), None for the part not given; None if neither."""
+    match = RANGE_END.match(end)
+    if match is None or not (match.group(1) or match.group(2)):
+        return None
+    return (_column_number(match.group(1)) if match.group(1) else None, int(match.group(2)) if match.group(2) else None)
+
+
 def _column_number(letters: str | bytes) -> int:
-    text = letters.decode() if isinstance(letters, bytes) else letters
+    text = (letters.decode() if isinstance(letters, bytes) else letters).upper()
     number = 0
     for letter in text:
         number = number * 26 + ord(letter) - ord("A") + 1

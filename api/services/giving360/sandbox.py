@@ -11,15 +11,20 @@ exits; the server waits for it in a thread, so the event loop keeps answering me
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
+import os
 import resource
 import signal
 import threading
+import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar, cast
 
-from api.services.giving360.limits import LIMITS, LimitExceeded, Limits
+from api.services.errors import ServiceError
+from api.services.giving360.issues import ImportRefused
+from api.services.giving360.limits import LIMITS, LimitExceeded, Limits, unreadable
 
 T = TypeVar("T")
 # What the forkserver imports once, so each file's process starts with the readers loaded.
@@ -29,6 +34,7 @@ _context.set_forkserver_preload(PRELOAD)
 # Files read at once by one server process: so many sandboxes' memory caps is the most they can take.
 AT_ONCE = 2
 _slots = threading.BoundedSemaphore(AT_ONCE)
+log = logging.getLogger("placenet.imports")
 
 
 async def run(function: Callable[..., T], *args: Any, limits: Limits = LIMITS) -> T:
@@ -56,6 +62,9 @@ def _run_one(function: Callable[..., T], args: tuple[Any, ...], limits: Limits) 
                 outcome = receiver.recv()
             except EOFError:  # the process ended without a word: its limits ended it
                 outcome = None
+            except Exception:  # a word that cannot be understood (an exception that will not unpickle)
+                log.exception("the sandbox's outcome could not be read")
+                outcome = ("error", failed("its reading process sent back what could not be understood"))
         else:
             outcome = ("timeout", None)
     finally:
@@ -70,27 +79,48 @@ def _run_one(function: Callable[..., T], args: tuple[Any, ...], limits: Limits) 
         raise LimitExceeded(
             "wall_seconds", f"more than {limits.wall_seconds}", limits.wall_seconds, "reading the file took too long"
         )
-    if kind == "error":
-        raise value if isinstance(value, BaseException) else RuntimeError(str(value))
+    if kind == "error" and isinstance(value, ServiceError):
+        raise value
+    if kind in ("error", "crash"):
+        # Anything else the reading raised (a reader's own bug on a strange file) is the file unreadable,
+        # never a server error; logged, with the reading process's traceback.
+        what, trace = cast(tuple[str, str], value) if kind == "crash" else (repr(value), "")
+        log.error("reading a file in the sandbox failed: %s\n%s", what, trace)
+        raise failed(f"reading it failed ({what.split(':', 1)[0]})")
     return cast(T, value)
 
 
-def _ended(exitcode: int | None, limits: Limits) -> LimitExceeded:
+def failed(why: str) -> ImportRefused:
+    """The file could not be read, for a reason that is no limit: the 422 a damaged file gets."""
+    return unreadable(why)
+
+
+# How the reading process ends when it runs out of memory: the kernel's or a C library's abort (SIGKILL,
+# SIGSEGV, SIGABRT, SIGBUS), or MEMORY_EXIT, the child's own exit when even reporting MemoryError fails.
+MEMORY_EXIT = 75
+MEMORY_DEATHS = frozenset({-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS, MEMORY_EXIT})
+
+
+def _ended(exitcode: int | None, limits: Limits) -> ServiceError:
     if exitcode == -signal.SIGXCPU or exitcode == -signal.SIGKILL:
-        # SIGXCPU at the soft CPU limit; SIGKILL at the hard one, a few seconds later.
+        # SIGXCPU at the soft CPU limit; SIGKILL at the hard one, a few seconds later (or the kernel's
+        # out-of-memory killer: the CPU limit is the likelier, and either is the file's).
         return LimitExceeded(
             "cpu_seconds",
             f"more than {limits.cpu_seconds}",
             limits.cpu_seconds,
             "reading the file used too much CPU time",
         )
-    # A C library (libxml2, the zip reader) that cannot allocate under RLIMIT_AS ends the process itself.
-    return LimitExceeded(
-        "memory_bytes",
-        f"the reading process ended (exit {exitcode})",
-        limits.memory_bytes,
-        "reading the file needed more memory than it may have",
-    )
+    if exitcode in MEMORY_DEATHS:
+        # A C library (libxml2, the zip reader) that cannot allocate under RLIMIT_AS ends the process itself.
+        return LimitExceeded(
+            "memory_bytes",
+            f"the reading process ended (exit {exitcode})",
+            limits.memory_bytes,
+            "reading the file needed more memory than it may have",
+        )
+    log.error("the sandbox's reading process ended without an outcome (exit %s)", exitcode)
+    return failed(f"its reading process ended without an outcome (exit {exitcode})")
 
 
 def _child(sender: Connection, function: Callable[..., Any], args: tuple[Any, ...], limits: Limits) -> None:
@@ -106,12 +136,19 @@ def _child(sender: Connection, function: Callable[..., Any], args: tuple[Any, ..
                 "memory_bytes", "more", limits.memory_bytes, "reading the file needed more memory than it may have"
             ),
         )
-    except Exception as error:  # sent back to be raised in the server, as if raised there
+    except ServiceError as error:  # sent back to be raised in the server, as if raised there
         outcome = ("error", error)
+    except Exception as error:  # a reader's own failure: its words and traceback, for the server to log
+        outcome = ("crash", (f"{type(error).__name__}: {error}"[:2000], traceback.format_exc()[-20_000:]))
     try:
         sender.send(outcome)
     except MemoryError:
-        sender.send(("error", LimitExceeded("memory_bytes", "more", limits.memory_bytes, "the file read is too large")))
+        try:
+            sender.send(
+                ("error", LimitExceeded("memory_bytes", "more", limits.memory_bytes, "the file read is too large"))
+            )
+        except MemoryError:
+            os._exit(MEMORY_EXIT)
     except Exception as error:  # an exception that cannot be pickled: its words, at least
         sender.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
     finally:
