@@ -64,10 +64,11 @@ topology: install ## The docker-compose topology as processes on loopback: prima
 topology-down: ## Stop what `make topology` started (its data is kept; ops/README.md)
 	$(BIN)/python -m ops.topology down
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy (code and tests) and the import contract of the tiers (docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install ## Format and fix what ruff can
 	$(BIN)/ruff format .

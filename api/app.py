@@ -16,15 +16,18 @@ from litestar.openapi.plugins import SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Contact, License, Tag
 from litestar.static_files import create_static_files_router
 
-from api.allow import allow_header_middleware, index_allowed_methods
-from api.auth import current_actor
-from api.errors import EXCEPTION_HANDLERS
-from api.etags import etag_middleware
-from api.idempotency import idempotency_middleware
-from api.observability import configure_logging, forget_dead_workers, request_log_middleware
-from api.openapi import document_conventions, use_msgspec_schemas
-from api.query import exact_query_middleware
-from api.ratelimit import RateLimit, rate_limit_middleware
+from api.http.allow import allow_header_middleware, index_allowed_methods
+from api.http.auth import current_actor
+from api.http.errors import EXCEPTION_HANDLERS
+from api.http.etags import etag_middleware
+from api.http.idempotency import idempotency_middleware
+from api.http.observability import configure_logging, forget_dead_workers, request_log_middleware
+from api.http.openapi import document_conventions, use_msgspec_schemas
+from api.http.query import exact_query_middleware
+from api.http.ratelimit import RateLimit, rate_limit_middleware
+from api.http.routing import read_routing_middleware
+from api.http.timeouts import body_timeout_middleware
+from api.http.validation import strict_body
 from api.routes.changes import HISTORY_ROUTES, ChangeController
 from api.routes.co_funding import CoFundingController
 from api.routes.engagements import EngagementController
@@ -38,12 +41,10 @@ from api.routes.network import NetworkController
 from api.routes.organisations import OrganisationController
 from api.routes.places import PlaceController
 from api.routes.research import ResearchController
-from api.routing import read_routing_middleware
-from api.services import database
-from api.services.shared import close_store, open_store
+from api.services import wiring
+from api.services.platform import connections as database
+from api.services.platform.store import close_store, open_store
 from api.settings import Settings
-from api.timeouts import body_timeout_middleware
-from api.validation import strict_body
 
 DESCRIPTION = """An open JSON API for how funders work together in places: organisations, the places they work
 in, interest groups, co-funding, commissioned research, grants and engagements, kept together by partner
@@ -203,6 +204,7 @@ def middleware(settings: Settings) -> list[Any]:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_format, settings.log_level)
+    wiring.install()
     app = Litestar(
         route_handlers=[
             *ROUTES,

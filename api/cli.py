@@ -26,6 +26,14 @@ HEADER_READ_TIMEOUT_MS = 30_000
 @click.group()
 def main() -> None:
     """Placenet: an open JSON API for how funders work together in places."""
+    from api.services import wiring
+
+    wiring.install()
+
+
+# Migrations after which the map's tallies are counted again from the records, with today's code on
+# today's schema, once every migration has run.
+RECOUNT_AFTER = {"2026-11-26T15:30:01:000000"}
 
 
 async def run_migrations() -> list[str]:
@@ -36,18 +44,25 @@ async def run_migrations() -> list[str]:
     from piccolo.apps.migrations.commands.forwards import run_forwards
     from piccolo.apps.migrations.tables import Migration
 
+    from api.services import wiring
+    from api.services.views import tally
+
     await Migration.create_table(if_not_exists=True)
     before = set(await Migration.get_migrations_which_ran(app_name="models"))
     with contextlib.redirect_stdout(io.StringIO()) as report:
         result = await run_forwards(app_name="models", migration_id="all")
     if not result.success:
         raise click.ClickException(f"migrations failed: {result.message}\n{report.getvalue()}")
-    return sorted(set(await Migration.get_migrations_which_ran(app_name="models")) - before)
+    applied = sorted(set(await Migration.get_migrations_which_ran(app_name="models")) - before)
+    if RECOUNT_AFTER & set(applied):
+        wiring.install()
+        await tally.rebuild()
+    return applied
 
 
 async def check_database() -> None:
     """Refuse to start, with one clear line, when the database cannot be reached."""
-    from api.services import database
+    from api.services.platform import connections as database
 
     try:
         await database.open()
@@ -79,7 +94,7 @@ def _database_name() -> str:
 def recount() -> None:
     """Count the map's tallies again from the records. Every write keeps them true; this is for data
     written past the API (a bulk COPY, a restore) and takes minutes at a million grants."""
-    from api.services import tally
+    from api.services.views import tally
 
     started = time.perf_counter()
     asyncio.run(_with_database(tally.rebuild))
@@ -117,7 +132,7 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
         # dies again within 5.5 s of being replaced (a crash loop): a supervisor restarts the server then.
         respawn_failed_workers=True,
         # A client must send its request headers within this long (granian's default, made explicit); the
-        # body has a timeout of its own in the app (BODY_READ_TIMEOUT, api/timeouts.py).
+        # body has a timeout of its own in the app (BODY_READ_TIMEOUT, api/http/timeouts.py).
         http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
     ).serve()
 
@@ -127,7 +142,7 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
 def openapi(path: Path | None) -> None:
     """Write the OpenAPI spec generated from the code to PATH (or stdout)."""
     from api.app import create_app
-    from api.openapi import spec_json
+    from api.http.openapi import spec_json
 
     text = spec_json(create_app())
     if path is None:
@@ -150,7 +165,7 @@ def fixtures_load(paths: tuple[Path, ...], dry_run: bool) -> None:
     from fixtures.loader import FixtureError, load
 
     async def run() -> None:
-        from api.services import database
+        from api.services.platform import connections as database
 
         await database.open()
         try:
@@ -188,7 +203,7 @@ def fixtures_dump(output: Path | None) -> None:
     from fixtures.loader import dump, left_out_of_dumps
 
     async def run() -> tuple[dict[str, Any], int]:
-        from api.services import database
+        from api.services.platform import connections as database
 
         await database.open()
         try:
@@ -228,15 +243,15 @@ def import_360giving(path: Path, dry_run: bool, source_url: str | None, as_json:
     import msgspec
 
     from api.schemas.imports import ImportReport
-    from api.services.actors import Actor
-    from api.services.errors import ServiceError
     from api.services.giving360 import convert, importer
     from api.services.giving360.issues import ImportRefused
+    from api.services.platform.actors import Actor
+    from api.services.platform.errors import ServiceError
 
     content = path.read_bytes()
 
     async def run() -> ImportReport:
-        from api.services import database
+        from api.services.platform import connections as database
 
         await database.open()
         try:
@@ -303,9 +318,10 @@ def export_360giving(
     awarded_to: Any,
 ) -> None:
     """Write grants as a 360Giving package (or its CSV) that validates against the official schema."""
-    from api.services import grants
-    from api.services.errors import ServiceError
+    from api.services.giving360 import exporter
     from api.services.giving360.exporter import GrantExport
+    from api.services.platform.errors import ServiceError
+    from api.services.resources import grants
 
     filters = grants.GrantFilters(
         funder=funder,
@@ -319,11 +335,11 @@ def export_360giving(
     csv = as_csv or (output is not None and output.suffix.lower() == ".csv")
 
     async def run() -> GrantExport:
-        from api.services import database
+        from api.services.platform import connections as database
 
         await database.open()
         try:
-            return await grants.export_grants(filters, sort="name", as_csv=csv)
+            return await exporter.export_grants(filters, sort="name", as_csv=csv)
         finally:
             await database.close()
 
@@ -385,7 +401,7 @@ def keys() -> None:
 
 async def _with_database(work: Callable[[], Awaitable[T]]) -> T:
     """Run database work from the command line, with the database opened and closed around it."""
-    from api.services import database
+    from api.services.platform import connections as database
 
     await database.open()
     try:
@@ -395,7 +411,7 @@ async def _with_database(work: Callable[[], Awaitable[T]]) -> T:
 
 
 def _run_key_command(work: Callable[[], Awaitable[T]]) -> T:
-    from api.services.errors import ServiceError
+    from api.services.platform.errors import ServiceError
 
     try:
         return asyncio.run(_with_database(work))
@@ -411,7 +427,7 @@ def _run_key_command(work: Callable[[], Awaitable[T]]) -> T:
 @click.option("--name", default="", help="A note of what the key is for, such as the partner system using it.")
 def keys_create(organisation: str | None, role: str, name: str) -> None:
     """Make a key and print its secret, once: only a hash of it is kept."""
-    from api.services import keys as key_service
+    from api.services.resources import keys as key_service
 
     info, secret = _run_key_command(lambda: key_service.create_key(organisation=organisation, role=role, name=name))  # type: ignore[arg-type]
     who = info.organisation or "the operator"
@@ -422,7 +438,7 @@ def keys_create(organisation: str | None, role: str, name: str) -> None:
 @keys.command("list")
 def keys_list() -> None:
     """Every key: prefix, organisation, role, name, when made and when revoked. Never the secrets."""
-    from api.services import keys as key_service
+    from api.services.resources import keys as key_service
 
     for info in _run_key_command(key_service.list_keys):
         revoked = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
@@ -433,7 +449,7 @@ def keys_list() -> None:
 @click.argument("prefix")
 def keys_revoke(prefix: str) -> None:
     """Revoke the key with this prefix; it stops working at once."""
-    from api.services import keys as key_service
+    from api.services.resources import keys as key_service
 
     info = _run_key_command(lambda: key_service.revoke_key(prefix=prefix))
     click.echo(f"key {info.prefix} for {info.organisation or 'the operator'} revoked")

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from piccolo.engine.base import Engine
 
-from api.engines import KeptConnectionSQLiteEngine, ReplicaRoutingPostgresEngine
+from api.services.platform.engines import KeptConnectionSQLiteEngine, ReplicaRoutingPostgresEngine
 
 DEFAULT_DATABASE_URL = "sqlite:///placenet.sqlite3"
 
@@ -19,7 +19,6 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     host: str = "127.0.0.1"
     port: int = 8000
-    base_url: str = ""
     # Read replicas of the PostgreSQL primary; reads that may lag are spread over them.
     replica_urls: tuple[str, ...] = ()
     # Rate limits, idempotency keys and read-your-writes markers are shared here when set (the
@@ -32,7 +31,7 @@ class Settings:
     read_your_writes_seconds: float = 5.0
     log_format: str = "json"
     log_level: str = "INFO"
-    # A request body that stops arriving for this long is answered 408 (api/timeouts.py).
+    # A request body that stops arriving for this long is answered 408 (api/http/timeouts.py).
     body_read_timeout: float = 30.0
 
     @classmethod

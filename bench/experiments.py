@@ -41,8 +41,8 @@ def _sargable_keyset() -> None:
     """Keyset pages with a bound the index can seek to: `col >= v AND (col > v OR (col = v AND id > last))`
     instead of `col > v OR (col = v AND id > last)`, which both engines run as a filter over every row
     before the cursor (PostgreSQL: index scan from the start; SQLite: MULTI-INDEX OR and a sort)."""
-    from api.services import records
-    from api.services.cursors import decode_list_cursor
+    from api.services.records import resource as records
+    from api.services.records.cursors import decode_list_cursor
 
     original = records.list_page
 
@@ -80,9 +80,9 @@ def _floor(middleware: bool) -> Any:
     import msgspec
     from litestar import Litestar, get
 
-    from api.allow import allow_header_middleware, index_allowed_methods
-    from api.etags import etag_middleware
-    from api.idempotency import idempotency_middleware
+    from api.http.allow import allow_header_middleware, index_allowed_methods
+    from api.http.etags import etag_middleware
+    from api.http.idempotency import idempotency_middleware
     from api.schemas.organisations import Organisation
 
     record = msgspec.json.decode(

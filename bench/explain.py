@@ -1,7 +1,7 @@
 """EXPLAIN (ANALYZE, BUFFERS) of the SQL one request runs, as the service builds it.
 
 Calls the service's own code for a path (the map or the network), records every raw statement it sends
-through `api.services.activity.run`, and runs each again under EXPLAIN ANALYZE on the same database, so
+through `api.services.views.activity.run`, and runs each again under EXPLAIN ANALYZE on the same database, so
 the plan is the plan of the exact query the endpoint runs. `--setup` runs SQL first, in the same
 transaction, rolled back afterwards (e.g. `CREATE INDEX ...` to measure an index before proposing it).
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 async def capture(args: argparse.Namespace) -> list[tuple[str, list[Any]]]:
     """The statements the endpoint's service sends through `activity.run`, compiled for PostgreSQL."""
-    from api.services import activity, map, network
+    from api.services.views import activity, map, network
 
     captured: list[tuple[str, list[Any]]] = []
     real_run = activity.run

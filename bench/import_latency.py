@@ -29,9 +29,9 @@ async def main(grants: int) -> None:
 
     from api.app import create_app
     from api.cli import run_migrations
-    from api.services import database
-    from api.services.actors import Actor
     from api.services.giving360 import importer
+    from api.services.platform import connections as database
+    from api.services.platform.actors import Actor
     from bench.import_bench import write_file
     from fixtures.loader import load
 

@@ -4,7 +4,7 @@ The service's app is called in-process (httpx's ASGI transport: no server, no ne
 a time, on a copy of a bench database (`bench/data/postgres-<N>.json` names it): `--writes` grants are
 created (POST, with two places each) and then each is changed (PATCH of its amount and places), in
 rounds alternating between the service as it is and the same service with the tallies' step left out
-of every write transaction (`api.services.tally.settle` replaced by a no-op). Reports p50 and p99 of
+of every write transaction (`api.services.views.tally.settle` replaced by a no-op). Reports p50 and p99 of
 each, the difference, and the statements each write sends (counted where asyncpg sends them), and writes
 `bench/results/<date>-<time>-<host>-writes.md`.
 
@@ -54,7 +54,9 @@ async def measure(args: argparse.Namespace, refs: dict[str, Any]) -> dict[str, d
     import httpx
 
     from api import app as app_module
-    from api.services import database, keys, tally
+    from api.services.platform import connections as database
+    from api.services.resources import keys
+    from api.services.views import tally
     from api.settings import Settings
 
     settle = tally.settle

@@ -280,7 +280,7 @@ class SharedEntry(Table):
 
 
 class PlaceTally(Table):
-    """The map's counts, kept by every write (api/services/tally.py): for a place and a kind of record,
+    """The map's counts, kept by every write (api/services/views/tally.py): for a place and a kind of record,
     how many records are linked to it or to a place below it, each once (`currency` empty), and for
     each currency how many of them carry money and its sum. The amount is exact decimal text: SQLite
     would keep a sum as a float."""

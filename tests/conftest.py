@@ -67,8 +67,10 @@ def pytest_report_header() -> str:
 @pytest.fixture(scope="session")
 async def database() -> AsyncIterator[None]:
     from api.cli import run_migrations
-    from api.services import database as db
+    from api.services import wiring
+    from api.services.platform import connections as db
 
+    wiring.install()
     await run_migrations()
     await db.open()
     yield
@@ -122,7 +124,7 @@ def app() -> Iterator[object]:
 @pytest.fixture
 async def admin_key(empty_database: None) -> str:
     """An operator's admin key, made afresh for each test."""
-    from api.services import keys
+    from api.services.resources import keys
 
     _, token = await keys.create_key(organisation=None, role="admin", name="tests")
     return token

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api.services import keys
+from api.services.resources import keys
 from models.tables import ApiKey
 from tests import builders
 from tests.conftest import make_client

@@ -178,7 +178,7 @@ async def test_nul_bytes_in_path_refs_are_400(client):
 
 
 async def test_a_lost_database_is_a_503_with_retry_after(client, monkeypatch):
-    from api.services import records
+    from api.services.records import resource as records
 
     async def refused(*args, **kwargs):
         raise ConnectionRefusedError("connection refused")

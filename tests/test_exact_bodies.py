@@ -238,7 +238,7 @@ class TestCredentials:
         assert_problem(response, 401)
 
     async def test_respelling_a_key_does_not_escape_its_rate_limit(self, empty_database, admin_key):
-        from api.services import shared
+        from api.services.platform import store as shared
 
         app = create_app(dataclasses.replace(Settings.from_env(), rate_limit="3/minute"))
         shared.open_store("", "placenet-test-spelling:")
@@ -416,7 +416,7 @@ class TestIdempotentBodies:
 async def test_a_redis_that_refuses_is_a_store_unavailable_not_a_500() -> None:
     import redis.exceptions
 
-    from api.services.shared import RedisStore, StoreUnavailable
+    from api.services.platform.store import RedisStore, StoreUnavailable
 
     store = RedisStore("redis://127.0.0.1:6379/0", "placenet-test-refuses:")
 

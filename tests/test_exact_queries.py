@@ -16,10 +16,10 @@ from litestar import Litestar, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
-from api.openapi import COMMITTED
-from api.query import RANGE_DETAIL, index_query_strings
+from api.http.openapi import COMMITTED
+from api.http.query import RANGE_DETAIL, index_query_strings
 from api.schemas.organisations import OrganisationKind
-from api.services.cursors import (
+from api.services.records.cursors import (
     CHANGE_CURSOR_PATTERN,
     LIST_CURSOR_PATTERN,
     MAX_LIST_CURSOR,

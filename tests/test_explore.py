@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.openapi import spec_json
+from api.http.openapi import spec_json
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPLORE = ROOT / "api/static/explore"

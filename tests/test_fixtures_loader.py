@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from api.services.errors import ServiceError
+from api.services.platform.errors import ServiceError
 from fixtures.loader import FixtureError, dump, load
 from models.piccolo_app import APP_CONFIG
 

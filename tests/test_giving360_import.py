@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from piccolo.table import Table
 
-from api.services.actors import Actor
 from api.services.giving360 import importer
 from api.services.giving360.issues import ImportRefused
+from api.services.platform.actors import Actor
 from fixtures.loader import load
 from models.tables import Grant, GrantPlace, Organisation, Place, PlaceFormerCode
 from tests import builders
@@ -492,7 +492,7 @@ async def test_an_import_appears_in_the_change_feed(places, client):
 
 
 async def test_a_partner_may_not_update_grants_another_contributed(app, places, client):
-    from api.services import keys
+    from api.services.resources import keys
     from tests.conftest import make_client
 
     await client.post(URL, content=JSON_SAMPLE.read_bytes(), headers={"Content-Type": "application/json"})
@@ -509,8 +509,8 @@ async def test_a_partner_may_not_update_grants_another_contributed(app, places, 
 async def test_an_imports_change_entries_hold_each_record_as_the_api_reads_it(app, places, client):
     """Created records are logged from the rows the import wrote, not read back: each entry must still be
     the whole record as a read shows it, references and places named, money and dates as served."""
-    from api.services import keys
-    from api.services.changes import UNLOGGED
+    from api.services.records.changes import UNLOGGED
+    from api.services.resources import keys
     from tests.conftest import make_client
 
     await builders.organisation(client, "IVAR", kind="research_institute")

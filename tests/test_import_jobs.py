@@ -103,7 +103,7 @@ async def test_a_job_whose_file_has_errors_fails_with_the_problem_and_writes_not
 
 
 async def test_a_job_is_seen_only_by_its_organisations_keys_and_admins(app, places, client, anonymous):
-    from api.services import keys
+    from api.services.resources import keys
 
     await builders.organisation(client, "IVAR", kind="research_institute")
     await builders.organisation(client, "Other Trust", kind="foundation")

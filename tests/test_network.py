@@ -330,7 +330,7 @@ async def test_the_network_sends_the_same_queries_however_much_data(
 def test_betweenness_is_estimated_within_a_work_budget_on_big_networks() -> None:
     import networkx as nx
 
-    from api.services.network import CENTRALITY_BUDGET, CENTRALITY_SAMPLE, centrality, centrality_sample
+    from api.services.views.network import CENTRALITY_BUDGET, CENTRALITY_SAMPLE, centrality, centrality_sample
 
     sparse = nx.path_graph(600)
     assert centrality_sample(sparse) == CENTRALITY_SAMPLE, "a sparse network keeps the full sample"

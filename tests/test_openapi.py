@@ -7,7 +7,7 @@ import re
 
 from openapi_spec_validator import validate
 
-from api.openapi import COMMITTED, spec_json
+from api.http.openapi import COMMITTED, spec_json
 
 
 def test_committed_spec_matches_the_code(app):
@@ -67,7 +67,7 @@ async def test_health_and_readiness(anonymous):
 def test_every_example_body_is_valid():
     import msgspec
 
-    from api.openapi import _schema_structs
+    from api.http.openapi import _schema_structs
     from api.schemas.examples import EXAMPLES
 
     structs = _schema_structs()

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.observability import JsonFormatter, request_id
-from api.ratelimit import RateLimit
-from api.services.shared import DatabaseStore, RedisStore, Store
+from api.http.observability import JsonFormatter, request_id
+from api.http.ratelimit import RateLimit
+from api.services.platform.store import DatabaseStore, RedisStore, Store
 from api.settings import Settings
 from tests.conftest import make_client
 
@@ -101,7 +101,7 @@ class TestRateLimitSetting:
 @pytest.fixture(params=["database", "redis"])
 async def limited_app(request: pytest.FixtureRequest, empty_database: None) -> AsyncIterator[Any]:
     """The app with a limit of 3 requests a minute, counted in each backend."""
-    from api.services import shared
+    from api.services.platform import store as shared
 
     redis_url = REDIS_URL if request.param == "redis" else ""
     prefix = f"placenet-test-{uuid.uuid4().hex[:8]}:"
@@ -135,7 +135,7 @@ class TestRateLimit:
         self, limited_app: Any, admin_key: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """The rate limit, Idempotency-Key and the write's `actor` all need the key: one lookup serves them."""
-        from api.services import keys
+        from api.services.resources import keys
 
         lookups = []
         authenticate = keys.authenticate
@@ -251,7 +251,7 @@ class TestMetrics:
         assert "BREW" not in text
 
     async def test_the_database_pool_is_reported_on_postgresql(self, anonymous: httpx.AsyncClient) -> None:
-        from api.services.db import is_sqlite
+        from api.services.platform.connections import is_sqlite
 
         await anonymous.get("/v1/places?limit=1")
         text = (await anonymous.get("/metrics")).text
@@ -266,7 +266,8 @@ class TestMetrics:
 
 
 async def test_postgresql_connections_never_jit_compile(anonymous: httpx.AsyncClient) -> None:
-    from api.services.db import Statement, is_sqlite
+    from api.services.platform.connections import is_sqlite
+    from api.services.platform.sql import Statement
 
     if is_sqlite():
         pytest.skip("PostgreSQL's setting")
@@ -277,7 +278,7 @@ async def test_postgresql_connections_never_jit_compile(anonymous: httpx.AsyncCl
 def test_every_read_of_one_request_goes_to_one_replica() -> None:
     """A page is a keyset query and then the rows it names: both must see the same replica's moment.
     Requests still take the replicas in turn."""
-    from api.engines import ReplicaRoutingPostgresEngine, lagging_reads_allowed
+    from api.services.platform.engines import ReplicaRoutingPostgresEngine, lagging_reads_allowed
 
     with warnings.catch_warnings():  # Piccolo asks each server for its version when made; nobody answers
         warnings.simplefilter("ignore")

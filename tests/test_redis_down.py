@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.services import shared
+from api.services.platform import store as shared
 from api.settings import Settings
 from ops.postgres import free_port
 from tests.conftest import make_client
@@ -88,7 +88,7 @@ async def test_writes_without_a_key_and_a_writer_s_reads_go_on(app_without_redis
 
 
 async def test_a_writer_s_reads_go_to_the_primary_while_redis_is_down() -> None:
-    from api.routing import _wrote_recently
+    from api.http.routing import _wrote_recently
 
     shared.open_store(f"redis://127.0.0.1:{free_port()}/0", "placenet-test:")
     try:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from api.services import idempotency
-from api.services.db import write_transaction
-from api.services.errors import Conflict
+from api.services.platform import idempotency
+from api.services.platform.connections import write_transaction
+from api.services.platform.errors import Conflict
 
 SPEC = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 

@@ -27,7 +27,7 @@ async def assert_true(client: httpx.AsyncClient) -> None:
     """The tallies as the writes left them are the tallies counted again, and every map level read from
     them is the same map counted live, feature for feature."""
     kept = await tallies()
-    from api.services import tally
+    from api.services.views import tally
 
     await tally.rebuild()
     assert kept == await tallies(), "the writes moved the tallies away from a recount"
@@ -125,7 +125,7 @@ async def test_tallies_changed_past_the_api_never_fail_a_write(
 
     assert response.status_code == 200, response.text
     assert "placenet recount" in caplog.text
-    from api.services import tally
+    from api.services.views import tally
 
     await tally.rebuild()
     await assert_true(client)

@@ -10,10 +10,10 @@ from litestar.params import Parameter
 
 from api.routes.common import LIST_PROBLEMS, READ_PROBLEMS, RefPath
 from api.schemas.changes import Change, ChangePage
-from api.services import changes, co_funding, engagements, grants, interest_groups, organisations, places, research
-from api.services.cursors import CHANGE_CURSOR_PATTERN, MAX_CHANGE_CURSOR
+from api.services.records import feed
+from api.services.records.cursors import CHANGE_CURSOR_PATTERN, MAX_CHANGE_CURSOR
+from api.services.resources import co_funding, engagements, grants, interest_groups, organisations, places, research
 
-OWNERS = {"interest-groups", "co-funding"}
 HISTORIES: list[tuple[str, str, str, Any]] = [
     ("organisations", "an organisation", "Organisations", organisations.RESOURCE),
     ("places", "a place", "Places", places.RESOURCE),
@@ -48,12 +48,12 @@ class ChangeController(Controller):
         """Every write to the network, oldest first, for keeping a copy in sync: store `next_cursor` and
         ask again with `after=` for what changed since. Nothing is missed: changes are numbered in the
         order they were committed."""
-        return await changes.list_changes(after=after, limit=limit)
+        return await feed.list_changes(after=after, limit=limit)
 
 
 def _history_route(collection: str, label: str, tag: str, resource: Any) -> HTTPRouteHandler:
     async def history(ref: RefPath) -> list[Change]:
-        return await changes.history(resource=resource, ref=ref)
+        return await feed.history(resource=resource, ref=ref)
 
     operation = f"get_{collection.replace('-', '_')}_history"
     history.__doc__ = f"Every change to {label}, oldest first, with the fields each one changed and who made it" + (

@@ -35,7 +35,9 @@ from api.schemas.co_funding import (
     ContributionUpdate,
 )
 from api.schemas.common import NO_NUL
-from api.services import children, co_funding, records
+from api.services.records import children, crud
+from api.services.records import resource as records
+from api.services.resources import co_funding
 
 FunderPath = Annotated[
     str,
@@ -99,18 +101,18 @@ class CoFundingController(Controller):
         self, request: AnyRequest, data: JSONBody[CoFundingCreate], actor: Acting
     ) -> Response[CoFunding]:
         """Add an arrangement, optionally with its first contributions."""
-        record = await records.create(co_funding.RESOURCE, data, actor=actor)
+        record = await crud.create(co_funding.RESOURCE, data, actor=actor)
         return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change a co-funding arrangement", responses=WRITE_PROBLEMS)
     async def update_co_funding(self, ref: RefPath, data: JSONBody[CoFundingUpdate], actor: Acting) -> CoFunding:
         """Change the fields given; a list given replaces the old one."""
-        return await records.update(co_funding.RESOURCE, ref, data, actor=actor)
+        return await crud.update(co_funding.RESOURCE, ref, data, actor=actor)
 
     @delete("/{ref:str}", summary="Delete a co-funding arrangement", responses=WRITE_PROBLEMS)
     async def delete_co_funding(self, ref: RefPath, actor: Acting) -> None:
         """Delete an arrangement and its contributions, unless research still names it as its funding."""
-        await records.delete(co_funding.RESOURCE, ref, actor=actor)
+        await crud.delete(co_funding.RESOURCE, ref, actor=actor)
 
     @get("/{ref:str}/contributions", summary="List an arrangement's contributions", responses=READ_PROBLEMS)
     async def list_contributions(self, ref: RefPath) -> list[Contribution]:

@@ -14,10 +14,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from api.errors import PROBLEM_MEDIA_TYPE
+from api.http.errors import PROBLEM_MEDIA_TYPE
 from api.schemas.common import NO_NUL, Page, Problem
-from api.services.actors import Actor
-from api.services.cursors import LIST_CURSOR_PATTERN, MAX_LIST_CURSOR, MIN_LIST_CURSOR
+from api.services.platform.actors import Actor
+from api.services.records.cursors import LIST_CURSOR_PATTERN, MAX_LIST_CURSOR, MIN_LIST_CURSOR
 
 T = TypeVar("T")
 PageT = TypeVar("PageT", bound=Page[Any])

@@ -26,7 +26,9 @@ from api.routes.common import (
     ref_filter,
 )
 from api.schemas.engagements import Engagement, EngagementCreate, EngagementKind, EngagementPage, EngagementUpdate
-from api.services import engagements, records
+from api.services.records import crud
+from api.services.records import resource as records
+from api.services.resources import engagements
 
 
 class EngagementController(Controller):
@@ -72,15 +74,15 @@ class EngagementController(Controller):
         self, request: AnyRequest, data: JSONBody[EngagementCreate], actor: Acting
     ) -> Response[Engagement]:
         """Add an engagement with its convenor, participants and places."""
-        record = await records.create(engagements.RESOURCE, data, actor=actor)
+        record = await crud.create(engagements.RESOURCE, data, actor=actor)
         return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change an engagement", responses=WRITE_PROBLEMS)
     async def update_engagement(self, ref: RefPath, data: JSONBody[EngagementUpdate], actor: Acting) -> Engagement:
         """Change the fields given; a list given replaces the old one."""
-        return await records.update(engagements.RESOURCE, ref, data, actor=actor)
+        return await crud.update(engagements.RESOURCE, ref, data, actor=actor)
 
     @delete("/{ref:str}", summary="Delete an engagement", responses=WRITE_PROBLEMS)
     async def delete_engagement(self, ref: RefPath, actor: Acting) -> None:
         """Delete an engagement."""
-        await records.delete(engagements.RESOURCE, ref, actor=actor)
+        await crud.delete(engagements.RESOURCE, ref, actor=actor)

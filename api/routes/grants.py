@@ -20,7 +20,7 @@ from litestar.openapi.spec import (
 )
 from litestar.params import JSONBody, Parameter
 
-from api.errors import PROBLEM_MEDIA_TYPE
+from api.http.errors import PROBLEM_MEDIA_TYPE
 from api.routes.common import (
     LINK_HEADER,
     LIST_PROBLEMS,
@@ -40,9 +40,12 @@ from api.routes.common import (
 )
 from api.schemas.common import NO_NUL, FieldError, Problem
 from api.schemas.grants import Grant, GrantCreate, GrantPage, GrantUpdate
-from api.services import grants, records
-from api.services.errors import ServiceError
+from api.services.giving360 import exporter
 from api.services.giving360.exporter import GIVING360_MEDIA_TYPE, GrantExport
+from api.services.platform.errors import ServiceError
+from api.services.records import crud
+from api.services.records import resource as records
+from api.services.resources import grants
 
 JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv"
@@ -241,7 +244,7 @@ class GrantController(Controller):
         )
         wanted = _wanted(request)
         if wanted != JSON_MEDIA_TYPE:
-            return _export_response(await grants.export_grants(filters, sort=sort, as_csv=wanted == CSV_MEDIA_TYPE))
+            return _export_response(await exporter.export_grants(filters, sort=sort, as_csv=wanted == CSV_MEDIA_TYPE))
         response = page_response(request, await grants.list_grants(filters, sort=sort, limit=limit, cursor=cursor))
         response.headers["Vary"] = "Accept"
         return response
@@ -254,15 +257,15 @@ class GrantController(Controller):
     @post("/", summary="Add a grant", responses=WRITE_PROBLEMS)
     async def create_grant(self, request: AnyRequest, data: JSONBody[GrantCreate], actor: Acting) -> Response[Grant]:
         """Add a grant. Its slug and 360Giving identifier must not be taken."""
-        record = await records.create(grants.RESOURCE, data, actor=actor)
+        record = await crud.create(grants.RESOURCE, data, actor=actor)
         return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change a grant", responses=WRITE_PROBLEMS)
     async def update_grant(self, ref: RefPath, data: JSONBody[GrantUpdate], actor: Acting) -> Grant:
         """Change the fields given; a list given replaces the old one."""
-        return await records.update(grants.RESOURCE, ref, data, actor=actor)
+        return await crud.update(grants.RESOURCE, ref, data, actor=actor)
 
     @delete("/{ref:str}", summary="Delete a grant", responses=WRITE_PROBLEMS)
     async def delete_grant(self, ref: RefPath, actor: Acting) -> None:
         """Delete a grant."""
-        await records.delete(grants.RESOURCE, ref, actor=actor)
+        await crud.delete(grants.RESOURCE, ref, actor=actor)

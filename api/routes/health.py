@@ -11,10 +11,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from msgspec import Meta
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
-from api.errors import PROBLEM_MEDIA_TYPE
-from api.observability import multiprocess_metrics
+from api.http.errors import PROBLEM_MEDIA_TYPE
+from api.http.observability import multiprocess_metrics
 from api.schemas.common import Problem
-from api.services import health
+from api.services.platform import health
 
 
 class Status(msgspec.Struct):

@@ -14,7 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import ExternalDocumentation, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 
-from api.errors import PROBLEM_MEDIA_TYPE
+from api.http.errors import PROBLEM_MEDIA_TYPE
 from api.routes.common import Acting, AnyRequest, problems
 from api.schemas.common import FieldError, Problem
 from api.schemas.imports import ImportJob, ImportReport

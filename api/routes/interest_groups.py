@@ -36,7 +36,9 @@ from api.schemas.interest_groups import (
     MembershipRole,
     MembershipUpdate,
 )
-from api.services import children, interest_groups, records
+from api.services.records import children, crud
+from api.services.records import resource as records
+from api.services.resources import interest_groups
 
 OrganisationPath = Annotated[
     str,
@@ -94,7 +96,7 @@ class InterestGroupController(Controller):
         self, request: AnyRequest, data: JSONBody[InterestGroupCreate], actor: Acting
     ) -> Response[InterestGroup]:
         """Add an interest group, optionally with its first members."""
-        record = await records.create(interest_groups.RESOURCE, data, actor=actor)
+        record = await crud.create(interest_groups.RESOURCE, data, actor=actor)
         return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change an interest group", responses=WRITE_PROBLEMS)
@@ -102,12 +104,12 @@ class InterestGroupController(Controller):
         self, ref: RefPath, data: JSONBody[InterestGroupUpdate], actor: Acting
     ) -> InterestGroup:
         """Change the fields given; a list given replaces the old one."""
-        return await records.update(interest_groups.RESOURCE, ref, data, actor=actor)
+        return await crud.update(interest_groups.RESOURCE, ref, data, actor=actor)
 
     @delete("/{ref:str}", summary="Delete an interest group", responses=WRITE_PROBLEMS)
     async def delete_interest_group(self, ref: RefPath, actor: Acting) -> None:
         """Delete an interest group and its memberships."""
-        await records.delete(interest_groups.RESOURCE, ref, actor=actor)
+        await crud.delete(interest_groups.RESOURCE, ref, actor=actor)
 
     @get("/{ref:str}/members", summary="List a group's members", responses=READ_PROBLEMS)
     async def list_members(self, ref: RefPath) -> list[Membership]:

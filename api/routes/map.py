@@ -15,7 +15,7 @@ from api.schemas.activity import CollaborationKind
 from api.schemas.common import NO_NUL
 from api.schemas.map import FeatureCollection, MapKind
 from api.schemas.places import PlaceLevel
-from api.services import map as map_service
+from api.services.views import map as map_service
 
 GEOJSON = "application/geo+json"
 

@@ -11,12 +11,12 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import Parameter, QueryParameter
 
-from api.errors import PROBLEM_MEDIA_TYPE
+from api.http.errors import PROBLEM_MEDIA_TYPE
 from api.routes.common import ActiveOn, AnyRequest, problems
 from api.routes.map import CollaborationKinds, DateFrom, DateTo, ScopePlace
 from api.schemas.common import NO_NUL, Problem
 from api.schemas.network import Network, NetworkPath
-from api.services import network as network_service
+from api.services.views import network as network_service
 
 JSON = "application/json"
 GRAPHML = "application/graphml+xml"

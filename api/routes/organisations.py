@@ -36,7 +36,10 @@ from api.schemas.organisations import (
     OrganisationPage,
     OrganisationUpdate,
 )
-from api.services import activity, network, organisations, records
+from api.services.records import crud
+from api.services.records import resource as records
+from api.services.resources import organisations
+from api.services.views import activity, network
 
 KindFilter = Annotated[OrganisationKind | None, Parameter(description="Only organisations of this kind.")]
 
@@ -78,7 +81,7 @@ class OrganisationController(Controller):
         self, request: AnyRequest, data: JSONBody[OrganisationCreate], actor: Acting
     ) -> Response[Organisation]:
         """Add an organisation to the network. Its slug and org-id must not be taken."""
-        record = await records.create(organisations.RESOURCE, data, actor=actor)
+        record = await crud.create(organisations.RESOURCE, data, actor=actor)
         return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change an organisation", responses=WRITE_PROBLEMS)
@@ -86,12 +89,12 @@ class OrganisationController(Controller):
         self, ref: RefPath, data: JSONBody[OrganisationUpdate], actor: Acting
     ) -> Organisation:
         """Change the fields given; the rest stay as they are."""
-        return await records.update(organisations.RESOURCE, ref, data, actor=actor)
+        return await crud.update(organisations.RESOURCE, ref, data, actor=actor)
 
     @delete("/{ref:str}", summary="Delete an organisation", responses=WRITE_PROBLEMS)
     async def delete_organisation(self, ref: RefPath, actor: Acting) -> None:
         """Delete an organisation that nothing refers to any more; otherwise 409 names what does."""
-        await records.delete(organisations.RESOURCE, ref, actor=actor)
+        await crud.delete(organisations.RESOURCE, ref, actor=actor)
 
     @get("/{ref:str}/activity", summary="Get an organisation's activity", responses=problems(400, 404, 422))
     async def get_organisation_activity(

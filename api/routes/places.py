@@ -28,7 +28,10 @@ from api.routes.map import DateFrom, DateTo, MapKinds, PerKindLimit
 from api.schemas.activity import PlaceActivity, PlaceFunders
 from api.schemas.common import NO_NUL
 from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlacePage, PlaceUpdate
-from api.services import activity, places, records
+from api.services.records import crud
+from api.services.records import resource as records
+from api.services.resources import places
+from api.services.views import activity
 
 
 class PlaceController(Controller):
@@ -84,18 +87,18 @@ class PlaceController(Controller):
     @post("/", summary="Add a place", responses=WRITE_PROBLEMS)
     async def create_place(self, request: AnyRequest, data: JSONBody[PlaceCreate], actor: Acting) -> Response[Place]:
         """Add a place under its parent. Its slug, GSS code and former codes must not be taken."""
-        record = await records.create(places.RESOURCE, data, actor=actor)
+        record = await crud.create(places.RESOURCE, data, actor=actor)
         return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change a place", responses=WRITE_PROBLEMS)
     async def update_place(self, ref: RefPath, data: JSONBody[PlaceUpdate], actor: Acting) -> Place:
         """Change the fields given. Moving a place moves everything below it with it."""
-        return await records.update(places.RESOURCE, ref, data, actor=actor)
+        return await crud.update(places.RESOURCE, ref, data, actor=actor)
 
     @delete("/{ref:str}", summary="Delete a place", responses=WRITE_PROBLEMS)
     async def delete_place(self, ref: RefPath, actor: Acting) -> None:
         """Delete a place nothing refers to (no places below it, no records in it); otherwise 409."""
-        await records.delete(places.RESOURCE, ref, actor=actor)
+        await crud.delete(places.RESOURCE, ref, actor=actor)
 
     @get("/{ref:str}/activity", summary="Get a place's activity", responses=problems(400, 404, 422))
     async def get_place_activity(

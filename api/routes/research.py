@@ -27,7 +27,9 @@ from api.routes.common import (
 )
 from api.schemas.common import NO_NUL
 from api.schemas.research import Research, ResearchCreate, ResearchKind, ResearchPage, ResearchUpdate
-from api.services import records, research
+from api.services.records import crud
+from api.services.records import resource as records
+from api.services.resources import research
 
 
 class ResearchController(Controller):
@@ -97,15 +99,15 @@ class ResearchController(Controller):
         self, request: AnyRequest, data: JSONBody[ResearchCreate], actor: Acting
     ) -> Response[Research]:
         """Add a piece of research with its commissioners, partners and places."""
-        record = await records.create(research.RESOURCE, data, actor=actor)
+        record = await crud.create(research.RESOURCE, data, actor=actor)
         return created(request, record, record.id)
 
     @patch("/{ref:str}", summary="Change a piece of research", responses=WRITE_PROBLEMS)
     async def update_research(self, ref: RefPath, data: JSONBody[ResearchUpdate], actor: Acting) -> Research:
         """Change the fields given; a list given replaces the old one."""
-        return await records.update(research.RESOURCE, ref, data, actor=actor)
+        return await crud.update(research.RESOURCE, ref, data, actor=actor)
 
     @delete("/{ref:str}", summary="Delete a piece of research", responses=WRITE_PROBLEMS)
     async def delete_research(self, ref: RefPath, actor: Acting) -> None:
         """Delete a piece of research."""
-        await records.delete(research.RESOURCE, ref, actor=actor)
+        await crud.delete(research.RESOURCE, ref, actor=actor)

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def _seed() -> str:
     """Migrate, load the fixtures, and make the admin key schemathesis writes with."""
     from api.cli import run_migrations
-    from api.services import keys
+    from api.services.resources import keys
     from fixtures.loader import load
 
     await run_migrations()

@@ -18,12 +18,14 @@ from uuid import UUID
 
 from piccolo.custom_types import Combinable
 
-from api.services import records
 from api.services.giving360 import geocodes
 from api.services.giving360.cells import neutralise
 from api.services.giving360.importer import INDIVIDUALS_SLUG, NAME_LENGTH, chunks
 from api.services.giving360.orgids import PLACENET_PREFIX
 from api.services.giving360.reference import STANDARD_VERSION, grant_fields, main_sheet_columns
+from api.services.records import resource as records
+from api.services.resources import grants
+from api.services.resources.grants import GrantFilters
 from models.tables import Grant, GrantPlace, Organisation, Place
 
 GIVING360_MEDIA_TYPE = "application/vnd.360giving+json"
@@ -43,6 +45,11 @@ class GrantExport:
     media_type: str
     grants: int
     omitted: tuple[str, ...]
+
+
+async def export_grants(filters: GrantFilters, *, sort: str, as_csv: bool) -> GrantExport:
+    """Every grant the filters select, in the list's order, as a 360Giving package (or its CSV)."""
+    return await export(await grants.conditions(filters), sort=sort, as_csv=as_csv)
 
 
 async def export(where: Sequence[Combinable], *, sort: str, as_csv: bool) -> GrantExport:

@@ -22,15 +22,18 @@ from uuid import UUID
 from piccolo.table import Table
 
 from api.schemas.imports import FileFormat, GrantCounts, ImportReport, OrganisationCounts, PlaceCounts
-from api.services import changes, organisations, records
-from api.services.actors import Actor
-from api.services.db import Statement, insert_rows, listed, write_transaction
-from api.services.errors import Forbidden
 from api.services.giving360 import convert, geocodes, orgids, sandbox, validate
 from api.services.giving360.convert import Converted
 from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues
 from api.services.giving360.limits import LIMITS, Limits
 from api.services.giving360.reference import grant_field_names
+from api.services.platform.actors import Actor
+from api.services.platform.errors import Forbidden
+from api.services.platform.sql import Statement, insert_rows, listed
+from api.services.records import changes, crud
+from api.services.records import resource as records
+from api.services.records.unit_of_work import Work, unit_of_work
+from api.services.resources import grants, organisations
 from models.tables import Grant, GrantPlace, Organisation, Place
 
 MAX_FILE_BYTES = LIMITS.file_bytes
@@ -190,9 +193,9 @@ async def _import(
     if dry_run:
         plan = await _plan(grants, organisations, converted, issues)
     else:
-        async with write_transaction():
+        async with unit_of_work(writer) as work:
             plan = await _plan(grants, organisations, converted, issues)
-            await _write(plan, writer, progress)
+            await _write(plan, work, progress)
     return _report(plan, issues, file_name, file_format, url, dry_run)
 
 
@@ -440,7 +443,7 @@ async def _assign_slugs(table: type[Table], wanted: list[tuple[Any, list[str]]],
     for record, options in wanted:
         free = [c for c in options if c and c not in taken]
         last = next((c for c in reversed(options) if c), fallback)
-        choice = free[0] if free else await records.free_slug(table, last, taken)
+        choice = free[0] if free else await crud.free_slug(table, last, taken)
         taken.add(choice)
         record.slug = choice
 
@@ -567,16 +570,16 @@ def _for_database(values: Row) -> Row:
     }
 
 
-async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
-    """The new organisations, then every new and changed grant and its places, inside the caller's
-    transaction, and one change-feed entry for each, as any other write makes."""
+async def _write(plan: Plan, work: Work, progress: Progress | None) -> None:
+    """The new organisations, then every new and changed grant and its places, inside the caller's unit of
+    work, and one change-feed entry for each, as any other write makes; the rows are prepared here and
+    handed to the unit of work, so they go in by COPY."""
     changed = plan.changed()
     new_organisations = [o for o in plan.organisations.values() if o.new]
     if not changed and not new_organisations:
         return
     tick = progress(len(changed)) if progress else (lambda: None)
-    at = records.now()
-    stamp = records.provenance(actor, at)
+    actor, at, stamp = work.actor, work.at, work.stamp()
     updated = [g for g in changed if g.action == "update"]
     before = await _fetch_grants([g.existing for g in updated if g.existing])
     _authorise_updates(updated, before, actor)
@@ -598,7 +601,7 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
     new_grants = [g for g in changed if g.action == "create"]
     for grant in new_grants:
         grant.existing = uuid.uuid4()
-    logged = await _write_new(organisation_rows, new_grants, stamp, actor, tick)
+    logged = await _write_new(organisation_rows, new_grants, stamp, work, tick)
     for grant in updated:
         columns: dict[Any, Any] = {Grant._meta.get_column_by_name(k): v for k, v in _for_database(grant.values).items()}
         columns[Grant.updated_at] = at
@@ -611,33 +614,31 @@ async def _write(plan: Plan, actor: Actor, progress: Progress | None) -> None:
     await insert_rows(GrantPlace, [{"grant": g.existing, "place": place} for g in updated for place in g.place_ids()])
     after = await _fetch_grants([g.existing for g in updated if g.existing])
     updates: list[changes.Entry] = [("update", before[g.existing], after[g.existing]) for g in updated if g.existing]
-    update_rows = changes.entry_rows(collection="grants", entries=updates, actor=actor)
+    update_rows = changes.entry_rows(collection="grants", entries=updates, actor=actor, at=at)
     logged.update((g.existing, pair) for g, pair in zip(updated, zip(updates, update_rows, strict=True), strict=True))
     # In the file's order: its organisations, then its grants.
     for ids in ([o["id"] for o in organisation_rows], [g.existing for g in changed]):
-        await changes.log_rows([logged[i][1] for i in ids], [logged[i][0] for i in ids])
+        work.logged([logged[i][1] for i in ids], [logged[i][0] for i in ids])
 
 
 Logged = dict[UUID | None, tuple[changes.Entry, Row]]  # a record's change-feed entry, and its row
 
 
 async def _write_new(
-    organisation_rows: list[Row], new_grants: list[GrantPlan], stamp: Row, actor: Actor, tick: Callable[[], None]
+    organisation_rows: list[Row], new_grants: list[GrantPlan], stamp: Row, work: Work, tick: Callable[[], None]
 ) -> Logged:
     """The new grants and their places written, and the change-feed entries of them and of the new
     organisations made meanwhile: everything the entries need from the database is read first, then
     they are made in turns with the COPY of the grants, so that Python works while PostgreSQL does (an
     import waited on it for a fifth of its time). A made record is shown from the row written, named as a
     read names it, not read back."""
-    from api.services import grants  # the grants service exports through this package: import when used
-
     created = [{"id": g.existing, "slug": g.slug, **g.values, **stamp} for g in new_grants]
     organisation_names = await records.names_for(organisations.RESOURCE, organisation_rows)
     grant_names = await records.names_for(grants.RESOURCE, created, linked={"places": await _places_named(new_grants)})
     writing = asyncio.create_task(_copy_new_grants(new_grants, created, tick))
     try:
-        logged = await _made(organisations.RESOURCE, "organisations", organisation_rows, organisation_names, actor)
-        logged.update(await _made(grants.RESOURCE, "grants", created, grant_names, actor))
+        logged = await _made(organisations.RESOURCE, "organisations", organisation_rows, organisation_names, work)
+        logged.update(await _made(grants.RESOURCE, "grants", created, grant_names, work))
     finally:
         await writing
     return logged
@@ -654,13 +655,13 @@ async def _copy_new_grants(new_grants: list[GrantPlan], created: list[Row], tick
 
 
 async def _made(
-    resource: records.Resource[Any], collection: str, rows: list[Row], names: records.Names, actor: Actor
+    resource: records.Resource[Any], collection: str, rows: list[Row], names: records.Names, work: Work
 ) -> Logged:
     """The change-feed entries of records just made, a chunk at a time, letting the COPY go on between."""
     logged: Logged = {}
     for chunk in chunks(rows):
         entries: list[changes.Entry] = [("create", None, made) for made in records.structs(resource, chunk, names)]
-        made_rows = changes.entry_rows(collection=collection, entries=entries, actor=actor)
+        made_rows = changes.entry_rows(collection=collection, entries=entries, actor=work.actor, at=work.at)
         logged.update((row["id"], pair) for row, pair in zip(chunk, zip(entries, made_rows, strict=True), strict=True))
         await asyncio.sleep(0)
     return logged
@@ -680,8 +681,6 @@ async def _places_named(new_grants: list[GrantPlan]) -> dict[UUID, list[Row]]:
 
 
 async def _fetch_grants(ids: list[UUID]) -> dict[UUID, Any]:
-    from api.services import grants  # the grants service exports through this package: import when used
-
     found: dict[UUID, Any] = {}
     for chunk in chunks(ids):
         found.update({grant.id: grant for grant in await records.fetch(grants.RESOURCE, chunk)})

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from api.schemas.common import FieldError
 from api.schemas.imports import Issue
-from api.services.errors import ServiceError, Unprocessable
+from api.services.platform.errors import ServiceError, Unprocessable
 
 LISTED_ERRORS = 100
 LISTED_WARNINGS = 200

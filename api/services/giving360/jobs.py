@@ -31,11 +31,11 @@ import msgspec
 
 from api.schemas.common import Problem
 from api.schemas.imports import FileFormat, ImportJob, ImportReport, JobProgress
-from api.services.actors import Actor
-from api.services.errors import NotFound, ServiceError
 from api.services.giving360 import convert, importer, sandbox
 from api.services.giving360.issues import FileTooLarge
 from api.services.giving360.limits import LIMITS
+from api.services.platform.actors import Actor
+from api.services.platform.errors import NotFound, ServiceError
 from models.tables import ImportJob as Job
 
 # JSON packages of up to this many grants are imported while the request waits: about 2 MB, a second or two.

@@ -39,8 +39,8 @@ from typing import Any
 
 from api.schemas.common import FieldError
 from api.schemas.imports import Issue
-from api.services.errors import ServiceError
 from api.services.giving360.issues import ImportRefused
+from api.services.platform.errors import ServiceError
 
 
 @dataclass(frozen=True)

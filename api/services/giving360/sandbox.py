@@ -22,9 +22,9 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar, cast
 
-from api.services.errors import ServiceError
 from api.services.giving360.issues import ImportRefused
 from api.services.giving360.limits import LIMITS, LimitExceeded, Limits, unreadable
+from api.services.platform.errors import ServiceError
 
 T = TypeVar("T")
 # What the forkserver imports once, so each file's process starts with the readers loaded.

@@ -1,0 +1,30 @@
+"""Organisations: their resource description and list filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.schemas.organisations import Organisation as OrganisationRead
+from api.schemas.organisations import OrganisationPage
+from api.services.platform.sql import contains
+from api.services.records.resource import ORGANISATION, PLACE, Resource, list_page, places_within
+from models.tables import Organisation
+
+RESOURCE = Resource(
+    kind=ORGANISATION, read=OrganisationRead, references={"home_place": PLACE}, number_taken_slugs=False
+)
+
+
+async def list_organisations(
+    *, kind: str | None, place: str | None, q: str | None, sort: str, limit: int, cursor: str | None
+) -> OrganisationPage:
+    where: list[Any] = []
+    if kind is not None:
+        where.append(Organisation.kind == kind)
+    if place is not None:
+        where.append(Organisation.home_place.is_in(await places_within(place)))
+    if q:
+        where.append(
+            contains(Organisation.name, q) | contains(Organisation.org_id, q) | contains(Organisation.description, q)
+        )
+    return await list_page(RESOURCE, OrganisationPage, where=where, sort=sort, limit=limit, cursor=cursor)

@@ -1,0 +1,576 @@
+"""Every collaboration record seen the same way, in SQL: who takes part and in what role, where it is,
+when, and its money; and from that, the story of a place (what is in it, who funds there) and of an
+organisation (everything it takes part in). The map and the network read the same views.
+
+The views are common table expressions over the collection tables, so a request runs a fixed number of
+queries however much data there is; a place includes every place below it through the `lineage` prefix."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from piccolo.querystring import QueryString
+
+from api.schemas.activity import (
+    ActivityRecord,
+    BasedOrganisation,
+    Funder,
+    FunderTotals,
+    OrganisationActivity,
+    OrganisationActivityRecord,
+    OrganisationGroup,
+    OrganisationRecordGroup,
+    OrganisationSummary,
+    Participant,
+    PlaceActivity,
+    PlaceFunders,
+    RecordGroup,
+)
+from api.schemas.common import FieldError, Money, Reference
+from api.services.platform.errors import Unprocessable
+from api.services.records.resource import CENTS, ORGANISATION, PLACE, Row, one, resolve, resolve_filter
+from models.tables import Organisation, Place
+
+KINDS = ("interest_group", "co_funding", "research", "grant", "engagement")
+# The plural names the kinds go by in grouped answers.
+GROUPS = {
+    "interest_group": "interest_groups",
+    "co_funding": "co_funding",
+    "research": "research",
+    "grant": "grants",
+    "engagement": "engagements",
+}
+# The order an organisation's roles are listed in.
+ROLE_ORDER = ("convenor", "lead", "commissioner", "funder", "member", "observer", "partner", "recipient", "participant")
+
+# Each kind's records with the span the date filters read. An empty date is open-ended; a grant's time
+# starts at its planned start or, failing that, its award; research's ends at its publication.
+RECORDS = {
+    "interest_group": "SELECT 'interest_group' AS kind, id AS record_id, slug, name, "
+    "starts_on AS starts, ends_on AS ends FROM interest_group",
+    "co_funding": "SELECT 'co_funding', id, slug, name, starts_on, ends_on FROM co_funding",
+    "research": "SELECT 'research', id, slug, name, CAST(NULL AS DATE), published_on FROM research",
+    "grant": "SELECT 'grant', id, slug, name, COALESCE(planned_start_on, awarded_on), planned_end_on FROM \"grant\"",
+    "engagement": "SELECT 'engagement', id, slug, name, starts_on, ends_on FROM engagement",
+}
+# Who takes part in each kind's records, as what, and (for memberships) from when to when. A co-funding
+# arrangement's recipients are the partners carrying out research it paid for. Each part comes with the
+# column holding its record, so that a region can narrow every part to the records in it (`Scope.views`).
+NO_DATES = "CAST(NULL AS DATE), CAST(NULL AS DATE)"
+PARTIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "interest_group": (
+        (
+            f"SELECT 'interest_group', id, convenor, 'convenor', {NO_DATES} FROM interest_group "
+            "WHERE convenor IS NOT NULL",
+            "id",
+        ),
+        (
+            "SELECT 'interest_group', interest_group, organisation, role, joined_on, left_on FROM membership",
+            "interest_group",
+        ),
+    ),
+    "co_funding": (
+        (f"SELECT 'co_funding', id, lead, 'lead', {NO_DATES} FROM co_funding WHERE lead IS NOT NULL", "id"),
+        (f"SELECT 'co_funding', co_funding, funder, 'funder', {NO_DATES} FROM contribution", "co_funding"),
+        (
+            f"SELECT 'co_funding', r.funded_by, rp.organisation, 'recipient', {NO_DATES} FROM research r "
+            "JOIN research_party rp ON rp.research = r.id WHERE r.funded_by IS NOT NULL AND rp.role = 'partner'",
+            "r.funded_by",
+        ),
+    ),
+    "research": ((f"SELECT 'research', research, organisation, role, {NO_DATES} FROM research_party", "research"),),
+    "grant": (
+        (f"SELECT 'grant', id, funder, 'funder', {NO_DATES} FROM \"grant\"", "id"),
+        (f"SELECT 'grant', id, recipient, 'recipient', {NO_DATES} FROM \"grant\"", "id"),
+    ),
+    "engagement": (
+        (f"SELECT 'engagement', id, convenor, 'convenor', {NO_DATES} FROM engagement WHERE convenor IS NOT NULL", "id"),
+        (
+            f"SELECT 'engagement', engagement, organisation, 'participant', {NO_DATES} FROM engagement_participant",
+            "engagement",
+        ),
+    ),
+}
+# The table linking each kind's records to places, and its column naming the record. The live counts
+# here and the map's tallies (api/services/views/tally.py) both read these, so they cannot disagree.
+LINKS = {
+    "interest_group": ("interest_group_place", "interest_group"),
+    "co_funding": ("co_funding_place", "co_funding"),
+    "research": ("research_place", "research"),
+    "grant": ("grant_place", '"grant"'),
+    "engagement": ("engagement_place", "engagement"),
+}
+# The places each kind's records are linked to.
+PLACES = {
+    kind: f"SELECT '{kind}' AS kind, {record} AS record_id, place FROM {table}"
+    for kind, (table, record) in LINKS.items()
+}
+# The money in each kind's records: a grant's amount; the contributions to an arrangement. Each is the
+# table holding the amounts and its column naming the record.
+MONEY_TABLES = {"grant": ('"grant"', "id"), "co_funding": ("contribution", "co_funding")}
+MONEY = {
+    kind: f"SELECT {record} AS record_id, COALESCE(currency, 'GBP') AS currency, amount FROM {table} "
+    "WHERE amount IS NOT NULL"
+    for kind, (table, record) in MONEY_TABLES.items()
+}
+
+
+# SQL building ----------------------------------------------------------------------------------------------
+
+
+def sql(template: str, *args: Any) -> QueryString:
+    return QueryString(template, *args)
+
+
+def join(parts: Sequence[QueryString], separator: str) -> QueryString:
+    return QueryString(separator.join("{}" for _ in parts), *parts)
+
+
+def placeholders(values: Iterable[Any]) -> QueryString:
+    """`{}, {}, …` for an IN list (never empty: callers check)."""
+    return join([sql("{}", value) for value in values], ", ")
+
+
+def union(parts: dict[str, str], kinds: Iterable[str]) -> str:
+    return " UNION ALL ".join(parts[kind] for kind in kinds if kind in parts)
+
+
+def in_region(part: str, column: str, kind: str, region: bool) -> str:
+    """The part of a view, kept to the records of its kind linked to the region's places when there is a
+    region. Each part is narrowed on its own table, from its own kind's links: a filter on the union as a
+    whole is a join the planner cannot push into its parts, so it would read every record of every part
+    and only then keep the region's."""
+    if not region:
+        return part
+    table, link = LINKS[kind]
+    return (
+        f"{part}{' AND ' if ' WHERE ' in part else ' WHERE '}{column} IN "
+        f"(SELECT {link} FROM {table} WHERE place IN (SELECT id FROM region_places))"
+    )
+
+
+async def run(query: QueryString) -> list[Row]:
+    rows: list[Row] = await Organisation.raw("{}", query)
+    return rows
+
+
+def as_uuid(value: Any) -> UUID:
+    """A UUID from a raw row: asyncpg gives its own UUID type (a uuid.UUID), SQLite gives text."""
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+def as_date(value: Any) -> datetime.date | None:
+    if value is None or isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(str(value))
+
+
+def as_decimal(value: Any) -> Decimal:
+    """A sum from SQL as cents: exact on PostgreSQL; SQLite stores numerics as floats, so round there."""
+    return Decimal(str(value)).quantize(CENTS)
+
+
+def money_list(totals: dict[str, Decimal]) -> list[Money]:
+    return [Money(amount=str(totals[currency].quantize(CENTS)), currency=currency) for currency in sorted(totals)]
+
+
+def summary(row: Row, prefix: str = "organisation_") -> OrganisationSummary:
+    return OrganisationSummary(
+        id=as_uuid(row[f"{prefix}id"]), slug=row[f"{prefix}slug"], name=row[f"{prefix}name"], kind=row[f"{prefix}kind"]
+    )
+
+
+def ordered_roles(roles: Iterable[str]) -> list[str]:
+    return sorted(set(roles), key=ROLE_ORDER.index)
+
+
+# Scope: which records a request is about -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The collaboration records a request is about: of these kinds, that this organisation takes part in,
+    linked to a place whose lineage starts with `lineage`, whose time includes `active_on` and overlaps
+    `starts`..`ends`, and (when given) among `records`. Empty filters let everything through."""
+
+    kinds: tuple[str, ...] = KINDS
+    organisation: UUID | None = None
+    lineage: str | None = None
+    active_on: datetime.date | None = None
+    starts: datetime.date | None = None
+    ends: datetime.date | None = None
+    records: tuple[UUID, ...] | None = None
+
+    def _in_time(self, starts: str, ends: str) -> list[QueryString]:
+        """Conditions that a span from `starts` to `ends` (columns; empty is open-ended) meets the dates."""
+        conditions = []
+        if self.active_on is not None:
+            conditions.append(
+                sql(
+                    f"({starts} IS NULL OR {starts} <= {{}}) AND ({ends} IS NULL OR {ends} >= {{}})",
+                    self.active_on,
+                    self.active_on,
+                )
+            )
+        if self.starts is not None:
+            conditions.append(sql(f"({ends} IS NULL OR {ends} >= {{}})", self.starts))
+        if self.ends is not None:
+            conditions.append(sql(f"({starts} IS NULL OR {starts} <= {{}})", self.ends))
+        return conditions
+
+    def views(self, *extra: QueryString) -> QueryString:
+        """`WITH record_places, [region_places,] records, every_party, parties, selected, *extra`: the views,
+        with `selected` the records in scope (kind, record_id, slug, name, starts, ends) and `parties` those
+        taking part within the dates (a member that left before them, or joined after, is not one).
+
+        With a place, `region_places` is it and the places below it, and `records` and `every_party` hold
+        only the records linked to one of them (`in_region`), so `selected` needs no place condition of its
+        own. Every reader of `parties` only asks about records in `selected`, so parties of records outside
+        the region are never missed."""
+        region = self.lineage is not None
+        conditions = self._in_time("starts", "ends")
+        party_conditions = self._in_time("joined_on", "left_on")
+        if self.organisation is not None:
+            conditions.append(
+                sql("record_id IN (SELECT record_id FROM parties WHERE organisation = {})", self.organisation)
+            )
+        if self.records is not None:
+            conditions.append(sql("record_id IN ({})", placeholders(self.records)) if self.records else sql("1 = 0"))
+        where = join(conditions, " AND ") if conditions else sql("1 = 1")
+        records = " UNION ALL ".join(
+            in_region(RECORDS[kind], "id", kind, region) for kind in self.kinds if kind in RECORDS
+        )
+        every_party = " UNION ALL ".join(
+            in_region(part, column, kind, region) for kind in self.kinds for part, column in PARTIES.get(kind, ())
+        )
+        views = [sql(f"record_places (kind, record_id, place) AS ({union(PLACES, self.kinds)})")]
+        if region:
+            views.append(
+                sql(
+                    "region_places AS (SELECT id FROM place WHERE lineage LIKE {})",
+                    f"{self.lineage}%",
+                )
+            )
+        views += [
+            sql(f"records (kind, record_id, slug, name, starts, ends) AS ({records})"),
+            sql(f"every_party (kind, record_id, organisation, role, joined_on, left_on) AS ({every_party})"),
+            sql(
+                "parties AS (SELECT kind, record_id, organisation, role FROM every_party WHERE {})",
+                join(party_conditions, " AND ") if party_conditions else sql("1 = 1"),
+            ),
+            sql("selected AS (SELECT kind, record_id, slug, name, starts, ends FROM records WHERE {})", where),
+            *extra,
+        ]
+        return sql("WITH {}", join(views, ", "))
+
+
+def check_dates(date_from: datetime.date | None, date_to: datetime.date | None) -> None:
+    """Two well-formed dates that make no range: 422, like any other filter that cannot match."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise Unprocessable(
+            "The date range ends before it starts.",
+            [FieldError(field="to", message=f"is before from ({date_from.isoformat()})", location="query")],
+        )
+
+
+async def lineage_of(place_id: UUID) -> str:
+    row = await one(Place.select(Place.lineage).where(Place.id == place_id))
+    lineage: str = row["lineage"]
+    return lineage
+
+
+async def scope(
+    *,
+    kinds: Sequence[str] | None,
+    organisation: str | None = None,
+    place: str | None = None,
+    active_on_day: datetime.date | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> Scope:
+    """The scope the query parameters name: an unknown ref or a backwards range is a 422 naming the parameter."""
+    check_dates(date_from, date_to)
+    wanted = tuple(kind for kind in KINDS if kinds is None or not kinds or kind in kinds)
+    organisation_id = await resolve_filter(ORGANISATION, organisation, "organisation") if organisation else None
+    lineage = await lineage_of(await resolve_filter(PLACE, place, "place")) if place else None
+    return Scope(
+        kinds=wanted,
+        organisation=organisation_id,
+        lineage=lineage,
+        active_on=active_on_day,
+        starts=date_from,
+        ends=date_to,
+    )
+
+
+async def reference(kind_table: Any, record_id: UUID) -> Reference:
+    row = await one(
+        kind_table.select(kind_table.id, kind_table.slug, kind_table.name).where(kind_table.id == record_id)
+    )
+    return msgspec.convert(row, Reference)
+
+
+# Records with their details -----------------------------------------------------------------------------------
+
+
+async def _ranked(scope: Scope, limit: int) -> list[Row]:
+    """The first `limit` records of each kind in scope, by name, each with its kind's total."""
+    ranked = sql(
+        "ranked AS (SELECT kind, record_id, slug, name, starts, ends, "
+        "ROW_NUMBER() OVER (PARTITION BY kind ORDER BY name, record_id) AS position, "
+        "COUNT(*) OVER (PARTITION BY kind) AS total FROM selected)"
+    )
+    return await run(
+        sql("{} SELECT * FROM ranked WHERE position <= {} ORDER BY kind, position", scope.views(ranked), limit)
+    )
+
+
+async def _details(
+    scope: Scope,
+    record_ids: list[UUID],
+) -> tuple[dict[UUID, list[Row]], dict[UUID, list[Reference]], dict[UUID, dict[str, Decimal]]]:
+    """Each record's parties (with the organisations named), places and money: three queries for all."""
+    if not record_ids:
+        return {}, {}, {}
+    ids = placeholders(record_ids)
+    party_rows = await run(
+        sql(
+            "{} SELECT p.record_id, p.role, o.id AS organisation_id, o.slug AS organisation_slug, "
+            "o.name AS organisation_name, o.kind AS organisation_kind FROM parties p "
+            "JOIN organisation o ON o.id = p.organisation WHERE p.record_id IN ({}) ORDER BY o.name, o.id",
+            scope.views(),
+            ids,
+        )
+    )
+    place_rows = await run(
+        sql(
+            "{} SELECT rp.record_id, p.id, p.slug, p.name FROM record_places rp JOIN place p ON p.id = rp.place "
+            "WHERE rp.record_id IN ({}) ORDER BY p.name, p.id",
+            scope.views(),
+            ids,
+        )
+    )
+    money_rows = await run(
+        sql(
+            "SELECT record_id, currency, SUM(amount) AS amount FROM ({}) m WHERE record_id IN ({}) "
+            "GROUP BY record_id, currency",
+            sql(" UNION ALL ".join(MONEY.values())),
+            ids,
+        )
+    )
+    parties: dict[UUID, list[Row]] = defaultdict(list)
+    for row in party_rows:
+        parties[as_uuid(row["record_id"])].append(row)
+    places: dict[UUID, list[Reference]] = defaultdict(list)
+    for row in place_rows:
+        places[as_uuid(row["record_id"])].append(Reference(id=as_uuid(row["id"]), slug=row["slug"], name=row["name"]))
+    money: dict[UUID, dict[str, Decimal]] = defaultdict(dict)
+    for row in money_rows:
+        money[as_uuid(row["record_id"])][row["currency"]] = as_decimal(row["amount"])
+    return parties, places, money
+
+
+def participants(rows: list[Row]) -> list[Participant]:
+    roles: dict[UUID, set[str]] = defaultdict(set)
+    named: dict[UUID, OrganisationSummary] = {}
+    for row in rows:
+        organisation = summary(row)
+        named.setdefault(organisation.id, organisation)
+        roles[organisation.id].add(row["role"])
+    return [
+        Participant(organisation=organisation, roles=ordered_roles(roles[organisation_id]))  # type: ignore[arg-type]
+        for organisation_id, organisation in named.items()
+    ]
+
+
+async def _groups(scope: Scope, limit: int, organisation_id: UUID | None = None) -> dict[str, Any]:
+    """Each kind's total and first records, in full; with an organisation, its own roles in each."""
+    rows = await _ranked(scope, limit)
+    parties, places, money = await _details(scope, [as_uuid(row["record_id"]) for row in rows])
+    totals: dict[str, int] = {}
+    items: dict[str, list[ActivityRecord]] = defaultdict(list)
+    for row in rows:
+        record_id = as_uuid(row["record_id"])
+        fields: dict[str, Any] = {
+            "id": record_id,
+            "slug": row["slug"],
+            "name": row["name"],
+            "kind": row["kind"],
+            "starts_on": as_date(row["starts"]),
+            "ends_on": as_date(row["ends"]),
+            "money": money_list(money.get(record_id, {})),
+            "places": places.get(record_id, []),
+            "participants": participants(parties.get(record_id, [])),
+        }
+        totals[row["kind"]] = int(row["total"])
+        if organisation_id is None:
+            items[row["kind"]].append(ActivityRecord(**fields))
+        else:
+            own = [r["role"] for r in parties.get(record_id, []) if as_uuid(r["organisation_id"]) == organisation_id]
+            items[row["kind"]].append(OrganisationActivityRecord(**fields, roles=ordered_roles(own)))  # type: ignore[arg-type]
+    group = RecordGroup if organisation_id is None else OrganisationRecordGroup
+    return {GROUPS[kind]: group(total=totals.get(kind, 0), items=items[kind]) for kind in KINDS}  # type: ignore[arg-type]
+
+
+async def _based_in(lineage: str, organisation_id: UUID | None, limit: int) -> OrganisationGroup:
+    """The organisations based in the place or below it, by name, with how many there are."""
+    only = sql(" AND o.id = {}", organisation_id) if organisation_id is not None else sql("")
+    rows = await run(
+        sql(
+            "SELECT o.id, o.slug, o.name, o.kind, p.id AS place_id, p.slug AS place_slug, p.name AS place_name, "
+            "COUNT(*) OVER () AS total FROM organisation o JOIN place p ON p.id = o.home_place "
+            "WHERE p.lineage LIKE {}{} ORDER BY o.name, o.id LIMIT {}",
+            f"{lineage}%",
+            only,
+            limit,
+        )
+    )
+    items = [
+        BasedOrganisation(
+            id=as_uuid(row["id"]),
+            slug=row["slug"],
+            name=row["name"],
+            kind=row["kind"],
+            home_place=Reference(id=as_uuid(row["place_id"]), slug=row["place_slug"], name=row["place_name"]),
+        )
+        for row in rows
+    ]
+    return OrganisationGroup(total=int(rows[0]["total"]) if rows else 0, items=items)
+
+
+# A place's story --------------------------------------------------------------------------------------------
+
+
+async def place_activity(
+    *,
+    ref: str,
+    kinds: Sequence[str] | None,
+    organisation: str | None,
+    active_on_day: datetime.date | None,
+    date_from: datetime.date | None,
+    date_to: datetime.date | None,
+    limit: int,
+) -> PlaceActivity:
+    place_id = await resolve(PLACE, ref)
+    in_scope = await scope(
+        kinds=kinds, organisation=organisation, active_on_day=active_on_day, date_from=date_from, date_to=date_to
+    )
+    lineage = await lineage_of(place_id)
+    in_scope = replace(in_scope, lineage=lineage)
+    based = (
+        await _based_in(lineage, in_scope.organisation, limit)
+        if not kinds or "organisation" in kinds
+        else OrganisationGroup(total=0, items=[])
+    )
+    groups = (
+        await _groups(in_scope, limit)
+        if in_scope.kinds
+        else {name: RecordGroup(total=0, items=[]) for name in GROUPS.values()}
+    )
+    return PlaceActivity(place=await reference(Place, place_id), organisations=based, **groups)
+
+
+async def place_funders(
+    *,
+    ref: str,
+    active_on_day: datetime.date | None,
+    date_from: datetime.date | None,
+    date_to: datetime.date | None,
+    rank_by: str,
+    limit: int,
+) -> PlaceFunders:
+    """Grant funders and contributors to co-funding arrangements linked to the place or below it."""
+    place_id = await resolve(PLACE, ref)
+    in_scope = await scope(
+        kinds=["grant", "co_funding"], active_on_day=active_on_day, date_from=date_from, date_to=date_to
+    )
+    in_scope = replace(in_scope, lineage=await lineage_of(place_id))
+    funding = sql(
+        "funding (kind, organisation, currency, amount) AS ("
+        "SELECT 'grant', g.funder, COALESCE(g.currency, 'GBP'), g.amount "
+        'FROM "grant" g WHERE g.id IN (SELECT record_id FROM selected) '
+        "UNION ALL SELECT 'co_funding', c.funder, COALESCE(c.currency, 'GBP'), c.amount FROM contribution c "
+        "WHERE c.co_funding IN (SELECT record_id FROM selected))"
+    )
+    rows = await run(
+        sql(
+            "{} SELECT f.organisation AS organisation_id, o.slug AS organisation_slug, o.name AS organisation_name, "
+            "o.kind AS organisation_kind, f.kind, f.currency, COUNT(*) AS n, SUM(f.amount) AS amount "
+            "FROM funding f JOIN organisation o ON o.id = f.organisation "
+            "GROUP BY f.organisation, o.slug, o.name, o.kind, f.kind, f.currency",
+            in_scope.views(funding),
+        )
+    )
+    counts: dict[UUID, dict[str, int]] = defaultdict(lambda: {"grant": 0, "co_funding": 0})
+    sums: dict[UUID, dict[str, dict[str, Decimal]]] = defaultdict(lambda: {"grant": {}, "co_funding": {}})
+    named: dict[UUID, OrganisationSummary] = {}
+    for row in rows:
+        organisation = summary(row)
+        named[organisation.id] = organisation
+        counts[organisation.id][row["kind"]] += int(row["n"])
+        if row["amount"] is not None:
+            sums[organisation.id][row["kind"]][row["currency"]] = as_decimal(row["amount"])
+
+    def gbp(organisation_id: UUID) -> Decimal:
+        return sum((sums[organisation_id][kind].get("GBP", Decimal(0)) for kind in ("grant", "co_funding")), Decimal(0))
+
+    def key(organisation_id: UUID) -> tuple[Any, ...]:
+        count = sum(counts[organisation_id].values())
+        first, second = (count, gbp(organisation_id)) if rank_by == "count" else (gbp(organisation_id), count)
+        return (-first, -second, named[organisation_id].name, str(organisation_id))
+
+    ranked = sorted(named, key=key)
+    funders = [
+        Funder(
+            rank=position,
+            organisation=named[organisation_id],
+            grants=counts[organisation_id]["grant"],
+            awarded=money_list(sums[organisation_id]["grant"]),
+            contributions=counts[organisation_id]["co_funding"],
+            contributed=money_list(sums[organisation_id]["co_funding"]),
+        )
+        for position, organisation_id in enumerate(ranked[:limit], start=1)
+    ]
+    totals = FunderTotals(
+        funders=len(ranked),
+        grants=sum(c["grant"] for c in counts.values()),
+        awarded=money_list(_add(s["grant"] for s in sums.values())),
+        contributions=sum(c["co_funding"] for c in counts.values()),
+        contributed=money_list(_add(s["co_funding"] for s in sums.values())),
+    )
+    return PlaceFunders(place=await reference(Place, place_id), totals=totals, funders=funders)
+
+
+def _add(totals: Iterable[dict[str, Decimal]]) -> dict[str, Decimal]:
+    added: dict[str, Decimal] = defaultdict(Decimal)
+    for by_currency in totals:
+        for currency, amount in by_currency.items():
+            added[currency] += amount
+    return dict(added)
+
+
+# An organisation's story ------------------------------------------------------------------------------------
+
+
+async def organisation_activity(
+    *,
+    ref: str,
+    kinds: Sequence[str] | None,
+    place: str | None,
+    active_on_day: datetime.date | None,
+    date_from: datetime.date | None,
+    date_to: datetime.date | None,
+    limit: int,
+) -> OrganisationActivity:
+    organisation_id = await resolve(ORGANISATION, ref)
+    in_scope = await scope(kinds=kinds, place=place, active_on_day=active_on_day, date_from=date_from, date_to=date_to)
+    in_scope = replace(in_scope, organisation=organisation_id)
+    groups = await _groups(in_scope, limit, organisation_id)
+    return OrganisationActivity(organisation=await reference(Organisation, organisation_id), **groups)

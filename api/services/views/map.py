@@ -1,0 +1,275 @@
+"""The shared map: the places at one level, each with the records in it and in every place below it
+counted and their money summed, in two queries whatever the number of places or records."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from piccolo.querystring import QueryString
+
+from api.schemas.common import FieldError
+from api.schemas.map import (
+    Feature,
+    FeatureCollection,
+    Geometry,
+    MapCounts,
+    MapMoney,
+    MapPlace,
+    Point,
+)
+from api.services.platform.errors import InvalidRequest, Unprocessable
+from api.services.records.resource import PLACE, resolve_filter
+from api.services.views.activity import (
+    GROUPS,
+    KINDS,
+    Scope,
+    as_decimal,
+    as_uuid,
+    join,
+    lineage_of,
+    money_list,
+    placeholders,
+    run,
+    scope,
+    sql,
+)
+
+BBox = tuple[float, float, float, float]
+COUNT_FIELDS = {"organisation": "organisations", **GROUPS}
+
+
+def parse_bbox(text: str) -> BBox:
+    """`min_lon,min_lat,max_lon,max_lat` (RFC 7946 order) in WGS84 degrees: four numbers or 400; a box
+    off the globe or upside down is 422. A west edge east of the east edge crosses the antimeridian, as
+    RFC 7946 allows."""
+    field = "bbox"
+    parts = text.split(",")
+    try:
+        if len(parts) != 4:
+            raise ValueError
+        west, south, east, north = (float(part) for part in parts)
+    except ValueError:
+        message = "give four numbers, min_lon,min_lat,max_lon,max_lat"
+        raise InvalidRequest(
+            f"The bounding box is not valid: {message}.", [FieldError(field=field, message=message, location="query")]
+        ) from None
+    problems = []
+    if not all(math.isfinite(value) for value in (west, south, east, north)):
+        problems.append("every edge must be a finite number")
+    elif not (-180 <= west <= 180 and -180 <= east <= 180):
+        problems.append("longitudes must be between -180 and 180")
+    elif not (-90 <= south <= 90 and -90 <= north <= 90):
+        problems.append("latitudes must be between -90 and 90")
+    elif south > north:
+        problems.append("min_lat must not be greater than max_lat")
+    if problems:
+        raise Unprocessable(
+            f"The bounding box is not on the globe: {problems[0]}.",
+            [FieldError(field=field, message=problems[0], location="query")],
+        )
+    return west, south, east, north
+
+
+def _feature_conditions(level: str, box: BBox | None, lineage: str | None) -> QueryString:
+    conditions = [sql("level = {}", level), sql("lat IS NOT NULL AND lon IS NOT NULL")]
+    if box is not None:
+        west, south, east, north = box
+        conditions.append(sql("lat >= {} AND lat <= {}", south, north))
+        if west <= east:
+            conditions.append(sql("lon >= {} AND lon <= {}", west, east))
+        else:
+            conditions.append(sql("(lon >= {} OR lon <= {})", west, east))
+    if lineage is not None:
+        conditions.append(sql("lineage LIKE {}", f"{lineage}%"))
+    return join(conditions, " AND ")
+
+
+async def _counts(
+    features: QueryString,
+    kinds: Sequence[str],
+    organisations: bool,
+    organisation_id: UUID | None,
+    views: Any,
+    *,
+    lineage: str | None,
+    filtered: bool,
+) -> list[dict[str, Any]]:
+    """Per feature and kind: how many records are linked to it or a place below it (each once), and
+    their money per currency. `lineage` is the region the features are in, if any; `filtered` says
+    whether anything but the kinds narrows the records."""
+
+    def in_region(column: str) -> list[QueryString]:
+        # Every feature is in the region, so a link to a place outside it is never counted: taking only the
+        # links into the region makes the work the records there, not every record in the database.
+        return [sql(f"{column} IN (SELECT id FROM place WHERE lineage LIKE {{}})", f"{lineage}%")] if lineage else []
+
+    located = []
+    if kinds:
+        # Unfiltered, `selected` is every record of the kinds `record_places` holds (a link's record always
+        # exists: the foreign key cascades), and the semi-join would only look up every record's links.
+        conditions = [sql("record_id IN (SELECT record_id FROM selected)")] if filtered else []
+        conditions += in_region("place")
+        where = sql(" WHERE {}", join(conditions, " AND ")) if conditions else sql("")
+        located.append(sql("SELECT kind, record_id, place FROM record_places{}", where))
+    if organisations:
+        conditions = [sql("home_place IS NOT NULL"), *in_region("home_place")]
+        if organisation_id is not None:
+            conditions.append(sql("id = {}", organisation_id))
+        located.append(
+            sql(
+                "SELECT 'organisation' AS kind, id AS record_id, home_place AS place FROM organisation WHERE {}",
+                join(conditions, " AND "),
+            )
+        )
+    steps = [
+        sql("feature AS (SELECT id, lineage FROM place WHERE {})", features),
+        sql("located (kind, record_id, place) AS ({})", join(located, " UNION ALL ")),
+        sql("linked AS (SELECT DISTINCT place FROM located)"),
+        # A feature covers a linked place when the feature's lineage starts the place's. As an equality
+        # on the place's lineage cut to each length a feature's lineage has (one per depth), it is a hash
+        # join per distinct linked place, not a prefix comparison of every feature with every place.
+        sql("depths AS (SELECT DISTINCT length(lineage) AS n FROM feature)"),
+        sql(
+            "covers AS (SELECT f.id AS feature, p.id AS place FROM linked l JOIN place p ON p.id = l.place "
+            "JOIN depths d ON length(p.lineage) >= d.n JOIN feature f ON f.lineage = substr(p.lineage, 1, d.n))"
+        ),
+        sql(
+            "covered AS (SELECT DISTINCT c.feature, l.kind, l.record_id FROM covers c "
+            "JOIN located l ON l.place = c.place)"
+        ),
+    ]
+    head = views(*steps) if kinds else sql("WITH {}", join(steps, ", "))
+    # Money joins the tables themselves by key, so the planner knows each counted record has one grant
+    # row (or a few contributions) and does not expect millions of rows.
+    return await run(
+        sql(
+            "{} SELECT feature, kind, NULL AS currency, COUNT(*) AS n, NULL AS amount FROM covered "
+            "GROUP BY feature, kind "
+            "UNION ALL SELECT c.feature, 'grant', COALESCE(g.currency, 'GBP'), NULL, SUM(g.amount) "
+            'FROM covered c JOIN "grant" g ON g.id = c.record_id '
+            "WHERE c.kind = 'grant' AND g.amount IS NOT NULL GROUP BY c.feature, COALESCE(g.currency, 'GBP') "
+            "UNION ALL SELECT c.feature, 'co_funding', COALESCE(m.currency, 'GBP'), NULL, SUM(m.amount) "
+            "FROM covered c JOIN contribution m ON m.co_funding = c.record_id "
+            "WHERE c.kind = 'co_funding' AND m.amount IS NOT NULL GROUP BY c.feature, COALESCE(m.currency, 'GBP')",
+            head,
+        )
+    )
+
+
+async def _tallied(features: QueryString, kinds: Sequence[str], organisations: bool) -> list[dict[str, Any]]:
+    """What `_counts` answers when nothing narrows the records, read from the tallies the writes keep
+    (api/services/views/tally.py): one row per feature, kind and currency, however many records there are."""
+    wanted = [*kinds, *(["organisation"] if organisations else [])]
+    return [
+        {**row, "currency": row["currency"] or None, "n": row["n"] if not row["currency"] else None}
+        for row in await run(
+            sql(
+                "SELECT t.place AS feature, t.kind AS kind, t.currency AS currency, t.records AS n, t.amount AS amount "
+                "FROM place_tally t WHERE t.place IN (SELECT id FROM place WHERE {}) AND t.kind IN ({})",
+                features,
+                placeholders(wanted),
+            )
+        )
+    ]
+
+
+def _geometry(row: dict[str, Any], centroid: Point) -> Geometry:
+    boundary = row.get("boundary")
+    if not boundary:
+        return centroid
+    try:
+        decoded = msgspec.json.decode(boundary) if isinstance(boundary, str | bytes) else boundary
+        geometry: Geometry = msgspec.convert(decoded, Geometry)
+        return geometry
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        # A boundary the map cannot draw is left out rather than sent broken; the centroid stands in.
+        return centroid
+
+
+async def feature_collection(
+    *,
+    level: str,
+    kinds: Sequence[str] | None,
+    organisation: str | None,
+    place: str | None,
+    active_on_day: datetime.date | None,
+    date_from: datetime.date | None,
+    date_to: datetime.date | None,
+    bbox: str | None,
+    geometry: str,
+    with_records: bool,
+) -> FeatureCollection:
+    box = parse_bbox(bbox) if bbox is not None else None
+    in_scope = await scope(
+        kinds=kinds, organisation=organisation, active_on_day=active_on_day, date_from=date_from, date_to=date_to
+    )
+    lineage = await lineage_of(await resolve_filter(PLACE, place, "place")) if place else None
+    features = _feature_conditions(level, box, lineage)
+    boundary = ", boundary" if geometry == "boundary" else ""
+    places = await run(
+        sql(
+            f"SELECT id, slug, name, gss_code, level, lat, lon{boundary} FROM place WHERE {{}} ORDER BY name, id",
+            features,
+        )
+    )
+    counts: dict[UUID, dict[str, int]] = defaultdict(dict)
+    money: dict[UUID, dict[str, dict[str, Decimal]]] = defaultdict(lambda: {"grant": {}, "co_funding": {}})
+    counts_organisations = not kinds or "organisation" in kinds
+    # Scope() lets every record through: the kinds aside, is anything narrowing them?
+    filtered = replace(in_scope, kinds=KINDS) != Scope()
+    rows: list[dict[str, Any]] = []
+    if places and (in_scope.kinds or counts_organisations):
+        rows = (
+            await _counts(
+                features,
+                in_scope.kinds,
+                counts_organisations,
+                in_scope.organisation,
+                in_scope.views,
+                lineage=lineage,
+                filtered=filtered,
+            )
+            if filtered
+            else await _tallied(features, in_scope.kinds, counts_organisations)
+        )
+    for row in rows:
+        feature_id = as_uuid(row["feature"])
+        if row["n"] is not None:
+            counts[feature_id][row["kind"]] = int(row["n"])
+        elif row["amount"] is not None and row["kind"] in ("grant", "co_funding"):
+            money[feature_id][row["kind"]][row["currency"]] = as_decimal(row["amount"])
+    collection = []
+    for row in places:
+        place_id = as_uuid(row["id"])
+        if with_records and not counts.get(place_id):
+            continue
+        centroid = Point(coordinates=[float(row["lon"]), float(row["lat"])])
+        found = counts.get(place_id, {})
+        collection.append(
+            Feature(
+                id=str(place_id),
+                geometry=_geometry(row, centroid),
+                properties=MapPlace(
+                    id=place_id,
+                    slug=row["slug"],
+                    name=row["name"],
+                    gss_code=row["gss_code"],
+                    level=row["level"],
+                    centroid=centroid.coordinates,
+                    counts=MapCounts(**{field: found.get(kind, 0) for kind, field in COUNT_FIELDS.items()}),
+                    money=MapMoney(
+                        awarded=money_list(money[place_id]["grant"]) if place_id in money else [],
+                        pooled=money_list(money[place_id]["co_funding"]) if place_id in money else [],
+                    ),
+                ),
+            )
+        )
+    return FeatureCollection(features=collection)

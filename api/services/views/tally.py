@@ -1,0 +1,251 @@
+"""The map's tallies: for every place, how many records of each kind are linked to it or to a place
+below it (each record once), and their money per currency, kept up to date by the writes.
+
+Counting them at read time costs what the region holds: the map of London read 180k links and 180k
+grants at 1M grants (bench/results/2026-11-26-scale-findings.md). Kept here, the unfiltered map reads one
+row per place, kind and currency, whatever the number of records.
+
+How they stay true: `settle` is an after-write step of the unit of work (installed by
+api/services/wiring.py): before every write commits, it is given the records the write logged. For
+each, what it adds now (its places, and so every place above them, and its money) is compared with
+what it added when last counted (`TallyRecord`), and only the difference moves. A place moved under
+another parent changes the ancestry of everything below it, so it rebuilds every tally (rare: places
+are reference data that admins change; a place with records in it cannot be deleted). Between moves
+the ancestry of a place is fixed, so a record keeps only its own places and its ancestors are read
+from the lineages when it changes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from api.services.platform.actors import Actor
+from api.services.platform.sql import Statement, insert_rows, listed
+from api.services.records.unit_of_work import Written, unit_of_work
+from api.services.views import activity
+from api.services.views.activity import as_uuid
+from models.tables import TallyRecord
+
+log = logging.getLogger("placenet.tally")
+
+ORGANISATION = "organisation"
+# The change feed's collections, as the kinds they tally; a contribution is its arrangement's money.
+COLLECTIONS = {
+    "interest-groups": "interest_group",
+    "co-funding": "co_funding",
+    "research": "research",
+    "grants": "grant",
+    "engagements": "engagement",
+    "organisations": ORGANISATION,
+    "contributions": "co_funding",
+}
+# Read in chunks: a bulk import names tens of thousands of records at once.
+CHUNK = 5000
+YIELD_EVERY = 500
+COUNT = ""  # the currency of a count row
+
+
+@dataclass
+class Share:
+    """What one record adds: its own places (and through them every place above), and its money."""
+
+    places: frozenset[str] = frozenset()
+    money: dict[str, Decimal] = field(default_factory=dict)
+
+    def encode(self) -> tuple[str, str]:
+        return " ".join(sorted(self.places)), msgspec.json.encode({c: str(a) for c, a in self.money.items()}).decode()
+
+    @classmethod
+    def decode(cls, places: str, money: str) -> Share:
+        amounts = msgspec.json.decode(money) if money else {}
+        return cls(frozenset(places.split()), {currency: Decimal(amount) for currency, amount in amounts.items()})
+
+
+# Where each kind's records are linked to places: (table, record column, place column), as the live
+# counts read them (activity.LINKS), and an organisation's home place.
+LINKS = {
+    **{kind: (table, record, "place") for kind, (table, record) in activity.LINKS.items()},
+    ORGANISATION: ("organisation", "id", "home_place"),
+}
+# The money of each kind's records, as the live counts read it (activity.MONEY), for a list of records.
+AMOUNTS = {
+    kind: Statement(f"{activity.MONEY[kind]} AND {record} {{in}}")
+    for kind, (_, record) in activity.MONEY_TABLES.items()
+}
+LINEAGES = {
+    kind: Statement(
+        f"SELECT x.{record} AS record_id, p.id AS place, p.lineage AS lineage FROM {table} AS x "
+        f"JOIN place AS p ON p.id = x.{place} WHERE x.{record} {{in}}"
+    )
+    for kind, (table, record, place) in LINKS.items()
+}
+FORGET_EVERYTHING = Statement("DELETE FROM place_tally")
+FORGET_EVERY_RECORD = Statement("DELETE FROM tally_record")
+EVERY_RECORD = {
+    kind: Statement(f"SELECT DISTINCT {record} AS record_id FROM {table} WHERE {place} IS NOT NULL")
+    for kind, (table, record, place) in LINKS.items()
+}
+PLACE_LINEAGES = Statement("SELECT id, lineage FROM place WHERE id {in}")
+RECORDED = Statement('SELECT "key", places, money FROM tally_record WHERE "key" {in}')
+TALLIES = Statement('SELECT "key", records, amount FROM place_tally WHERE "key" {in}')
+FORGET_RECORDS = Statement('DELETE FROM tally_record WHERE "key" {in}')
+FORGET_TALLIES = Statement('DELETE FROM place_tally WHERE "key" {in}')
+KEEP_TALLY = Statement(
+    'INSERT INTO place_tally ("key", place, kind, currency, records, amount) VALUES ({}, {}, {}, {}, {}, {}) '
+    'ON CONFLICT ("key") DO UPDATE SET records = excluded.records, amount = excluded.amount'
+)
+
+
+Lineages = dict[str, list[str]]  # a place id: it and every place above it
+
+
+def _ancestry(lineage: str) -> list[str]:
+    return lineage.strip("/").split("/")
+
+
+async def shares(kind: str, record_ids: Sequence[UUID], lineages: Lineages) -> dict[UUID, Share]:
+    """What each record adds now; a record that no longer exists (or has no place) adds nothing. The
+    lineages of its places are added to `lineages`."""
+    places: dict[UUID, set[str]] = defaultdict(set)
+    for row in await LINEAGES[kind].records(listed(record_ids)):
+        place = str(row["place"])
+        places[as_uuid(row["record_id"])].add(place)
+        lineages[place] = _ancestry(row["lineage"])
+    money: dict[UUID, dict[str, Decimal]] = defaultdict(dict)
+    if kind in AMOUNTS:
+        for row in await AMOUNTS[kind].records(listed(record_ids)):
+            record_money = money[as_uuid(row["record_id"])]
+            record_money[row["currency"]] = record_money.get(row["currency"], Decimal(0)) + Decimal(str(row["amount"]))
+    return {
+        record_id: Share(frozenset(places.get(record_id, ())), money.get(record_id, {}) if record_id in places else {})
+        for record_id in record_ids
+    }
+
+
+async def _add_lineages(places: Iterable[str], lineages: Lineages) -> None:
+    missing = {place for place in places if place not in lineages}
+    if missing:
+        for row in await PLACE_LINEAGES.records(listed(missing)):
+            lineages[str(row["id"])] = _ancestry(row["lineage"])
+
+
+def _key(*parts: Any) -> str:
+    return "/".join(str(part) for part in parts)
+
+
+Tally = tuple[str, str, str]  # place id, kind, currency
+
+
+class Moves:
+    """Changes to the tallies: for each (place, kind, currency), records and money in or out."""
+
+    def __init__(self) -> None:
+        self.records: dict[Tally, int] = defaultdict(int)
+        self.amounts: dict[Tally, Decimal] = defaultdict(Decimal)
+
+    def add(self, kind: str, share: Share, sign: int, lineages: Lineages) -> None:
+        every_place = {above for place in share.places for above in lineages.get(place, [place])}
+        for place in every_place:
+            self.records[place, kind, COUNT] += sign
+            for currency, amount in share.money.items():
+                self.records[place, kind, currency] += sign
+                self.amounts[place, kind, currency] += sign * amount
+
+    async def apply(self) -> None:
+        tallies = [tally for tally, records in self.records.items() if records or self.amounts.get(tally)]
+        for start in range(0, len(tallies), CHUNK):
+            chunk = {_key(*tally): tally for tally in tallies[start : start + CHUNK]}
+            current = {row["key"]: row for row in await TALLIES.records(listed(chunk))}
+            kept, emptied = [], []
+            for key, (place, kind, currency) in chunk.items():
+                row = current.get(key)
+                records = (row["records"] if row else 0) + self.records[place, kind, currency]
+                amount = (Decimal(row["amount"]) if row else Decimal(0)) + self.amounts.get((place, kind, currency), 0)
+                if records < 0:
+                    # Only data written past the API can do this; the write itself is still right.
+                    log.error("the map's tally %s would go below zero: run `placenet recount`", key)
+                if records > 0:
+                    kept.append((key, UUID(place), kind, currency, records, str(amount)))
+                elif row:
+                    emptied.append(key)
+            if emptied:
+                await FORGET_TALLIES.execute(listed(emptied))
+            await KEEP_TALLY.run_many(kept)
+
+
+async def settle(written: Iterable[Written]) -> None:
+    """Move the tallies of the records a write transaction wrote; called just before it commits."""
+    written = list(written)
+    if any(w.reparented for w in written):
+        await rebuild()
+        return
+    by_kind: dict[str, set[UUID]] = defaultdict(set)
+    for w in written:
+        kind = COLLECTIONS.get(w.collection)
+        if kind is not None:
+            by_kind[kind].add(w.owner_id if w.collection == "contributions" and w.owner_id else w.record_id)
+    moves = Moves()
+    for kind, ids in by_kind.items():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            keys = {_key(kind, record_id): record_id for record_id in chunk}
+            before = {
+                keys[row["key"]]: Share.decode(row["places"], row["money"])
+                for row in await RECORDED.records(listed(list(keys)))
+            }
+            lineages: Lineages = {}
+            now = await shares(kind, chunk, lineages)
+            changed = [record_id for record_id in chunk if now[record_id] != before.get(record_id, Share())]
+            await _add_lineages((place for share in before.values() for place in share.places), lineages)
+            for done, record_id in enumerate(changed, start=1):
+                moves.add(kind, before.get(record_id, Share()), -1, lineages)
+                moves.add(kind, now[record_id], +1, lineages)
+                if done % YIELD_EVERY == 0:
+                    # A large import settles tens of thousands of records at once: let the reads the event
+                    # loop holds go first (bench/import_latency.py measured 0.7 s without a break).
+                    await asyncio.sleep(0)
+            await _record(kind, {record_id: now[record_id] for record_id in changed}, before)
+    await moves.apply()
+
+
+async def _record(kind: str, now: dict[UUID, Share], recorded: Iterable[UUID] = ()) -> None:
+    """Remember what each record adds, for the next write to compare with (`recorded`: the records
+    remembered before, whose rows go first)."""
+    if not now:
+        return
+    forget = [_key(kind, record_id) for record_id in recorded if record_id in now]
+    if forget:
+        await FORGET_RECORDS.execute(listed(forget))
+    rows = []
+    for record_id, share in now.items():
+        if share.places:
+            places, money = share.encode()
+            rows.append({"key": _key(kind, record_id), "places": places, "money": money})
+    await insert_rows(TallyRecord, rows)
+
+
+async def rebuild() -> None:
+    """Count every tally again from the records (a place moved, a migration that needs it, or `placenet
+    recount`)."""
+    async with unit_of_work(Actor()):
+        await FORGET_EVERYTHING.execute()
+        await FORGET_EVERY_RECORD.execute()
+        moves = Moves()
+        for kind in LINKS:
+            ids = sorted(as_uuid(row["record_id"]) for row in await EVERY_RECORD[kind].records())
+            for start in range(0, len(ids), CHUNK):
+                lineages: Lineages = {}
+                now = await shares(kind, ids[start : start + CHUNK], lineages)
+                for share in now.values():
+                    moves.add(kind, share, +1, lineages)
+                await _record(kind, now)
+        await moves.apply()
