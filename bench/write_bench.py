@@ -4,9 +4,9 @@ The service's app is called in-process (httpx's ASGI transport: no server, no ne
 a time, on a copy of a bench database (`bench/data/postgres-<N>.json` names it): `--writes` grants are
 created (POST, with two places each) and then each is changed (PATCH of its amount and places), in
 rounds alternating between the service as it is and the same service with the tallies' step left out
-of every write transaction (`api.services.views.tally.settle` replaced by a no-op). Reports p50 and p99 of
-each, the difference, and the statements each write sends (counted where asyncpg sends them), and writes
-`bench/results/<date>-<time>-<host>-writes.md`.
+of every unit of work (no after-write steps installed in place of `api.services.views.tally.settle`).
+Reports p50 and p99 of each, the difference, and the statements each write sends (counted where
+asyncpg sends them), and writes `bench/results/<date>-<time>-<host>-writes.md`.
 
     python bench/write_bench.py --grants 10000 --writes 200 --rounds 3
 
@@ -55,14 +55,9 @@ async def measure(args: argparse.Namespace, refs: dict[str, Any]) -> dict[str, d
 
     from api import app as app_module
     from api.services.platform import connections as database
+    from api.services.records import unit_of_work
     from api.services.resources import keys
-    from api.services.views import tally
     from api.settings import Settings
-
-    settle = tally.settle
-
-    async def no_settle(written: Any) -> None:
-        return None
 
     # Every statement sent, counted where asyncpg sends it: Piccolo's queries, and the executemany and
     # COPY the tallies and bulk writes use past Piccolo.
@@ -78,6 +73,7 @@ async def measure(args: argparse.Namespace, refs: dict[str, Any]) -> dict[str, d
     for name in ("fetch", "execute", "executemany", "copy_records_to_table"):
         setattr(asyncpg.Connection, name, counting(getattr(asyncpg.Connection, name)))
     app = app_module.create_app(Settings.from_env())
+    steps = unit_of_work.installed()
     figures: dict[str, dict[str, list[float]]] = {
         mode: {"POST": [], "PATCH": [], "POST statements": [], "PATCH statements": []}
         for mode in ("with tallies", "without")
@@ -93,7 +89,7 @@ async def measure(args: argparse.Namespace, refs: dict[str, Any]) -> dict[str, d
         async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
             for round_ in range(args.rounds):
                 for mode in ("with tallies", "without") if round_ % 2 == 0 else ("without", "with tallies"):
-                    tally.settle = settle if mode == "with tallies" else no_settle  # type: ignore[assignment]
+                    unit_of_work.install(*(steps if mode == "with tallies" else ()))
                     made = []
                     for i in range(args.writes):
                         body = {
@@ -124,7 +120,7 @@ async def measure(args: argparse.Namespace, refs: dict[str, Any]) -> dict[str, d
                             raise SystemExit(f"PATCH answered {response.status_code}: {response.text[:500]}")
     finally:
         await database.close()
-    tally.settle = settle  # type: ignore[assignment]
+        unit_of_work.install(*steps)
     return figures
 
 

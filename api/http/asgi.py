@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
-from api.http.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
-from api.schemas.common import FieldError, Problem
+from api.http.errors import PROBLEM_MEDIA_TYPE
+from api.schemas.common import FieldError, problem
 from api.services.platform.actors import Actor
 from api.services.resources import keys
 
@@ -80,21 +80,12 @@ async def verified_caller(scope: Scope) -> str:
 async def send_problem(
     send: Send,
     status: int,
-    title: str,
     detail: str,
     field: str | None = None,
     headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
 ) -> None:
     errors = [FieldError(field=field, message=detail, location="header")] if field else None
-    body = msgspec.json.encode(
-        Problem(
-            type=PROBLEM_BASE + title.lower().replace(" ", "-"),
-            title=title,
-            status=status,
-            detail=detail,
-            errors=errors,
-        )
-    )
+    body = msgspec.json.encode(problem(status, detail, errors))
     start_headers = [
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),

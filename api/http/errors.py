@@ -12,32 +12,13 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from api.schemas.common import FieldError, Problem
+from api.schemas.common import FieldError, Problem, problem
 from api.services.platform.engines import CONNECTION_ERRORS
 from api.services.platform.errors import ServiceError
 from api.services.platform.store import StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_BASE = "https://placenet.org.uk/problems/"
 log = logging.getLogger("placenet")
-
-TITLES = {
-    400: "Bad request",
-    401: "Unauthorised",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    406: "Not acceptable",
-    408: "Request timeout",
-    409: "Conflict",
-    412: "Precondition failed",
-    413: "Content too large",
-    415: "Unsupported media type",
-    422: "Unprocessable content",
-    429: "Too many requests",
-    500: "Internal server error",
-    503: "Service unavailable",
-}
 
 
 def problem_response(
@@ -47,16 +28,12 @@ def problem_response(
     headers: dict[str, str] | None = None,
     current_version: int | None = None,
 ) -> Response[Problem]:
-    title = TITLES.get(status, "Error")
-    problem = Problem(
-        type=PROBLEM_BASE + title.lower().replace(" ", "-"),
-        title=title,
-        status=status,
-        detail=detail,
-        errors=errors or None,
-        current_version=current_version,
+    return Response(
+        problem(status, detail, errors, current_version),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
     )
-    return Response(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _service_error(_: Request[Any, Any, Any], error: ServiceError) -> Response[Problem]:

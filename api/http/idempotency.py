@@ -48,7 +48,7 @@ def idempotency_middleware(app: Any) -> ASGIApp:
         client_key = raw_key.decode("latin-1")
         if not KEY_PATTERN.match(client_key):
             detail = "Idempotency-Key must be 1 to 200 visible ASCII characters, such as a UUID."
-            await send_problem(send, 400, "Bad request", detail, "Idempotency-Key")
+            await send_problem(send, 400, detail, "Idempotency-Key")
             return
 
         handler = scope.get("route_handler")
@@ -62,7 +62,7 @@ def idempotency_middleware(app: Any) -> ASGIApp:
             size += len(chunks[-1])
             if limit is not None and size > limit:  # what Litestar would refuse, refused before it is all held
                 detail = f"The body is larger than {limit:,} bytes, the most this operation takes."
-                await send_problem(send, 413, "Content too large", detail)
+                await send_problem(send, 413, detail)
                 return
             more = message.get("more_body", False)
         body = b"".join(chunks)
@@ -80,16 +80,16 @@ def idempotency_middleware(app: Any) -> ASGIApp:
                 "Idempotency-Keys cannot be honoured right now (the shared store is not answering), so the request "
                 "was not applied. Retry shortly with the same key."
             )
-            await send_problem(send, 503, "Service unavailable", detail, headers=[(b"retry-after", STORE_RETRY_AFTER)])
+            await send_problem(send, 503, detail, headers=[(b"retry-after", STORE_RETRY_AFTER)])
             return
         if outcome == "mismatch":
             detail = "This Idempotency-Key was first used with a different request; use a new key for a new request."
-            await send_problem(send, 422, "Unprocessable content", detail, "Idempotency-Key")
+            await send_problem(send, 422, detail, "Idempotency-Key")
             return
         if outcome == "pending":
             detail = "The first request with this Idempotency-Key is still being processed; retry shortly."
             retry = [(b"retry-after", PENDING_RETRY_AFTER)]
-            await send_problem(send, 409, "Conflict", detail, "Idempotency-Key", headers=retry)
+            await send_problem(send, 409, detail, "Idempotency-Key", headers=retry)
             return
         if (
             isinstance(outcome, idempotency.Stored)
@@ -97,7 +97,7 @@ def idempotency_middleware(app: Any) -> ASGIApp:
             and await idempotency.was_deleted(outcome.body)
         ):
             detail = "The record this Idempotency-Key created has since been deleted; use a new key to create it again."
-            await send_problem(send, 409, "Conflict", detail, "Idempotency-Key")
+            await send_problem(send, 409, detail, "Idempotency-Key")
             return
         if isinstance(outcome, idempotency.Stored):
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in outcome.headers]

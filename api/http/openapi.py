@@ -21,7 +21,7 @@ from litestar.serialization import encode_json
 import api.schemas
 from api.schemas.examples import EXAMPLES
 
-COMMITTED = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 REF_TEMPLATE = "#/components/schemas/{name}"
 
 

@@ -65,7 +65,7 @@ def rate_limit_middleware(app: Any, limit: RateLimit) -> ASGIApp:
                 f"More than {limit.requests} requests in a {limit.unit} from these credentials or this address; "
                 f"retry after {reset.decode()} s."
             )
-            await send_problem(send, 429, "Too many requests", detail, headers=[*headers, (b"retry-after", reset)])
+            await send_problem(send, 429, detail, headers=[*headers, (b"retry-after", reset)])
             return
 
         async def send_with_headers(message: Message) -> None:

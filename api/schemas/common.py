@@ -160,3 +160,38 @@ class Problem(msgspec.Struct, omit_defaults=True):
         int | None,
         Meta(description="With 412: the record's current version; fetch it again and reapply the change."),
     ] = None
+
+
+PROBLEM_BASE = "https://placenet.org.uk/problems/"
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorised",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    408: "Request timeout",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def problem(
+    status: int, detail: str, errors: list[FieldError] | None = None, current_version: int | None = None
+) -> Problem:
+    """The problem a status stands for, with this request's detail: its type and title follow the status."""
+    title = TITLES.get(status, "Error")
+    return Problem(
+        type=PROBLEM_BASE + title.lower().replace(" ", "-"),
+        title=title,
+        status=status,
+        detail=detail,
+        errors=errors or None,
+        current_version=current_version,
+    )

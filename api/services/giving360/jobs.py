@@ -24,12 +24,13 @@ import contextlib
 import datetime
 import logging
 import uuid
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from api.schemas.common import Problem
+from api.schemas.common import FieldError, Problem, problem
 from api.schemas.imports import FileFormat, ImportJob, ImportReport, JobProgress
 from api.services.giving360 import convert, importer, sandbox
 from api.services.giving360.issues import FileTooLarge
@@ -42,7 +43,6 @@ from models.tables import ImportJob as Job
 SYNC_GRANTS = 2_000
 HEARTBEAT_SECONDS = 5.0
 STALE_SECONDS = 300.0
-PROBLEM_BASE = "https://placenet.org.uk/problems/"
 log = logging.getLogger("placenet.imports")
 
 # The jobs this process is running, so that they are neither collected nor judged stale by it.
@@ -144,14 +144,13 @@ def _now() -> datetime.datetime:
 
 
 async def _fail_stale(job_id: UUID, heartbeat: datetime.datetime) -> None:
-    problem = _problem(
+    stopped = _problem(
         500,
-        "Internal server error",
         "The worker running this import stopped before it finished (its last heartbeat was at "
         f"{_aware(heartbeat).isoformat(timespec='seconds')}), so nothing was written. Send the file again.",
     )
     # Only if it is still as it was read: the worker may have finished it meanwhile.
-    await Job.update({Job.state: "failed", Job.problem: problem, Job.finished_at: _now()}).where(
+    await Job.update({Job.state: "failed", Job.problem: stopped, Job.finished_at: _now()}).where(
         Job.id == job_id, Job.state.is_in(["queued", "running"]), Job.heartbeat_at == heartbeat
     )
 
@@ -191,12 +190,12 @@ async def _run(
         )
         outcome = {Job.state: "succeeded", Job.report: msgspec.json.encode(report).decode()}
     except ServiceError as error:
-        outcome = {Job.state: "failed", Job.problem: _problem(error.status, error.title, error.detail, error.errors)}
+        outcome = {Job.state: "failed", Job.problem: _problem(error.status, error.detail, error.errors)}
     except Exception:
         log.exception("import job %s failed", job_id)
         outcome = {
             Job.state: "failed",
-            Job.problem: _problem(500, "Internal server error", "The import failed unexpectedly; nothing was written."),
+            Job.problem: _problem(500, "The import failed unexpectedly; nothing was written."),
         }
     finally:
         heartbeat.cancel()
@@ -224,15 +223,8 @@ async def _beat(job_id: UUID, counts: dict[str, int]) -> None:
             log.warning("import job %s: heartbeat not recorded: %s", job_id, error)
 
 
-def _problem(status: int, title: str, detail: str, errors: Any = None) -> str:
-    problem = Problem(
-        type=PROBLEM_BASE + title.lower().replace(" ", "-"),
-        title=title,
-        status=status,
-        detail=detail,
-        errors=list(errors) or None if errors else None,
-    )
-    return msgspec.json.encode(problem).decode()
+def _problem(status: int, detail: str, errors: Iterable[FieldError] | None = None) -> str:
+    return msgspec.json.encode(problem(status, detail, list(errors) if errors else None)).decode()
 
 
 def _decoded(value: Any, kind: type[Any]) -> Any:
