@@ -11,10 +11,14 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:  # imported for the annotations only: the app must not be imported before the database is chosen
+    import httpx
+    from litestar import Litestar
 
 ENGINE = os.environ.get("PLACENET_TEST_DATABASE", "sqlite")
 # The contract suite runs in a process of its own (see tests/contract), so it is left out otherwise.
@@ -115,7 +119,7 @@ def queries(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
 
 
 @pytest.fixture(scope="session")
-def app() -> Iterator[object]:
+def app() -> Litestar:
     from api.app import create_app
 
     return create_app()
@@ -130,22 +134,24 @@ async def admin_key(empty_database: None) -> str:
     return token
 
 
-def make_client(app: object, token: str | None = None) -> object:
+def make_client(app: Litestar, token: str | None = None) -> httpx.AsyncClient:
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://placenet.test", headers=headers)  # type: ignore[arg-type]
+    # Litestar types its ASGI scope and events as TypedDicts and httpx as plain mappings: the same protocol to both.
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://placenet.test", headers=headers)
 
 
 @pytest.fixture
-async def client(app: object, admin_key: str) -> AsyncIterator[object]:
+async def client(app: Litestar, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client with an admin key: most tests are about what the API does, not who may do it."""
-    async with make_client(app, admin_key) as client:  # type: ignore[attr-defined]
+    async with make_client(app, admin_key) as client:
         yield client
 
 
 @pytest.fixture
-async def anonymous(app: object) -> AsyncIterator[object]:
+async def anonymous(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """A client with no key: it may read anything and write nothing."""
-    async with make_client(app) as client:  # type: ignore[attr-defined]
+    async with make_client(app) as client:
         yield client

@@ -36,7 +36,7 @@ def assert_timed_out(status: int, problem: dict[str, Any]) -> None:
 
 async def test_a_stalled_body_is_a_408_and_writes_nothing(admin_key: str) -> None:
     app = create_app(dataclasses.replace(Settings.from_env(), body_read_timeout=0.2))
-    async with make_client(app, admin_key) as client:  # type: ignore[attr-defined]
+    async with make_client(app, admin_key) as client:
         async with asyncio.timeout(GIVE_UP_SECONDS):
             response = await client.post(
                 "/v1/organisations",
@@ -51,7 +51,7 @@ async def test_a_stalled_body_is_a_408_and_writes_nothing(admin_key: str) -> Non
 async def test_a_stalled_body_with_an_idempotency_key_is_a_408(admin_key: str) -> None:
     """The idempotency middleware reads the body itself, before anything is claimed."""
     app = create_app(dataclasses.replace(Settings.from_env(), body_read_timeout=0.2))
-    async with make_client(app, admin_key) as client:  # type: ignore[attr-defined]
+    async with make_client(app, admin_key) as client:
         headers = {"Content-Type": "application/json", "Content-Length": "200", "Idempotency-Key": "stalled-1"}
         async with asyncio.timeout(GIVE_UP_SECONDS):
             response = await client.post("/v1/organisations", content=a_body_that_stalls(), headers=headers)
@@ -78,7 +78,7 @@ async def test_a_body_that_keeps_coming_is_not_cut_off(admin_key: str) -> None:
             yield part
 
     app = create_app(dataclasses.replace(Settings.from_env(), body_read_timeout=0.6))
-    async with make_client(app, admin_key) as client:  # type: ignore[attr-defined]
+    async with make_client(app, admin_key) as client:
         response = await client.post(
             "/v1/organisations", content=slow_but_steady(), headers={"Content-Type": "application/json"}
         )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 from tests import builders
 
 
-async def group_with_convenor(client) -> dict:
+async def group_with_convenor(client: httpx.AsyncClient) -> dict[str, Any]:
     await builders.organisation(client, "Association of Charitable Foundations", kind="funder_network")
     await builders.organisation(client, "Lankelly Chase Foundation", org_id="GB-CHC-1107583")
     return await builders.post(
@@ -19,7 +23,7 @@ async def group_with_convenor(client) -> dict:
     )
 
 
-async def test_members_are_added_listed_changed_and_removed(client):
+async def test_members_are_added_listed_changed_and_removed(client: httpx.AsyncClient) -> None:
     group = await group_with_convenor(client)
     members = f"/v1/interest-groups/{group['slug']}/members"
     added = await client.post(members, json={"organisation": "GB-CHC-1107583", "joined_on": "2016-04-01"})
@@ -38,7 +42,7 @@ async def test_members_are_added_listed_changed_and_removed(client):
     assert (await client.get(f"{members}/lankelly-chase-foundation")).status_code == 404
 
 
-async def test_a_membership_change_counts_as_a_change_of_the_group(client):
+async def test_a_membership_change_counts_as_a_change_of_the_group(client: httpx.AsyncClient) -> None:
     group = await group_with_convenor(client)
     await client.post(f"/v1/interest-groups/{group['slug']}/members", json={"organisation": "GB-CHC-1107583"})
     after = (await client.get(f"/v1/interest-groups/{group['slug']}")).json()
@@ -46,7 +50,7 @@ async def test_a_membership_change_counts_as_a_change_of_the_group(client):
     assert len(after["members"]) == 2
 
 
-async def test_an_organisation_is_a_member_once(client):
+async def test_an_organisation_is_a_member_once(client: httpx.AsyncClient) -> None:
     group = await group_with_convenor(client)
     members = f"/v1/interest-groups/{group['slug']}/members"
     assert (await client.post(members, json={"organisation": "GB-CHC-1107583"})).status_code == 201
@@ -55,7 +59,7 @@ async def test_an_organisation_is_a_member_once(client):
     assert again.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_duplicate_members_in_one_create_are_refused_whole(client):
+async def test_duplicate_members_in_one_create_are_refused_whole(client: httpx.AsyncClient) -> None:
     await builders.organisation(client)
     response = await client.post(
         "/v1/interest-groups",
@@ -65,7 +69,7 @@ async def test_duplicate_members_in_one_create_are_refused_whole(client):
     assert (await client.get("/v1/interest-groups")).json()["items"] == []
 
 
-async def test_unknown_member_is_422_and_unknown_group_404(client):
+async def test_unknown_member_is_422_and_unknown_group_404(client: httpx.AsyncClient) -> None:
     group = await group_with_convenor(client)
     assert (
         await client.post(f"/v1/interest-groups/{group['slug']}/members", json={"organisation": "x"})
@@ -74,7 +78,7 @@ async def test_unknown_member_is_422_and_unknown_group_404(client):
     assert (await client.get(f"/v1/interest-groups/{group['slug']}/members/x")).status_code == 404
 
 
-async def test_contributions_carry_money_or_kind(client):
+async def test_contributions_carry_money_or_kind(client: httpx.AsyncClient) -> None:
     await builders.organisation(client)
     await builders.organisation(client, "IVAR", kind="research_institute")
     fund = await builders.post(client, "/v1/co-funding", {"name": "Place study fund"})
@@ -92,7 +96,7 @@ async def test_contributions_carry_money_or_kind(client):
     assert [c["funder"]["slug"] for c in listed] == ["ivar", "lankelly-chase-foundation"]
 
 
-async def test_deleting_a_group_deletes_its_memberships_but_not_the_members(client):
+async def test_deleting_a_group_deletes_its_memberships_but_not_the_members(client: httpx.AsyncClient) -> None:
     group = await group_with_convenor(client)
     assert (await client.delete(f"/v1/interest-groups/{group['slug']}")).status_code == 204
     assert (await client.delete("/v1/organisations/association-of-charitable-foundations")).status_code == 204

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 
-async def test_concurrent_creates_all_land(client):
+
+async def test_concurrent_creates_all_land(client: httpx.AsyncClient) -> None:
     responses = await asyncio.gather(
         *(client.post("/v1/organisations", json={"name": f"Funder {i}", "kind": "funder"}) for i in range(40))
     )
@@ -14,7 +16,7 @@ async def test_concurrent_creates_all_land(client):
     assert len(page["items"]) == 40
 
 
-async def test_concurrent_updates_count_every_change(client):
+async def test_concurrent_updates_count_every_change(client: httpx.AsyncClient) -> None:
     await client.post("/v1/organisations", json={"name": "Busy", "kind": "funder"})
     responses = await asyncio.gather(
         *(client.patch("/v1/organisations/busy", json={"description": f"change {i}"}) for i in range(20))
@@ -23,7 +25,7 @@ async def test_concurrent_updates_count_every_change(client):
     assert (await client.get("/v1/organisations/busy")).json()["version"] == 21
 
 
-async def test_concurrent_duplicates_leave_exactly_one(client):
+async def test_concurrent_duplicates_leave_exactly_one(client: httpx.AsyncClient) -> None:
     responses = await asyncio.gather(
         *(client.post("/v1/organisations", json={"name": "Same", "kind": "funder"}) for _ in range(10))
     )

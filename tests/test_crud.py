@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from tests import builders
@@ -12,7 +13,7 @@ from tests import builders
 COLLECTIONS = ["organisations", "places", "interest-groups", "co-funding", "research", "grants", "engagements"]
 
 
-async def body_for(client: Any, collection: str) -> tuple[dict[str, Any], dict[str, Any]]:
+async def body_for(client: httpx.AsyncClient, collection: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A valid create body for the collection, and a change to make to it."""
     await builders.uk_places(client)
     lankelly = await builders.organisation(client, org_id="GB-CHC-1107583")
@@ -72,7 +73,7 @@ async def body_for(client: Any, collection: str) -> tuple[dict[str, Any], dict[s
 
 
 @pytest.mark.parametrize("collection", COLLECTIONS)
-async def test_create_then_get_by_id_and_slug(client, collection):
+async def test_create_then_get_by_id_and_slug(client: httpx.AsyncClient, collection: str) -> None:
     body, _ = await body_for(client, collection)
     response = await client.post(f"/v1/{collection}", json=body)
     assert response.status_code == 201, response.text
@@ -87,7 +88,7 @@ async def test_create_then_get_by_id_and_slug(client, collection):
 
 
 @pytest.mark.parametrize("collection", COLLECTIONS)
-async def test_patch_changes_only_the_fields_given(client, collection):
+async def test_patch_changes_only_the_fields_given(client: httpx.AsyncClient, collection: str) -> None:
     body, change = await body_for(client, collection)
     created = (await client.post(f"/v1/{collection}", json=body)).json()
     response = await client.patch(f"/v1/{collection}/{created['slug']}", json=change)
@@ -102,7 +103,7 @@ async def test_patch_changes_only_the_fields_given(client, collection):
 
 
 @pytest.mark.parametrize("collection", COLLECTIONS)
-async def test_delete_then_not_found(client, collection):
+async def test_delete_then_not_found(client: httpx.AsyncClient, collection: str) -> None:
     body, _ = await body_for(client, collection)
     created = (await client.post(f"/v1/{collection}", json=body)).json()
     response = await client.delete(f"/v1/{collection}/{created['id']}")
@@ -112,13 +113,13 @@ async def test_delete_then_not_found(client, collection):
 
 
 @pytest.mark.parametrize("collection", COLLECTIONS)
-async def test_empty_collection_lists_nothing(client, collection):
+async def test_empty_collection_lists_nothing(client: httpx.AsyncClient, collection: str) -> None:
     response = await client.get(f"/v1/{collection}")
     assert response.status_code == 200
     assert response.json() == {"items": [], "next_cursor": None}
 
 
-async def test_refs_name_their_records(client):
+async def test_refs_name_their_records(client: httpx.AsyncClient) -> None:
     body, _ = await body_for(client, "grants")
     grant = (await client.post("/v1/grants", json=body)).json()
     assert grant["funder"]["slug"] == "lankelly-chase-foundation"
@@ -135,7 +136,9 @@ async def test_refs_name_their_records(client):
         ("grants", "identifier", "360G-LC-001"),
     ],
 )
-async def test_natural_keys_find_records(client, collection, natural_key, value):
+async def test_natural_keys_find_records(
+    client: httpx.AsyncClient, collection: str, natural_key: str, value: str
+) -> None:
     body, _ = await body_for(client, "grants")
     await client.post("/v1/grants", json=body)
     response = await client.get(f"/v1/{collection}/{value}")
@@ -143,21 +146,21 @@ async def test_natural_keys_find_records(client, collection, natural_key, value)
     assert response.json()[natural_key] == value
 
 
-async def test_patch_null_clears_an_optional_field(client):
+async def test_patch_null_clears_an_optional_field(client: httpx.AsyncClient) -> None:
     created = await builders.organisation(client, description="A foundation.")
     response = await client.patch(f"/v1/organisations/{created['slug']}", json={"description": None})
     assert response.status_code == 200
     assert response.json()["description"] is None
 
 
-async def test_patch_replaces_a_list(client):
+async def test_patch_replaces_a_list(client: httpx.AsyncClient) -> None:
     body, _ = await body_for(client, "grants")
     grant = (await client.post("/v1/grants", json=body)).json()
     response = await client.patch(f"/v1/grants/{grant['slug']}", json={"places": ["E12000005", "S92000003"]})
     assert sorted(p["slug"] for p in response.json()["places"]) == ["scotland", "west-midlands"]
 
 
-async def test_slug_is_made_from_the_name_or_identifier(client):
+async def test_slug_is_made_from_the_name_or_identifier(client: httpx.AsyncClient) -> None:
     organisation = await builders.organisation(client, "Wandsworth Community Empowerment Network!")
     assert organisation["slug"] == "wandsworth-community-empowerment-network"
     body, _ = await body_for(client, "grants")
@@ -165,7 +168,7 @@ async def test_slug_is_made_from_the_name_or_identifier(client):
     assert grant["slug"] == "360g-lc-001"
 
 
-async def test_the_location_of_a_new_record_outlives_a_change_of_slug(client):
+async def test_the_location_of_a_new_record_outlives_a_change_of_slug(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/organisations", json={"name": "Old Name", "kind": "charity"})
     await client.patch(f"/v1/organisations/{response.json()['slug']}", json={"slug": "new-name"})
     assert (await client.get(response.headers["location"])).json()["slug"] == "new-name"

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.services.giving360.cells import neutralise, restore
@@ -60,7 +61,9 @@ def column(text: str, title: str) -> dict[str, str]:
     return {row["Identifier"]: row[title] for row in rows}
 
 
-async def test_the_csv_export_neutralises_formulas_and_keeps_amounts_numbers(places, client):
+async def test_the_csv_export_neutralises_formulas_and_keeps_amounts_numbers(
+    places: None, client: httpx.AsyncClient
+) -> None:
     package = hostile_package()
     await run(package)
     response = await client.get("/v1/grants", headers={"Accept": "text/csv"})
@@ -73,7 +76,7 @@ async def test_the_csv_export_neutralises_formulas_and_keeps_amounts_numbers(pla
     assert amounts[first] == "-500", "a negative amount is a number, not text to neutralise"
 
 
-async def test_the_csv_export_imported_back_gives_the_original_titles(places, client):
+async def test_the_csv_export_imported_back_gives_the_original_titles(places: None, client: httpx.AsyncClient) -> None:
     # Not "\r=1": the CSV reader (flattentool) reads a carriage return inside a cell as a line feed,
     # neutralised or not, so that one comes back as "\n=1".
     package = hostile_package([title for title in HOSTILE_TITLES if not title.startswith("\r")])
@@ -93,7 +96,7 @@ async def test_the_csv_export_imported_back_gives_the_original_titles(places, cl
     assert column(again, "Title") == sent_titles
 
 
-def test_the_command_line_csv_export_is_neutralised(tmp_path):
+def test_the_command_line_csv_export_is_neutralised(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/placenet.sqlite3"}
     placenet = [sys.executable, "-m", "api.cli"]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 
 from tests import builders
@@ -9,10 +12,10 @@ from tests import builders
 PROBLEM = "application/problem+json"
 
 
-def assert_problem(response, status: int, field: str | None = None) -> dict:
+def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
-    problem = response.json()
+    problem: dict[str, Any] = response.json()
     assert problem["status"] == status
     assert problem["title"] and problem["detail"] and problem["type"].startswith("https://")
     if field is not None:
@@ -34,18 +37,20 @@ def assert_problem(response, status: int, field: str | None = None) -> dict:
         ({"kind": "foundation"}, "name"),
     ],
 )
-async def test_invalid_body_is_400_naming_the_field(client, body, field):
+async def test_invalid_body_is_400_naming_the_field(
+    client: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
     assert_problem(await client.post("/v1/organisations", json=body), 400, field)
 
 
-async def test_invalid_json_is_400(client):
+async def test_invalid_json_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/v1/organisations", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert_problem(response, 400)
 
 
-async def test_nested_field_errors_name_the_path(client):
+async def test_nested_field_errors_name_the_path(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/v1/grants",
         json={"name": "G", "funder": "a", "recipient": "b", "amount": {"amount": "1,000", "currency": "GBP"}},
@@ -53,7 +58,7 @@ async def test_nested_field_errors_name_the_path(client):
     assert_problem(response, 400, "amount.amount")
 
 
-async def test_unknown_refs_are_422_naming_each(client):
+async def test_unknown_refs_are_422_naming_each(client: httpx.AsyncClient) -> None:
     await builders.organisation(client)
     response = await client.post(
         "/v1/grants",
@@ -69,12 +74,12 @@ async def test_unknown_refs_are_422_naming_each(client):
     assert (await client.get("/v1/grants")).json()["items"] == []
 
 
-async def test_unknown_ref_in_path_is_404(client):
+async def test_unknown_ref_in_path_is_404(client: httpx.AsyncClient) -> None:
     problem = assert_problem(await client.get("/v1/organisations/nobody"), 404)
     assert "nobody" in problem["detail"]
 
 
-async def test_unknown_ref_in_filter_is_422(client):
+async def test_unknown_ref_in_filter_is_422(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/grants", params={"place": "atlantis"}), 422, "place")
 
 
@@ -82,15 +87,15 @@ async def test_unknown_ref_in_filter_is_422(client):
     ("params", "field"),
     [({"limit": "0"}, "limit"), ({"limit": "201"}, "limit"), ({"limit": "ten"}, "limit"), ({"sort": "size"}, "sort")],
 )
-async def test_bad_query_parameters_are_400(client, params, field):
+async def test_bad_query_parameters_are_400(client: httpx.AsyncClient, params: dict[str, str], field: str) -> None:
     assert_problem(await client.get("/v1/organisations", params=params), 400, field)
 
 
-async def test_bad_date_filter_is_400(client):
+async def test_bad_date_filter_is_400(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/interest-groups", params={"active_on": "yesterday"}), 400, "active_on")
 
 
-async def test_duplicate_slug_is_409(client):
+async def test_duplicate_slug_is_409(client: httpx.AsyncClient) -> None:
     await builders.organisation(client)
     problem = assert_problem(
         await client.post("/v1/organisations", json={"name": "Lankelly Chase Foundation", "kind": "foundation"}),
@@ -100,7 +105,7 @@ async def test_duplicate_slug_is_409(client):
     assert "lankelly-chase-foundation" in problem["errors"][0]["message"]
 
 
-async def test_duplicate_natural_key_is_409(client):
+async def test_duplicate_natural_key_is_409(client: httpx.AsyncClient) -> None:
     await builders.organisation(client, org_id="GB-CHC-1107583")
     response = await client.post(
         "/v1/organisations", json={"name": "Other", "kind": "charity", "org_id": "GB-CHC-1107583"}
@@ -108,18 +113,18 @@ async def test_duplicate_natural_key_is_409(client):
     assert_problem(response, 409, "org_id")
 
 
-async def test_patch_to_a_taken_slug_is_409(client):
+async def test_patch_to_a_taken_slug_is_409(client: httpx.AsyncClient) -> None:
     await builders.organisation(client, "First")
     second = await builders.organisation(client, "Second")
     assert_problem(await client.patch(f"/v1/organisations/{second['slug']}", json={"slug": "first"}), 409, "slug")
 
 
-async def test_patch_cannot_null_a_required_field(client):
+async def test_patch_cannot_null_a_required_field(client: httpx.AsyncClient) -> None:
     created = await builders.organisation(client)
     assert_problem(await client.patch(f"/v1/organisations/{created['slug']}", json={"name": None}), 400, "name")
 
 
-async def test_deleting_a_referenced_record_is_409_naming_the_referrers(client):
+async def test_deleting_a_referenced_record_is_409_naming_the_referrers(client: httpx.AsyncClient) -> None:
     await builders.uk_places(client)
     funder = await builders.organisation(client, home_place="coventry")
     await builders.grant(client, funder["slug"], funder["slug"], "Self-funded pilot")
@@ -131,11 +136,11 @@ async def test_deleting_a_referenced_record_is_409_naming_the_referrers(client):
     assert (await client.get(f"/v1/organisations/{funder['slug']}")).status_code == 200
 
 
-async def test_unknown_path_is_a_404_problem(client):
+async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/nothing-here"), 404)
 
 
-async def test_wrong_method_is_a_405_problem(client):
+async def test_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.put("/v1/organisations"), 405)
 
 
@@ -147,7 +152,7 @@ async def test_wrong_method_is_a_405_problem(client):
         ("/v1/places", {"name": "P", "level": "uk", "lat": "52.1"}, "lat"),
     ],
 )
-async def test_bodies_are_not_coerced(client, path, body, field):
+async def test_bodies_are_not_coerced(client: httpx.AsyncClient, path: str, body: dict[str, Any], field: str) -> None:
     assert_problem(await client.post(path, json=body), 400, field)
 
 
@@ -159,7 +164,7 @@ async def test_bodies_are_not_coerced(client, path, body, field):
         ("/v1/interest-groups/g/members/m", "DELETE, GET, OPTIONS, PATCH"),
     ],
 )
-async def test_options_allow_names_every_method_of_the_path(client, path, allow):
+async def test_options_allow_names_every_method_of_the_path(client: httpx.AsyncClient, path: str, allow: str) -> None:
     response = await client.options(path)
     assert response.status_code == 204
     assert response.headers["allow"] == allow
@@ -169,18 +174,22 @@ async def test_options_allow_names_every_method_of_the_path(client, path, allow)
     ("path", "params"),
     [("/v1/organisations", {"place": "a\x00b"}), ("/v1/grants", {"q": "\x00"}), ("/v1/places", {"within": "x\x00"})],
 )
-async def test_nul_bytes_in_query_parameters_are_400(client, path, params):
+async def test_nul_bytes_in_query_parameters_are_400(
+    client: httpx.AsyncClient, path: str, params: dict[str, str]
+) -> None:
     assert_problem(await client.get(path, params=params), 400)
 
 
-async def test_nul_bytes_in_path_refs_are_400(client):
+async def test_nul_bytes_in_path_refs_are_400(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/organisations/a%00b"), 400)
 
 
-async def test_a_lost_database_is_a_503_with_retry_after(client, monkeypatch):
+async def test_a_lost_database_is_a_503_with_retry_after(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from api.services.records import resource as records
 
-    async def refused(*args, **kwargs):
+    async def refused(*args: Any, **kwargs: Any) -> None:
         raise ConnectionRefusedError("connection refused")
 
     monkeypatch.setattr(records, "resolve_many", refused)

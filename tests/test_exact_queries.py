@@ -10,6 +10,7 @@ import re
 import uuid
 from typing import Annotated, Any, get_args
 
+import httpx
 import msgspec
 import pytest
 from litestar import Litestar, get
@@ -55,7 +56,7 @@ def problem(response: Any, status: int) -> dict[str, Any]:
         "/health?bogus=1",
     ],
 )
-async def test_an_unknown_query_parameter_is_a_422_naming_it(anonymous, url):
+async def test_an_unknown_query_parameter_is_a_422_naming_it(anonymous: httpx.AsyncClient, url: str) -> None:
     body = problem(await anonymous.get(url), 422)
     assert [(e["field"], e["location"]) for e in body["errors"]] == [
         ("bogus" if "bogus" in url else "funder_name", "query")
@@ -63,13 +64,13 @@ async def test_an_unknown_query_parameter_is_a_422_naming_it(anonymous, url):
     assert "does not take" in body["detail"]
 
 
-async def test_every_unknown_parameter_is_named_at_once(anonymous):
+async def test_every_unknown_parameter_is_named_at_once(anonymous: httpx.AsyncClient) -> None:
     body = problem(await anonymous.get("/v1/places?a=1&b=2&level=region"), 422)
     assert [e["field"] for e in body["errors"]] == ["a", "b"]
     assert "`level`" in body["errors"][0]["message"]  # it says what the operation does take
 
 
-async def test_active_on_is_not_an_organisations_filter(anonymous):
+async def test_active_on_is_not_an_organisations_filter(anonymous: httpx.AsyncClient) -> None:
     """The README once wrote it: organisations have no dates, so it is refused, not ignored."""
     body = problem(
         await anonymous.get("/v1/organisations", params={"kind": "foundation", "active_on": "2024-01-01"}), 422
@@ -77,25 +78,25 @@ async def test_active_on_is_not_an_organisations_filter(anonymous):
     assert [e["field"] for e in body["errors"]] == ["active_on"]
 
 
-async def test_a_write_with_an_unknown_parameter_writes_nothing(client):
+async def test_a_write_with_an_unknown_parameter_writes_nothing(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/organisations?dry_run=true", json={"name": "IVAR", "kind": "charity"})
     assert problem(response, 422)["errors"][0]["field"] == "dry_run"
     assert (await client.get("/v1/organisations")).json()["items"] == []
 
 
-async def test_aliases_and_repeated_lists_are_taken(anonymous):
+async def test_aliases_and_repeated_lists_are_taken(anonymous: httpx.AsyncClient) -> None:
     assert (
         await anonymous.get("/v1/map?level=nation&kind=grant&kind=research&from=2020-01-01&to=2020-01-01")
     ).status_code == 200
     assert (await anonymous.get("/v1/network?format=json&evidence=0")).status_code == 200
 
 
-async def test_a_scalar_given_twice_is_a_400(anonymous):
+async def test_a_scalar_given_twice_is_a_400(anonymous: httpx.AsyncClient) -> None:
     body = problem(await anonymous.get("/v1/organisations?limit=1&limit=2"), 400)
     assert body["errors"][0]["field"] == "limit"
 
 
-def test_parameters_a_dependency_takes_are_counted():
+def test_parameters_a_dependency_takes_are_counted() -> None:
     """A parameter taken through a `Provide` dependency (a shared filter, say) is one the operation takes."""
 
     async def period(
@@ -127,13 +128,15 @@ RANGES = [
 
 
 @pytest.mark.parametrize(("path", "start", "end"), RANGES)
-async def test_an_inverted_date_range_is_the_same_422_everywhere(anonymous, path, start, end):
+async def test_an_inverted_date_range_is_the_same_422_everywhere(
+    anonymous: httpx.AsyncClient, path: str, start: str, end: str
+) -> None:
     body = problem(await anonymous.get(path, params={start: "2024-06-02", end: "2024-06-01"}), 422)
     assert body["detail"] == RANGE_DETAIL
     assert body["errors"] == [{"field": end, "message": f"is before {start} (2024-06-02)", "location": "query"}]
 
 
-def test_every_date_range_is_tested(app):
+def test_every_date_range_is_tested(app: Litestar) -> None:
     """The list above is every range the API takes: a new one must join it."""
     found = {(start, end) for query in index_query_strings(app).values() for start, end in query.ranges}
     assert found == {(start, end) for _, start, end in RANGES}
@@ -141,7 +144,7 @@ def test_every_date_range_is_tested(app):
     assert ranges == len(RANGES)
 
 
-async def test_a_range_of_one_day_is_taken(client):
+async def test_a_range_of_one_day_is_taken(client: httpx.AsyncClient) -> None:
     await builders.organisation(client, "Funder")
     await builders.organisation(client, "Recipient")
     await builders.grant(
@@ -154,7 +157,7 @@ async def test_a_range_of_one_day_is_taken(client):
 # Enumerations ------------------------------------------------------------------------------------------
 
 
-async def test_an_enum_error_lists_the_values(anonymous):
+async def test_an_enum_error_lists_the_values(anonymous: httpx.AsyncClient) -> None:
     body = problem(await anonymous.get("/v1/organisations", params={"kind": "nope"}), 400)
     (error,) = body["errors"]
     assert error["field"] == "kind" and error["location"] == "query"
@@ -163,7 +166,7 @@ async def test_an_enum_error_lists_the_values(anonymous):
         assert value in error["message"]
 
 
-async def test_an_enum_error_in_a_list_parameter_lists_the_values(anonymous):
+async def test_an_enum_error_in_a_list_parameter_lists_the_values(anonymous: httpx.AsyncClient) -> None:
     body = problem(await anonymous.get("/v1/map?kind=grant&kind=nope"), 400)
     assert [e["field"] for e in body["errors"]] == ["kind"]
     assert (
@@ -199,7 +202,9 @@ FORGED = {
 
 @pytest.mark.parametrize("path", ["/v1/organisations", "/v1/grants"])
 @pytest.mark.parametrize("name", list(FORGED))
-async def test_a_cursor_of_the_right_shape_not_given_out_is_a_422(anonymous, path, name):
+async def test_a_cursor_of_the_right_shape_not_given_out_is_a_422(
+    anonymous: httpx.AsyncClient, path: str, name: str
+) -> None:
     cursor = FORGED[name]
     if re.fullmatch(LIST_CURSOR_PATTERN, cursor) and MIN_LIST_CURSOR <= len(cursor) <= MAX_LIST_CURSOR:
         body = problem(await anonymous.get(path, params={"cursor": cursor}), 422)
@@ -210,19 +215,19 @@ async def test_a_cursor_of_the_right_shape_not_given_out_is_a_422(anonymous, pat
 
 @pytest.mark.parametrize("sort", ["created_at", "-updated_at"])
 @pytest.mark.parametrize("time", ["2024-01-01T00:00:00", "2024-01-01", "2024-01-01T00:00:00.000+00:00", "\x00"])
-async def test_a_time_cursor_not_given_out_is_a_422(anonymous, sort, time):
+async def test_a_time_cursor_not_given_out_is_a_422(anonymous: httpx.AsyncClient, sort: str, time: str) -> None:
     cursor = _cursor(sort, time, ID)
     body = problem(await anonymous.get("/v1/organisations", params={"sort": sort, "cursor": cursor}), 422)
     assert body["errors"][0]["field"] == "cursor"
 
 
 @pytest.mark.parametrize("cursor", ["0", "MA", "x" * 80, "WyJu" + "!" * 80, "WyJu" + "A" * 81])
-async def test_a_cursor_the_spec_refuses_is_a_400(anonymous, cursor):
+async def test_a_cursor_the_spec_refuses_is_a_400(anonymous: httpx.AsyncClient, cursor: str) -> None:
     problem(await anonymous.get("/v1/grants", params={"cursor": cursor}), 400)
 
 
 @pytest.mark.parametrize("path", ["/v1/organisations", "/v1/places", "/v1/grants"])
-async def test_every_sort_walks_its_pages_with_the_cursors_it_gives(client, path):
+async def test_every_sort_walks_its_pages_with_the_cursors_it_gives(client: httpx.AsyncClient, path: str) -> None:
     """Each cursor given out (times as each engine returns them, names JSON escapes) is taken back."""
     await builders.uk_places(client)
     await builders.organisation(client, "Funder")
@@ -247,7 +252,7 @@ async def test_every_sort_walks_its_pages_with_the_cursors_it_gives(client, path
         assert len(seen) == len(set(seen)) == total >= 3, (path, sort)
 
 
-async def test_the_longest_names_give_cursors_the_api_takes_back(client):
+async def test_the_longest_names_give_cursors_the_api_takes_back(client: httpx.AsyncClient) -> None:
     """Names of 300 characters that JSON writes as six bytes each (a control character) or four (an
     emoji) make the longest cursors a name gives; the spec's maxLength admits them."""
     for slug, name in (("controls", "\u0001" * 300), ("emoji", "\U0001f600" * 300), ("zed", "z")):
@@ -266,7 +271,7 @@ async def test_the_longest_names_give_cursors_the_api_takes_back(client):
 # The change feed's cursor ------------------------------------------------------------------------------
 
 
-async def test_the_feed_starts_at_after_zero(client, anonymous):
+async def test_the_feed_starts_at_after_zero(client: httpx.AsyncClient, anonymous: httpx.AsyncClient) -> None:
     await builders.organisation(client, "First")
     await builders.organisation(client, "Second")
     whole = (await anonymous.get("/v1/changes")).json()
@@ -276,7 +281,7 @@ async def test_the_feed_starts_at_after_zero(client, anonymous):
     assert whole["next_cursor"] == str(whole["items"][-1]["id"])
 
 
-async def test_the_feed_resumes_after_a_change_id(client, anonymous):
+async def test_the_feed_resumes_after_a_change_id(client: httpx.AsyncClient, anonymous: httpx.AsyncClient) -> None:
     await builders.organisation(client, "First")
     first = (await anonymous.get("/v1/changes")).json()["items"][0]["id"]
     await builders.organisation(client, "Second")
@@ -284,7 +289,9 @@ async def test_the_feed_resumes_after_a_change_id(client, anonymous):
     assert [c["record_slug"] for c in later["items"]] == ["second"]
 
 
-async def test_a_cursor_in_the_earlier_form_still_works(client, anonymous):
+async def test_a_cursor_in_the_earlier_form_still_works(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
     await builders.organisation(client, "First")
     first = (await anonymous.get("/v1/changes")).json()["items"][0]["id"]
     await builders.organisation(client, "Second")
@@ -297,12 +304,12 @@ async def test_a_cursor_in_the_earlier_form_still_works(client, anonymous):
 @pytest.mark.parametrize(
     "after", ["", "-1", "01", "1.5", " 1", "+1", "1_000", "LTE", "Ow", "\x00", "MA\x00", "9" * 19, "MTI=", "bm90"]
 )
-async def test_a_change_cursor_the_spec_refuses_is_a_400(anonymous, after):
+async def test_a_change_cursor_the_spec_refuses_is_a_400(anonymous: httpx.AsyncClient, after: str) -> None:
     assert not re.fullmatch(CHANGE_CURSOR_PATTERN, after) or not 1 <= len(after) <= 24
     problem(await anonymous.get("/v1/changes", params={"after": after}), 400)
 
 
-async def test_a_change_number_beyond_the_feed_is_an_empty_page(anonymous):
+async def test_a_change_number_beyond_the_feed_is_an_empty_page(anonymous: httpx.AsyncClient) -> None:
     page = (await anonymous.get("/v1/changes", params={"after": "9" * 18})).json()
     assert page == {"items": [], "next_cursor": "9" * 18}
 
@@ -325,7 +332,7 @@ async def test_a_change_number_beyond_the_feed_is_an_empty_page(anonymous):
         ("/v1/network", "place"),
     ],
 )
-async def test_an_empty_ref_is_a_400(anonymous, path, name):
+async def test_an_empty_ref_is_a_400(anonymous: httpx.AsyncClient, path: str, name: str) -> None:
     body = problem(await anonymous.get(path, params={name: ""}), 400)
     assert body["errors"][0]["field"] == name
 
@@ -349,7 +356,7 @@ def _string_parameters() -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
-def test_every_ref_and_filter_in_the_spec_has_a_min_length():
+def test_every_ref_and_filter_in_the_spec_has_a_min_length() -> None:
     """Only free-text search may be empty (an empty `q` filters nothing); every other string names
     something, so an empty one is refused by the spec as by the API."""
     parameters = _string_parameters()
@@ -359,7 +366,7 @@ def test_every_ref_and_filter_in_the_spec_has_a_min_length():
         assert refuses_empty or name == "q", (operation, name)
 
 
-def test_every_cursor_in_the_spec_has_the_pattern_of_what_is_given_out():
+def test_every_cursor_in_the_spec_has_the_pattern_of_what_is_given_out() -> None:
     cursors = [
         (operation, name, schema) for operation, name, schema in _string_parameters() if name in ("cursor", "after")
     ]
@@ -374,7 +381,7 @@ def test_every_cursor_in_the_spec_has_the_pattern_of_what_is_given_out():
     assert re.fullmatch(LIST_CURSOR_PATTERN, "WyJu" + "A" * (MIN_LIST_CURSOR - 4))
 
 
-def test_every_bounded_integer_query_parameter_keeps_its_bounds_in_the_spec():
+def test_every_bounded_integer_query_parameter_keeps_its_bounds_in_the_spec() -> None:
     for path, item in SPEC["paths"].items():
         for operation in item.values():
             for parameter in operation.get("parameters", []):
@@ -395,13 +402,13 @@ def test_every_bounded_integer_query_parameter_keeps_its_bounds_in_the_spec():
         ("/v1/engagements", "organisation", "Only engagements this organisation"),
     ],
 )
-def test_a_shared_filter_keeps_the_words_its_route_gives_it(path, name, words):
+def test_a_shared_filter_keeps_the_words_its_route_gives_it(path: str, name: str, words: str) -> None:
     (parameter,) = [p for p in SPEC["paths"][path]["get"]["parameters"] if p["name"] == name]
     assert parameter["description"].startswith(words)
     assert parameter["schema"]["minLength"] == 1
 
 
-def test_no_pattern_in_the_spec_means_one_thing_to_python_and_another_to_ecma_262():
+def test_no_pattern_in_the_spec_means_one_thing_to_python_and_another_to_ecma_262() -> None:
     """JSON Schema patterns are ECMA-262 regexes; the API checks them with Python's `re`, where `\\s`,
     `\\d` and `\\w` also match other Unicode characters (`\\s` matches U+0085), so the spec would admit
     values the API refuses. Explicit classes mean the same to both."""
@@ -423,7 +430,7 @@ def _patterns(node: Any) -> Any:
             yield from _patterns(item)
 
 
-async def test_a_source_url_the_spec_admits_is_taken(client):
+async def test_a_source_url_the_spec_admits_is_taken(client: httpx.AsyncClient) -> None:
     """Found by schemathesis: `\\s` refused U+0085 in `source_url`, which the spec's regex admits."""
     response = await client.post(
         "/v1/imports/360giving?dry_run=true&source_url=https://example.org/%C2%85x", json={"grants": []}

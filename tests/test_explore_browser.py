@@ -28,7 +28,17 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Request, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    FloatRect,
+    Page,
+    Playwright,
+    Request,
+    Route,
+    ViewportSize,
+    sync_playwright,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACENET = Path(sys.executable).with_name("placenet")
@@ -45,8 +55,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SEED = ["fixtures/places/uk.json", "fixtures/places/councils.json", "fixtures/seed/place-action-inquiry.yaml"]
-WIDE = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+WIDE: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000
 CAMDEN, WANDSWORTH = "E09000007", "E09000032"
 LANKELLY, IVAR, COLLABORATE = "lankelly-chase-foundation", "ivar", "collaborate"
@@ -183,7 +193,8 @@ def is_local(url: str, server: Server) -> bool:
 @pytest.fixture
 def watched(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Watched]:
     """A fresh page at 1280 by 800 (or the viewport given by indirect parametrisation), watched throughout."""
-    context = browser.new_context(viewport=getattr(request, "param", WIDE))
+    viewport: ViewportSize = getattr(request, "param", WIDE)
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     watch = Watched(page=page, server=server)
 
@@ -198,10 +209,14 @@ def watched(browser: Browser, server: Server, request: pytest.FixtureRequest) ->
     def record(sent: Request) -> None:
         watch.requests.append(sent.url)
 
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watch.errors.append(message.text)
+
     context.route("**/*", guard)
     page.on("request", record)
     page.on("pageerror", lambda error: watch.errors.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and watch.errors.append(message.text))
+    page.on("console", console)
     try:
         yield watch
         assert watch.outside == [], "the page asked for something outside 127.0.0.1"
@@ -606,7 +621,7 @@ def test_the_table_sorts_by_any_figure(watched: Watched) -> None:
     assert page.locator("#place-table tbody tr").count() == 361
 
 
-def visible_box(page: Page, selector: str) -> dict[str, float]:
+def visible_box(page: Page, selector: str) -> FloatRect:
     box = page.locator(selector).bounding_box()
     assert box is not None, f"{selector} is not drawn"
     return box

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 from tests import builders
 
 
-def names(response) -> list[str]:
+def names(response: httpx.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return [item["name"] for item in response.json()["items"]]
 
 
-async def network(client) -> dict:
+async def network(client: httpx.AsyncClient) -> dict[str, Any]:
     """A small network across a slice of the UK."""
     await builders.uk_places(client)
     lankelly = await builders.organisation(client, "Lankelly Chase Foundation", org_id="GB-CHC-1107583")
@@ -22,7 +26,7 @@ async def network(client) -> dict:
     return {"lankelly": lankelly, "acf": acf, "ivar": ivar, "council": council}
 
 
-async def test_organisations_by_kind_place_and_text(client):
+async def test_organisations_by_kind_place_and_text(client: httpx.AsyncClient) -> None:
     await network(client)
     assert names(await client.get("/v1/organisations", params={"kind": "funder_network"})) == [
         "Association of Charitable Foundations"
@@ -32,13 +36,13 @@ async def test_organisations_by_kind_place_and_text(client):
     assert names(await client.get("/v1/organisations", params={"q": "1107583"})) == ["Lankelly Chase Foundation"]
 
 
-async def test_places_by_level_and_text(client):
+async def test_places_by_level_and_text(client: httpx.AsyncClient) -> None:
     await builders.uk_places(client)
     assert names(await client.get("/v1/places", params={"level": "nation"})) == ["England", "Scotland"]
     assert names(await client.get("/v1/places", params={"q": "E12000005"})) == ["West Midlands"]
 
 
-async def test_interest_groups_by_organisation_role_place_and_date(client):
+async def test_interest_groups_by_organisation_role_place_and_date(client: httpx.AsyncClient) -> None:
     await network(client)
     await builders.post(
         client,
@@ -67,7 +71,7 @@ async def test_interest_groups_by_organisation_role_place_and_date(client):
     assert names(await client.get(groups, params={"q": "scottish"})) == ["Scottish funders"]
 
 
-async def test_co_funding_by_funder_organisation_and_place(client):
+async def test_co_funding_by_funder_organisation_and_place(client: httpx.AsyncClient) -> None:
     await network(client)
     await builders.post(
         client,
@@ -89,7 +93,7 @@ async def test_co_funding_by_funder_organisation_and_place(client):
     assert names(await client.get("/v1/co-funding", params={"q": "pooled"})) == ["Scottish pool"]
 
 
-async def test_research_by_kind_organisation_role_funding_and_date(client):
+async def test_research_by_kind_organisation_role_funding_and_date(client: httpx.AsyncClient) -> None:
     await network(client)
     fund = await builders.post(client, "/v1/co-funding", {"name": "Place study fund"})
     await builders.post(
@@ -127,7 +131,7 @@ async def test_research_by_kind_organisation_role_funding_and_date(client):
     assert names(await client.get(research, params={"place": "coventry"})) == []
 
 
-async def test_grants_by_funder_recipient_programme_and_dates(client):
+async def test_grants_by_funder_recipient_programme_and_dates(client: httpx.AsyncClient) -> None:
     await network(client)
     await builders.grant(
         client,
@@ -153,7 +157,7 @@ async def test_grants_by_funder_recipient_programme_and_dates(client):
     )
 
 
-async def test_engagements_by_kind_organisation_place_and_text(client):
+async def test_engagements_by_kind_organisation_place_and_text(client: httpx.AsyncClient) -> None:
     await network(client)
     await builders.post(
         client,

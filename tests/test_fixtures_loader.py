@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.services.platform.errors import ServiceError
@@ -134,7 +135,7 @@ async def test_dry_run_reports_what_would_be_created_and_writes_nothing() -> Non
     assert await table_counts() == before
 
 
-async def test_dry_run_reports_an_update_without_making_it(tmp_path: Path, client: Any) -> None:
+async def test_dry_run_reports_an_update_without_making_it(tmp_path: Path, client: httpx.AsyncClient) -> None:
     await load([write_fixture(tmp_path / "base.json", BASE)])
     changed = json.loads(json.dumps(BASE))
     changed["organisations"][0]["description"] = "Changed, but only in a dry run."
@@ -538,7 +539,7 @@ async def test_a_dump_loaded_into_an_empty_database_recreates_it(tmp_path: Path)
 # Updates -----------------------------------------------------------------------------------------------------
 
 
-async def test_a_changed_record_is_updated_and_the_rest_left_alone(tmp_path: Path, client: Any) -> None:
+async def test_a_changed_record_is_updated_and_the_rest_left_alone(tmp_path: Path, client: httpx.AsyncClient) -> None:
     await load([UK, COUNCILS])
     councils = json.loads(COUNCILS.read_text(encoding="utf-8"))
     edited = councils["organisations"][3]

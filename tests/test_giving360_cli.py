@@ -25,7 +25,7 @@ def placenet(*args: str, env: dict[str, str], check: bool = True) -> subprocess.
     )
 
 
-def test_import_and_export_from_the_command_line(tmp_path):
+def test_import_and_export_from_the_command_line(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/placenet.sqlite3"}
     placenet("migrate", env=env)
     placenet("fixtures", "load", "fixtures/places/uk.json", env=env)
@@ -73,7 +73,7 @@ def test_import_and_export_from_the_command_line(tmp_path):
     assert "Error: The funder filter names no organisation." in unknown.stderr
 
 
-def test_a_fixtures_dump_says_what_360giving_data_it_leaves_out(tmp_path):
+def test_a_fixtures_dump_says_what_360giving_data_it_leaves_out(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/placenet.sqlite3"}
     placenet("migrate", env=env)
     seed = ("fixtures/places/uk.json", "fixtures/places/councils.json", "fixtures/seed/place-action-inquiry.yaml")

@@ -3,13 +3,17 @@ real sample comes back grant by grant as it went in."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from api.schemas.imports import FileFormat
 from api.services.giving360 import convert, geocodes
 from api.services.giving360.convert import Converted
 from api.services.giving360.issues import Issues
@@ -29,7 +33,7 @@ def schema_errors(package: Any) -> list[str]:
     return [f"{e.where}: {e.message}" for e in issues.errors]
 
 
-async def export(client: Any, **params: Any) -> dict[str, Any]:
+async def export(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
     response = await client.get("/v1/grants", params=params, headers={"Accept": GIVING360})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(GIVING360)
@@ -58,7 +62,7 @@ def comparable(grant: dict[str, Any]) -> dict[str, Any]:
 # The round trip ------------------------------------------------------------------------------------------
 
 
-async def test_the_sample_exports_valid_and_comes_back_grant_by_grant(places, client):
+async def test_the_sample_exports_valid_and_comes_back_grant_by_grant(places: None, client: httpx.AsyncClient) -> None:
     await run(sample())
     package = await export(client)
     assert schema_errors(package) == []
@@ -78,7 +82,7 @@ async def test_the_sample_exports_valid_and_comes_back_grant_by_grant(places, cl
         assert comparable(out) == comparable(source), identifier
 
 
-async def test_the_export_corrects_geo_code_types_from_the_codes(places, client):
+async def test_the_export_corrects_geo_code_types_from_the_codes(places: None, client: httpx.AsyncClient) -> None:
     await run(sample())
     exported = by_id(await export(client))
     assert exported["360G-blagravetrust-0065800000BtxD5"]["beneficiaryLocation"][0]["geoCodeType"] == "LONB"
@@ -92,8 +96,10 @@ async def test_the_export_corrects_geo_code_types_from_the_codes(places, client)
 
 
 @pytest.mark.parametrize(("path", "file_format"), [(CSV_SAMPLE, "csv"), (XLSX_SAMPLE, "xlsx")])
-async def test_spreadsheet_imports_export_the_same_package(places, client, path, file_format):
-    await run(path.read_bytes(), file_format)
+async def test_spreadsheet_imports_export_the_same_package(
+    places: None, client: httpx.AsyncClient, path: Path, file_format: FileFormat
+) -> None:
+    await run(await asyncio.to_thread(path.read_bytes), file_format)
     from_spreadsheet = await export(client)
     assert schema_errors(from_spreadsheet) == []
     await builders.empty_all_tables()
@@ -110,7 +116,9 @@ async def places_again() -> None:
             await table.insert(*[table.from_dict(row) for row in rows[start : start + 200]])
 
 
-async def test_importing_the_export_changes_only_the_corrected_geo_code_types(places, client):
+async def test_importing_the_export_changes_only_the_corrected_geo_code_types(
+    places: None, client: httpx.AsyncClient
+) -> None:
     await run(sample())
     package = await export(client)
     corrected = {
@@ -130,7 +138,7 @@ async def test_importing_the_export_changes_only_the_corrected_geo_code_types(pl
 # CSV ---------------------------------------------------------------------------------------------------------
 
 
-async def test_csv_has_the_official_column_titles_and_imports_back(places, client):
+async def test_csv_has_the_official_column_titles_and_imports_back(places: None, client: httpx.AsyncClient) -> None:
     await run(sample())
     response = await client.get("/v1/grants", headers={"Accept": "text/csv"})
     assert response.status_code == 200
@@ -164,7 +172,7 @@ async def test_csv_has_the_official_column_titles_and_imports_back(places, clien
 # Filters and negotiation -------------------------------------------------------------------------------------
 
 
-async def test_the_export_takes_the_list_filters(places, client):
+async def test_the_export_takes_the_list_filters(places: None, client: httpx.AsyncClient) -> None:
     await run(sample())
     grants = sample()["grants"]
     reading = [g["id"] for g in grants if any(loc["geoCode"] == "E06000038" for loc in g["beneficiaryLocation"])]
@@ -179,7 +187,7 @@ async def test_the_export_takes_the_list_filters(places, client):
     assert len(csv_rows.strip().splitlines()) == len(reading) + 1
 
 
-async def test_json_stays_the_default_and_others_are_406(client):
+async def test_json_stays_the_default_and_others_are_406(client: httpx.AsyncClient) -> None:
     for accept in (None, "*/*", "application/json", "text/html,application/xhtml+xml,*/*;q=0.8"):
         headers = {"Accept": accept} if accept else {}
         response = await client.get("/v1/grants", headers=headers)
@@ -191,13 +199,13 @@ async def test_json_stays_the_default_and_others_are_406(client):
     assert refused.json()["errors"][0]["field"] == "Accept"
 
 
-async def test_an_empty_selection_is_an_empty_package(client):
+async def test_an_empty_selection_is_an_empty_package(client: httpx.AsyncClient) -> None:
     package = await export(client)
     assert package["grants"] == []
     assert package["version"] == "1.4"
 
 
-async def test_a_bad_filter_is_still_a_problem(client):
+async def test_a_bad_filter_is_still_a_problem(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/grants", params={"funder": "nobody"}, headers={"Accept": GIVING360})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
@@ -206,7 +214,9 @@ async def test_a_bad_filter_is_still_a_problem(client):
 # Grants made through the API ---------------------------------------------------------------------------------
 
 
-async def test_grants_made_in_placenet_export_valid_and_import_back_to_themselves(places, client):
+async def test_grants_made_in_placenet_export_valid_and_import_back_to_themselves(
+    places: None, client: httpx.AsyncClient
+) -> None:
     funder = await builders.organisation(client, "Lankelly Chase Foundation", org_id="GB-CHC-1107583")
     recipient = await builders.organisation(client, "Collaborate", kind="consultancy")
     made = await builders.grant(
@@ -244,7 +254,7 @@ async def test_grants_made_in_placenet_export_valid_and_import_back_to_themselve
     assert (await export(client))["grants"] == [grant]
 
 
-async def test_changes_made_in_placenet_show_in_the_export(places, client):
+async def test_changes_made_in_placenet_show_in_the_export(places: None, client: httpx.AsyncClient) -> None:
     await run(sample())
     identifier = "360G-blagravetrust-00658000009YZRq"
     response = await client.patch(
@@ -260,7 +270,7 @@ async def test_changes_made_in_placenet_show_in_the_export(places, client):
     assert [(loc["name"], loc["geoCode"]) for loc in grant["beneficiaryLocation"]] == [("Coventry", "E08000026")]
 
 
-async def test_a_grant_to_an_individual_exports_as_one(places, client):
+async def test_a_grant_to_an_individual_exports_as_one(places: None, client: httpx.AsyncClient) -> None:
     grant = sample()["grants"][0]
     del grant["recipientOrganization"]
     grant["recipientIndividual"] = {"id": "360G-blagravetrust-IND-1", "name": "Individual Recipient"}
@@ -272,7 +282,9 @@ async def test_a_grant_to_an_individual_exports_as_one(places, client):
     assert "recipientOrganization" not in out
 
 
-async def test_negative_amounts_and_extra_fields_come_back_as_published(places, client):
+async def test_negative_amounts_and_extra_fields_come_back_as_published(
+    places: None, client: httpx.AsyncClient
+) -> None:
     grant = sample()["grants"][0]
     grant.update(amountAwarded=-500, placenetNote="kept")
     await run({"grants": [grant]})

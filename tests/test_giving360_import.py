@@ -3,14 +3,18 @@ then what a funder's newer file, a broken file and the standard's corners do."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from litestar import Litestar
 from piccolo.table import Table
 
+from api.schemas.imports import FileFormat, ImportReport
 from api.services.giving360 import importer
 from api.services.giving360.issues import ImportRefused
 from api.services.platform.actors import Actor
@@ -58,14 +62,14 @@ def sample() -> dict[str, Any]:
     return data
 
 
-async def run(data: dict[str, Any] | bytes, file_format: str = "json", **options: Any) -> Any:
+async def run(data: dict[str, Any] | bytes, file_format: FileFormat = "json", **options: Any) -> ImportReport:
     content = data if isinstance(data, bytes) else json.dumps(data).encode()
     return await importer.import_file(
         content,
         file_format=file_format,
         file_name=f"test.{file_format}",
         actor=ADMIN,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 
@@ -76,7 +80,7 @@ async def counts() -> tuple[int, int, int]:
 # The sample -------------------------------------------------------------------------------------------------
 
 
-async def test_the_json_sample_imports_with_its_report(places, client):
+async def test_the_json_sample_imports_with_its_report(places: None, client: httpx.AsyncClient) -> None:
     report = await importer.import_file(
         JSON_SAMPLE.read_bytes(), file_format="json", file_name=JSON_SAMPLE.name, actor=ADMIN
     )
@@ -108,14 +112,14 @@ async def test_the_json_sample_imports_with_its_report(places, client):
     assert (recipient["kind"], recipient["website"]) == ("charity", "http://www.afaeducation.org")
 
 
-async def test_a_former_code_links_the_current_place(places, client):
+async def test_a_former_code_links_the_current_place(places: None, client: httpx.AsyncClient) -> None:
     await run(sample())
     grant = (await client.get("/v1/grants/360G-blagravetrust-006580000086SoZ")).json()
     assert [p["name"] for p in grant["places"]] == ["Somerset"]  # E07000190, Taunton Deane in 2016
     assert grant["unmatched_locations"] == []
 
 
-async def test_an_unknown_code_is_kept_on_the_grant(places, client):
+async def test_an_unknown_code_is_kept_on_the_grant(places: None, client: httpx.AsyncClient) -> None:
     await run(sample())
     grant = (await client.get("/v1/grants/360G-blagravetrust-00658000008xU28")).json()
     assert grant["places"] == []
@@ -132,7 +136,7 @@ async def test_an_unknown_code_is_kept_on_the_grant(places, client):
     assert [g["identifier"] for g in found["items"]] == ["360G-blagravetrust-00658000008xU28"]
 
 
-async def test_the_csv_and_xlsx_forms_are_the_same_grants(places):
+async def test_the_csv_and_xlsx_forms_are_the_same_grants(places: None) -> None:
     report = await run(CSV_SAMPLE.read_bytes(), "csv")
     assert (report.grants.in_file, report.grants.created) == (68, 68)  # 69 rows, two share an identifier
     assert report.warning_counts == {**SAMPLE_WARNINGS, "duplicate_identifier": 1}
@@ -142,12 +146,13 @@ async def test_the_csv_and_xlsx_forms_are_the_same_grants(places):
     former = next(w for w in report.warnings if w.kind == "geo_code_former")
     assert former.where == "grants sheet, row 7, column AA (Beneficiary Location:Geographic Code)"
 
-    for content, file_format in ((XLSX_SAMPLE.read_bytes(), "xlsx"), (JSON_SAMPLE.read_bytes(), "json")):
+    files: list[tuple[bytes, FileFormat]] = [(XLSX_SAMPLE.read_bytes(), "xlsx"), (JSON_SAMPLE.read_bytes(), "json")]
+    for content, file_format in files:
         again = await run(content, file_format)
         assert (again.grants.unchanged, again.organisations.created, again.written) == (68, 0, False), file_format
 
 
-async def test_a_workbook_with_a_notes_sheet_and_its_own_sheet_names_imports(places, tmp_path):
+async def test_a_workbook_with_a_notes_sheet_and_its_own_sheet_names_imports(places: None, tmp_path: Path) -> None:
     import openpyxl
 
     workbook = openpyxl.load_workbook(XLSX_SAMPLE)
@@ -164,7 +169,7 @@ async def test_a_workbook_with_a_notes_sheet_and_its_own_sheet_names_imports(pla
     ]
 
 
-async def test_importing_the_same_file_twice_changes_nothing(places, client):
+async def test_importing_the_same_file_twice_changes_nothing(places: None, client: httpx.AsyncClient) -> None:
     await run(XLSX_SAMPLE.read_bytes(), "xlsx")
     before = await Grant.select(Grant.id, Grant.version, Grant.updated_at).order_by(Grant.id)
     links = await counts()
@@ -179,7 +184,7 @@ async def test_importing_the_same_file_twice_changes_nothing(places, client):
 # A newer file -----------------------------------------------------------------------------------------------
 
 
-async def test_a_newer_version_of_the_file_updates_what_changed(places, client):
+async def test_a_newer_version_of_the_file_updates_what_changed(places: None, client: httpx.AsyncClient) -> None:
     await run(sample())
     newer = sample()
     newer["grants"][0]["amountDisbursed"] = 250000
@@ -197,7 +202,9 @@ async def test_a_newer_version_of_the_file_updates_what_changed(places, client):
     assert (await client.get("/v1/grants/360G-blagravetrust-NEW")).status_code == 200
 
 
-async def test_organisations_already_held_are_matched_by_org_id_and_left_alone(places, client):
+async def test_organisations_already_held_are_matched_by_org_id_and_left_alone(
+    places: None, client: httpx.AsyncClient
+) -> None:
     existing = await builders.organisation(client, "Blagrave Trust", org_id="GB-CHC-1164021")
     taken = await builders.organisation(client, "Achievement for All", kind="charity")
     report = await run(sample())
@@ -213,7 +220,7 @@ async def test_organisations_already_held_are_matched_by_org_id_and_left_alone(p
 # All or nothing -------------------------------------------------------------------------------------------
 
 
-async def test_a_file_with_a_schema_error_writes_nothing(places):
+async def test_a_file_with_a_schema_error_writes_nothing(places: None) -> None:
     broken = sample()
     broken["grants"][3]["amountAwarded"] = "£3,000"
     del broken["grants"][5]["awardDate"]
@@ -229,7 +236,7 @@ async def test_a_file_with_a_schema_error_writes_nothing(places):
     assert await counts() == (0, 0, 0)
 
 
-async def test_schema_errors_in_a_spreadsheet_name_the_cell(places):
+async def test_schema_errors_in_a_spreadsheet_name_the_cell(places: None) -> None:
     rows = CSV_SAMPLE.read_text(encoding="utf-8").splitlines()
     rows[2] = rows[2].replace(",GBP,3933,", ",GBP,about 4k,", 1)
     with pytest.raises(ImportRefused) as refused:
@@ -240,7 +247,7 @@ async def test_schema_errors_in_a_spreadsheet_name_the_cell(places):
     assert await counts() == (0, 0, 0)
 
 
-async def test_a_missing_column_is_named_by_its_title(places):
+async def test_a_missing_column_is_named_by_its_title(places: None) -> None:
     rows = CSV_SAMPLE.read_text(encoding="utf-8").splitlines()
     rows[0] = rows[0].replace("Award Date", "Awarded")
     with pytest.raises(ImportRefused) as refused:
@@ -250,7 +257,7 @@ async def test_a_missing_column_is_named_by_its_title(places):
     assert first.where == "grants sheet, row 2"
 
 
-async def test_duplicate_identifiers_in_json_are_an_error(places):
+async def test_duplicate_identifiers_in_json_are_an_error(places: None) -> None:
     data = sample()
     data["grants"][1]["id"] = data["grants"][0]["id"]
     with pytest.raises(ImportRefused) as refused:
@@ -272,14 +279,16 @@ async def test_duplicate_identifiers_in_json_are_an_error(places):
         (b"Identifier,Title\n", "csv", "The file has no grants. A grants sheet has"),
     ],
 )
-async def test_files_that_cannot_be_read_are_refused(places, content, file_format, message):
+async def test_files_that_cannot_be_read_are_refused(
+    places: None, content: bytes, file_format: FileFormat, message: str
+) -> None:
     with pytest.raises(ImportRefused) as refused:
         await run(content, file_format)
     assert message in refused.value.issues[0].message
     assert await counts() == (0, 0, 0)
 
 
-async def test_a_dry_run_reports_and_writes_nothing(places):
+async def test_a_dry_run_reports_and_writes_nothing(places: None) -> None:
     report = await run(sample(), dry_run=True)
     assert (report.dry_run, report.written, report.grants.created, report.organisations.created) == (
         True,
@@ -299,7 +308,7 @@ def one_grant(**changes: Any) -> dict[str, Any]:
     return {"grants": [grant]}
 
 
-async def test_fields_the_standard_does_not_define_are_kept(places, client):
+async def test_fields_the_standard_does_not_define_are_kept(places: None, client: httpx.AsyncClient) -> None:
     data = one_grant(placenetNote="co-funded with Lankelly Chase")
     data["grants"][0]["recipientOrganization"][0]["Trading Name"] = "AfA"
     report = await run(data)
@@ -312,9 +321,9 @@ async def test_fields_the_standard_does_not_define_are_kept(places, client):
     assert standard["recipientOrganization"][0]["Trading Name"] == "AfA"
 
 
-async def test_quality_checks_are_warnings_and_the_grants_are_written(places, client):
+async def test_quality_checks_are_warnings_and_the_grants_are_written(places: None, client: httpx.AsyncClient) -> None:
     grant = sample()["grants"][0]
-    variants = [
+    variants: list[dict[str, Any]] = [
         {"id": "360G-q-zero", "amountAwarded": 0},
         {"id": "360G-q-negative", "amountAwarded": -500},
         {"id": "360G-q-future", "awardDate": "2999-01-01"},
@@ -348,7 +357,9 @@ async def test_quality_checks_are_warnings_and_the_grants_are_written(places, cl
     assert [(u["name"], u["reason"]) for u in unmatched] == [("Hampshire", "no_code"), ("Town", "not_a_gss_code")]
 
 
-async def test_a_grant_to_an_individual_goes_to_the_shared_individual_recipients(places, client):
+async def test_a_grant_to_an_individual_goes_to_the_shared_individual_recipients(
+    places: None, client: httpx.AsyncClient
+) -> None:
     grant = sample()["grants"][0]
     del grant["recipientOrganization"]
     grant["recipientIndividual"] = {"id": "360G-blagravetrust-IND-1", "name": "Individual Recipient"}
@@ -361,7 +372,7 @@ async def test_a_grant_to_an_individual_goes_to_the_shared_individual_recipients
     )
 
 
-async def test_a_title_too_long_for_placenet_is_kept_whole(places, client):
+async def test_a_title_too_long_for_placenet_is_kept_whole(places: None, client: httpx.AsyncClient) -> None:
     title = "A" * 320
     report = await run(one_grant(title=title))
     assert report.warning_counts == {"title_long": 1, "title_truncated": 1}
@@ -373,7 +384,7 @@ async def test_a_title_too_long_for_placenet_is_kept_whole(places, client):
 URL = "/v1/imports/360giving"
 
 
-async def test_post_a_json_file_answers_the_report(places, client):
+async def test_post_a_json_file_answers_the_report(places: None, client: httpx.AsyncClient) -> None:
     response = await client.post(
         URL,
         content=JSON_SAMPLE.read_bytes(),
@@ -394,7 +405,7 @@ async def test_post_a_json_file_answers_the_report(places, client):
     assert grant["source_url"] == "https://example.org/360G-blagravetrust-2016.json"
 
 
-async def finished(client: Any, response: Any) -> dict[str, Any]:
+async def finished(client: httpx.AsyncClient, response: httpx.Response) -> dict[str, Any]:
     """The import job a 202 points to, once it has ended (it runs in this process: wait for it)."""
     from uuid import UUID
 
@@ -411,10 +422,13 @@ async def finished(client: Any, response: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("path", "media_type"), [(CSV_SAMPLE, CSV_MEDIA_TYPE), (XLSX_SAMPLE, XLSX_MEDIA_TYPE)])
-async def test_post_a_spreadsheet(places, client, path, media_type):
+async def test_post_a_spreadsheet(places: None, client: httpx.AsyncClient, path: Path, media_type: str) -> None:
     """A spreadsheet is always an import job: 202, then the report on the job."""
     response = await client.post(
-        URL, content=path.read_bytes(), headers={"Content-Type": media_type}, params={"dry_run": "true"}
+        URL,
+        content=await asyncio.to_thread(path.read_bytes),
+        headers={"Content-Type": media_type},
+        params={"dry_run": "true"},
     )
     job = await finished(client, response)
     assert job["state"] == "succeeded", job
@@ -424,7 +438,7 @@ async def test_post_a_spreadsheet(places, client, path, media_type):
     assert await counts() == (0, 0, 0)
 
 
-async def test_post_another_media_type_is_415(client):
+async def test_post_another_media_type_is_415(client: httpx.AsyncClient) -> None:
     response = await client.post(URL, content=b"hello", headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
     problem = response.json()
@@ -439,7 +453,7 @@ async def test_post_another_media_type_is_415(client):
     ]
 
 
-async def test_post_a_file_with_schema_errors_is_422_listing_them(places, client):
+async def test_post_a_file_with_schema_errors_is_422_listing_them(places: None, client: httpx.AsyncClient) -> None:
     data = sample()
     for grant in data["grants"]:
         grant["amountAwarded"] = str(grant["amountAwarded"])
@@ -459,7 +473,7 @@ async def test_post_a_file_with_schema_errors_is_422_listing_them(places, client
     assert await counts() == (0, 0, 0)
 
 
-async def test_post_a_file_too_large_is_413(client):
+async def test_post_a_file_too_large_is_413(client: httpx.AsyncClient) -> None:
     response = await client.post(
         URL, content=b" " * (importer.MAX_FILE_BYTES + 1), headers={"Content-Type": "application/json"}
     )
@@ -467,7 +481,7 @@ async def test_post_a_file_too_large_is_413(client):
     assert response.json()["errors"] == [{"field": "body", "message": "larger than 50 MB", "location": "body"}]
 
 
-async def test_post_a_bad_source_url_is_400(client):
+async def test_post_a_bad_source_url_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post(
         URL, content=b"{}", headers={"Content-Type": "application/json"}, params={"source_url": "not a url"}
     )
@@ -478,12 +492,12 @@ async def test_post_a_bad_source_url_is_400(client):
 # Keys, ownership and the change feed ------------------------------------------------------------------------
 
 
-async def test_importing_needs_a_key(places, anonymous):
+async def test_importing_needs_a_key(places: None, anonymous: httpx.AsyncClient) -> None:
     response = await anonymous.post(URL, content=JSON_SAMPLE.read_bytes(), headers={"Content-Type": "application/json"})
     assert response.status_code == 401
 
 
-async def test_an_import_appears_in_the_change_feed(places, client):
+async def test_an_import_appears_in_the_change_feed(places: None, client: httpx.AsyncClient) -> None:
     await client.post(URL, content=JSON_SAMPLE.read_bytes(), headers={"Content-Type": "application/json"})
     feed = (await client.get("/v1/changes", params={"limit": 1000})).json()["items"]
     created = [(c["collection"], c["operation"]) for c in feed if c["collection"] in ("grants", "organisations")]
@@ -491,7 +505,9 @@ async def test_an_import_appears_in_the_change_feed(places, client):
     assert created.count(("organisations", "create")) == 63
 
 
-async def test_a_partner_may_not_update_grants_another_contributed(app, places, client):
+async def test_a_partner_may_not_update_grants_another_contributed(
+    app: Litestar, places: None, client: httpx.AsyncClient
+) -> None:
     from api.services.resources import keys
     from tests.conftest import make_client
 
@@ -506,7 +522,9 @@ async def test_a_partner_may_not_update_grants_another_contributed(app, places, 
     assert (await client.get(f"/v1/grants/{changed['grants'][0]['id']}")).json()["name"] != "Renamed by someone else"
 
 
-async def test_an_imports_change_entries_hold_each_record_as_the_api_reads_it(app, places, client):
+async def test_an_imports_change_entries_hold_each_record_as_the_api_reads_it(
+    app: Litestar, places: None, client: httpx.AsyncClient
+) -> None:
     """Created records are logged from the rows the import wrote, not read back: each entry must still be
     the whole record as a read shows it, references and places named, money and dates as served."""
     from api.services.records.changes import UNLOGGED
@@ -533,7 +551,7 @@ async def test_an_imports_change_entries_hold_each_record_as_the_api_reads_it(ap
     assert any(c["fields"].get("places") for c in logged if c["collection"] == "grants")
 
 
-async def test_an_import_turns_the_cycle_collector_off_while_it_runs_and_back_on_after(places):
+async def test_an_import_turns_the_cycle_collector_off_while_it_runs_and_back_on_after(places: None) -> None:
     import gc
 
     seen_during: list[bool] = []
@@ -553,7 +571,7 @@ async def test_an_import_turns_the_cycle_collector_off_while_it_runs_and_back_on
     assert gc.isenabled()
 
 
-async def test_nul_characters_are_removed_from_text_and_said_so(places, client):
+async def test_nul_characters_are_removed_from_text_and_said_so(places: None, client: httpx.AsyncClient) -> None:
     """PostgreSQL cannot store NUL; in JSON it can only come as the escape \\u0000."""
     data = one_grant(title="Youth\u0000 work", placenetNote="a\u0000b")
     content = json.dumps(data).encode()

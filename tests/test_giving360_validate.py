@@ -27,7 +27,7 @@ def sample() -> dict[str, Any]:
     return data
 
 
-def test_the_real_sample_is_valid_without_the_network(monkeypatch):
+def test_the_real_sample_is_valid_without_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_network(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the validator tried to reach the network")
 
@@ -49,7 +49,7 @@ def test_the_real_sample_is_valid_without_the_network(monkeypatch):
         ),
     ],
 )
-def test_schema_errors_say_what_to_fix(change, expected):
+def test_schema_errors_say_what_to_fix(change: dict[str, Any], expected: tuple[str, str]) -> None:
     data = sample()
     data["grants"][0].update(change)
     ((where, message),) = errors_of(data)
@@ -57,13 +57,13 @@ def test_schema_errors_say_what_to_fix(change, expected):
     assert message.startswith(expected[1]), message
 
 
-def test_a_date_time_must_be_a_real_date_time():
+def test_a_date_time_must_be_a_real_date_time() -> None:
     data = sample()
     data["grants"][0]["awardDate"] = "2016-08-09T25:00:00+00:00"  # the format checker, not only the pattern
     assert [where for where, _ in errors_of(data)] == ["grants[0].awardDate"]
 
 
-def test_identical_grants_twice_are_a_schema_error():
+def test_identical_grants_twice_are_a_schema_error() -> None:
     data = sample()
     data["grants"].append(copy.deepcopy(data["grants"][0]))
     assert errors_of(data) == [
@@ -83,7 +83,7 @@ def test_identical_grants_twice_are_a_schema_error():
         ("1142154", None),
     ],
 )
-def test_org_id_prefixes_are_the_longest_registered_match(identifier, prefix):
+def test_org_id_prefixes_are_the_longest_registered_match(identifier: str, prefix: str | None) -> None:
     assert orgids.prefix_of(identifier) == prefix
 
 
@@ -100,11 +100,11 @@ def test_org_id_prefixes_are_the_longest_registered_match(identifier, prefix):
         ("360G-blagrave-x", "1142154", None, ["org_id_registered_number"]),
     ],
 )
-def test_org_id_checks(identifier, charity, company, kinds):
+def test_org_id_checks(identifier: str, charity: str | None, company: str | None, kinds: list[str]) -> None:
     assert [kind for kind, _, _ in orgids.checks(identifier, "recipient", charity, company)] == kinds
 
 
-def test_new_organisations_get_a_kind_from_their_register():
+def test_new_organisations_get_a_kind_from_their_register() -> None:
     assert orgids.kind_for("GB-CHC-1", "funder") == "funder"
     assert orgids.kind_for("GB-CHC-1142154", "recipient") == "charity"
     assert orgids.kind_for("GB-LAE-COV", "recipient") == "local_authority"
@@ -125,11 +125,11 @@ def test_new_organisations_get_a_kind_from_their_register():
         (None, None),
     ],
 )
-def test_the_area_type_comes_from_the_code(code, expected):
+def test_the_area_type_comes_from_the_code(code: str | None, expected: tuple[str, str] | None) -> None:
     assert geocodes.code_type(geocodes.normalise(code)) == expected
 
 
-def test_only_codelist_types_are_given_out():
+def test_only_codelist_types_are_given_out() -> None:
     assert geocodes.standard_type("E06000038") == "UA"
     assert geocodes.standard_type("E47000001") is None
     assert geocodes.normalise("  e06000038 ") == "E06000038"

@@ -13,9 +13,11 @@ import os
 import resource
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.services.giving360 import importer
@@ -69,13 +71,15 @@ def row(number: int, *cells: tuple[str, str]) -> str:
     )
 
 
-def workbook(sheet_xml: str, stored_at: str = "xl/worksheets/sheet1.xml", **extra: bytes) -> bytes:
+def workbook(
+    sheet_xml: str, stored_at: str = "xl/worksheets/sheet1.xml", extra: dict[str, bytes] | None = None
+) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in PARTS.items():
             archive.writestr(name, text)
         archive.writestr(stored_at, sheet_xml)
-        for name, content in extra.items():
+        for name, content in (extra or {}).items():
             archive.writestr(name, content)
     return out.getvalue()
 
@@ -94,7 +98,7 @@ def many_rows(count: int) -> bytes:
 
 def zip_bomb_ratio() -> bytes:
     """A part of 20 MB of spaces, a few KB zipped: real sheets compress 5 to 20 times."""
-    return workbook(sheet([TITLES]), **{"xl/sharedStrings.xml": b"<sst>" + b" " * 20_000_000 + b"</sst>"})
+    return workbook(sheet([TITLES]), extra={"xl/sharedStrings.xml": b"<sst>" + b" " * 20_000_000 + b"</sst>"})
 
 
 def zip_bomb_size() -> bytes:
@@ -132,12 +136,12 @@ def peak_memory_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-async def nothing_written(client: Any) -> None:
+async def nothing_written(client: httpx.AsyncClient) -> None:
     assert (await Grant.count(), await Organisation.count(), await Change.count()) == (0, 0, 0)
     assert (await client.get("/v1/changes")).json()["items"] == []
 
 
-async def refused(client: Any, content: bytes, media_type: str) -> tuple[int, dict[str, Any]]:
+async def refused(client: httpx.AsyncClient, content: bytes, media_type: str) -> tuple[int, dict[str, Any]]:
     before = peak_memory_kb()
     response = await client.post(URL, content=content, headers={"Content-Type": media_type})
     assert response.headers["content-type"] == "application/problem+json", response.text
@@ -167,7 +171,9 @@ def names_limit(problem: dict[str, Any], limit: str, found: object) -> None:
         ("XFD1048576", "grants", 1048575),  # both: a worker past 12 GB
     ],
 )
-async def test_a_far_cell_is_refused_before_the_sheet_is_expanded(client, ref, limit, found):
+async def test_a_far_cell_is_refused_before_the_sheet_is_expanded(
+    client: httpx.AsyncClient, ref: str, limit: str, found: int
+) -> None:
     content = far_cell(ref)
     assert len(content) < 2000
     status, problem = await refused(client, content, XLSX)
@@ -175,7 +181,7 @@ async def test_a_far_cell_is_refused_before_the_sheet_is_expanded(client, ref, l
     names_limit(problem, limit, found)
 
 
-async def test_a_declared_dimension_alone_is_not_refused(places, client):
+async def test_a_declared_dimension_alone_is_not_refused(places: None, client: httpx.AsyncClient) -> None:
     """What openpyxl expands is the cells a sheet holds, not the size it declares (which LibreOffice gives as
     A1:AL65536 for the real Blagrave Trust file): the real sample, declaring all of Excel, reads as ever."""
 
@@ -195,14 +201,14 @@ async def test_a_declared_dimension_alone_is_not_refused(places, client):
     assert (job["state"], job["report"]["grants"]["in_file"]) == ("succeeded", 68)
 
 
-async def test_too_many_rows_are_refused(client):
+async def test_too_many_rows_are_refused(client: httpx.AsyncClient) -> None:
     status, problem = await refused(client, many_rows(LIMITS.grants + 1), XLSX)
     assert status == 422
     names_limit(problem, "grants", LIMITS.grants + 1)
     assert "the sheet sheet1 has a cell in row 100002" in problem["detail"]
 
 
-async def test_a_zip_bomb_by_its_compression_is_refused(client):
+async def test_a_zip_bomb_by_its_compression_is_refused(client: httpx.AsyncClient) -> None:
     content = zip_bomb_ratio()
     assert len(content) < 100_000
     status, problem = await refused(client, content, XLSX)
@@ -211,7 +217,7 @@ async def test_a_zip_bomb_by_its_compression_is_refused(client):
     names_limit(problem, "compression_ratio", ratio)
 
 
-async def test_a_zip_bomb_by_its_size_is_413(client):
+async def test_a_zip_bomb_by_its_size_is_413(client: httpx.AsyncClient) -> None:
     content = zip_bomb_size()
     assert len(content) < 2_000_000
     status, problem = await refused(client, content, XLSX)
@@ -221,12 +227,12 @@ async def test_a_zip_bomb_by_its_size_is_413(client):
 
 
 @pytest.mark.parametrize("part", ["xl/worksheets/sheet1.xml", "xl/sharedStrings.xml"])
-async def test_billion_laughs_are_refused(client, part):
+async def test_billion_laughs_are_refused(client: httpx.AsyncClient, part: str) -> None:
     laughs = sheet([TITLES, row(2, ("A2", "&lol9;"))], prolog=BILLION_LAUGHS)
     content = (
         workbook(laughs)
         if part.endswith("sheet1.xml")
-        else workbook(sheet([TITLES]), **{part: f"{BILLION_LAUGHS}<sst><si><t>&lol9;</t></si></sst>".encode()})
+        else workbook(sheet([TITLES]), extra={part: f"{BILLION_LAUGHS}<sst><si><t>&lol9;</t></si></sst>".encode()})
     )
     status, problem = await refused(client, content, XLSX)
     assert status == 422
@@ -234,7 +240,7 @@ async def test_billion_laughs_are_refused(client, part):
     assert part in problem["detail"]
 
 
-async def test_a_nul_byte_in_a_sheet_is_unreadable(client):
+async def test_a_nul_byte_in_a_sheet_is_unreadable(client: httpx.AsyncClient) -> None:
     content = workbook(sheet([TITLES, row(2, ("A2", "a\x00b"))]))
     status, problem = await refused(client, content, XLSX)
     assert status == 422
@@ -245,7 +251,7 @@ async def test_a_nul_byte_in_a_sheet_is_unreadable(client):
 
 
 @pytest.mark.parametrize("ref", ["B150000", "b150000", "$B$150000"])
-async def test_a_cell_is_counted_where_its_own_reference_puts_it(client, ref):
+async def test_a_cell_is_counted_where_its_own_reference_puts_it(client: httpx.AsyncClient, ref: str) -> None:
     """openpyxl places a cell by its own `r`, whatever its row says: a row of no number (or the wrong one)
     holding B150000 makes a sheet of 150,000 rows."""
     cell = f'<c r="{ref}" t="inlineStr"><is><t>x</t></is></c>'
@@ -267,7 +273,9 @@ async def test_a_cell_is_counted_where_its_own_reference_puts_it(client, ref):
     ],
     ids=["merged-rows", "merged-column", "merged-area", "hyperlink-rows", "hyperlink-columns"],
 )
-async def test_a_merged_or_linked_range_counts_every_cell_openpyxl_makes_of_it(client, after, limit, found):
+async def test_a_merged_or_linked_range_counts_every_cell_openpyxl_makes_of_it(
+    client: httpx.AsyncClient, after: str, limit: str, found: int
+) -> None:
     content = workbook(sheet([TITLES, row(2, ("A2", "g"), ("B2", "t"))], after=after))
     assert len(content) < 2000
     status, problem = await refused(client, content, XLSX)
@@ -284,7 +292,9 @@ async def test_a_merged_or_linked_range_counts_every_cell_openpyxl_makes_of_it(c
         ("data/sheet1.bin", "xl/data/sheet1.bin"),  # not even named .xml
     ],
 )
-async def test_a_sheet_stored_outside_the_worksheets_folder_is_checked(client, target, stored_at, monkeypatch):
+async def test_a_sheet_stored_outside_the_worksheets_folder_is_checked(
+    client: httpx.AsyncClient, target: str, stored_at: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rels = PARTS["xl/_rels/workbook.xml.rels"].replace('Target="worksheets/sheet1.xml"', f'Target="{target}"')
     monkeypatch.setitem(PARTS, "xl/_rels/workbook.xml.rels", rels)
     content = workbook(sheet([TITLES, row(150000, ("A150000", "x"))]), stored_at=stored_at)
@@ -304,14 +314,16 @@ async def test_a_sheet_stored_outside_the_worksheets_folder_is_checked(client, t
     ],
     ids=["row-number", "fractional-row", "cell-reference", "range"],
 )
-async def test_a_malformed_sheet_is_unreadable_not_a_server_error(client, rows, why):
+async def test_a_malformed_sheet_is_unreadable_not_a_server_error(
+    client: httpx.AsyncClient, rows: list[str], why: str
+) -> None:
     after = '<mergeCells count="1"><mergeCell ref="A1:?"/></mergeCells>' if "mergeCell" in why else ""
     status, problem = await refused(client, workbook(sheet(rows, after=after)), XLSX)
     assert status == 422
     assert problem["errors"][0]["message"] == f"unreadable: The file cannot be read: the sheet sheet1 has {why}."
 
 
-async def test_a_zip_whose_directory_points_before_its_start_is_unreadable(client):
+async def test_a_zip_whose_directory_points_before_its_start_is_unreadable(client: httpx.AsyncClient) -> None:
     """The end record's offset of the directory, made larger than the file: every part's place works out
     negative, and reading one is `ValueError: negative seek value`."""
     content = bytearray(workbook(sheet([TITLES, row(2, ("A2", "g"))])))
@@ -337,13 +349,15 @@ async def test_a_zip_whose_directory_points_before_its_start_is_unreadable(clien
     ],
     ids=["rows", "columns", "cell", "field-past-the-csv-module-cap"],
 )
-async def test_a_csv_bomb_is_refused(client, rows, limit, found):
+async def test_a_csv_bomb_is_refused(
+    client: httpx.AsyncClient, rows: list[list[str]], limit: str, found: int | str
+) -> None:
     status, problem = await refused(client, csv_text(rows), "text/csv")
     assert status == 422
     names_limit(problem, limit, found)
 
 
-async def test_nul_bytes_in_a_csv_never_reach_the_database(places, client):
+async def test_nul_bytes_in_a_csv_never_reach_the_database(places: None, client: httpx.AsyncClient) -> None:
     """PostgreSQL cannot store a NUL: flattentool's CSV reading drops it, and the grant is written without."""
     lines = CSV_SAMPLE.read_bytes().split(b"\n")
     lines[1] = lines[1].replace(b"Achieving Further", b"Achieving\x00 Further", 1)
@@ -358,20 +372,20 @@ async def test_nul_bytes_in_a_csv_never_reach_the_database(places, client):
 
 
 @pytest.mark.parametrize("depth", [LIMITS.json_depth + 1, 100_000])
-async def test_deep_json_is_refused(client, depth):
+async def test_deep_json_is_refused(client: httpx.AsyncClient, depth: int) -> None:
     status, problem = await refused(client, deep_json(depth), "application/json")
     assert status == 422
     names_limit(problem, "json_depth", f"more than {LIMITS.json_depth}")
 
 
-async def test_json_of_too_many_grants_is_refused(client):
+async def test_json_of_too_many_grants_is_refused(client: httpx.AsyncClient) -> None:
     content = b'{"grants": [' + b",".join([b"{}"] * (LIMITS.grants + 1)) + b"]}"
     status, problem = await refused(client, content, "application/json")
     assert status == 422
     names_limit(problem, "grants", LIMITS.grants + 1)
 
 
-async def test_json_with_a_raw_nul_byte_is_unreadable(client):
+async def test_json_with_a_raw_nul_byte_is_unreadable(client: httpx.AsyncClient) -> None:
     status, problem = await refused(client, b'{"grants": [{"id": "a\x00b"}]}', "application/json")
     assert status == 422
     assert problem["errors"][0]["message"].startswith("unreadable: The file is not valid JSON")
@@ -406,7 +420,9 @@ def one_grant(**fields: str) -> bytes:
     ],
     ids=["surrogate", "low-surrogate", "infinity", "minus-infinity"],
 )
-async def test_json_that_no_database_can_hold_is_unreadable(client, fields, message, dry_run):
+async def test_json_that_no_database_can_hold_is_unreadable(
+    client: httpx.AsyncClient, fields: dict[str, str], message: str, dry_run: str
+) -> None:
     """What msgspec refuses and json reads (a lone surrogate, a number past a float's range, read as
     infinity) is refused as unreadable, naming where: not a 500, and not a grant of no amount."""
     content = one_grant(**fields)
@@ -434,7 +450,9 @@ def big_csv(grants: int) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
-async def test_a_file_that_takes_too_much_cpu_ends_its_own_process_and_the_server_answers_meanwhile(places, client):
+async def test_a_file_that_takes_too_much_cpu_ends_its_own_process_and_the_server_answers_meanwhile(
+    places: None, client: httpx.AsyncClient
+) -> None:
     content = big_csv(20_000)
     task = asyncio.create_task(
         importer.import_file(content, file_format="csv", file_name="big.csv", actor=ADMIN, limits=Limits(cpu_seconds=2))
@@ -450,7 +468,7 @@ async def test_a_file_that_takes_too_much_cpu_ends_its_own_process_and_the_serve
     await nothing_written(client)
 
 
-async def test_a_file_that_needs_too_much_memory_ends_its_own_process(places, client):
+async def test_a_file_that_needs_too_much_memory_ends_its_own_process(places: None, client: httpx.AsyncClient) -> None:
     before = peak_memory_kb()
     with pytest.raises(LimitExceeded) as refused_by:
         await importer.import_file(
@@ -461,7 +479,7 @@ async def test_a_file_that_needs_too_much_memory_ends_its_own_process(places, cl
     await nothing_written(client)
 
 
-def test_the_command_line_uses_the_same_limits(tmp_path):
+def test_the_command_line_uses_the_same_limits(tmp_path: Path) -> None:
     from tests.test_giving360_cli import placenet
 
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/placenet.sqlite3"}
@@ -479,13 +497,15 @@ def test_the_command_line_uses_the_same_limits(tmp_path):
         (workbook(sheet([TITLES]))[:-30], "it is not a zip archive, as every .xlsx file is."),  # cut short
     ],
 )
-async def test_a_spreadsheet_that_is_not_a_zip_is_refused_at_once(client, content, why):
+async def test_a_spreadsheet_that_is_not_a_zip_is_refused_at_once(
+    client: httpx.AsyncClient, content: bytes, why: str
+) -> None:
     status, problem = await refused(client, content, XLSX)
     assert status == 422
     assert problem["errors"][0]["message"] == f"unreadable: The file cannot be read as a XLSX spreadsheet: {why}"
 
 
-async def test_a_damaged_part_is_unreadable_not_a_server_error(client):
+async def test_a_damaged_part_is_unreadable_not_a_server_error(client: httpx.AsyncClient) -> None:
     content = bytearray(workbook(sheet([TITLES, row(2, ("A2", "x" * 5000))])))
     start = content.index(b"xl/worksheets/sheet1.xml") + len(b"xl/worksheets/sheet1.xml")
     content[start + 20 : start + 60] = b"\xff" * 40  # the sheet's compressed bytes, scrambled
@@ -496,7 +516,7 @@ async def test_a_damaged_part_is_unreadable_not_a_server_error(client):
     )
 
 
-async def test_a_file_that_takes_too_long_on_the_clock_is_stopped(places, client):
+async def test_a_file_that_takes_too_long_on_the_clock_is_stopped(places: None, client: httpx.AsyncClient) -> None:
     with pytest.raises(LimitExceeded) as refused_by:
         await importer.import_file(
             big_csv(20_000), file_format="csv", file_name="big.csv", actor=ADMIN, limits=Limits(wall_seconds=1)
@@ -540,7 +560,9 @@ READER_FAILURES = [
 
 
 @pytest.mark.parametrize(("function", "why"), READER_FAILURES, ids=["unpickling", "exception", "exit"])
-async def test_a_reader_that_fails_in_its_sandbox_is_unreadable_not_a_server_error(client, monkeypatch, function, why):
+async def test_a_reader_that_fails_in_its_sandbox_is_unreadable_not_a_server_error(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, function: Callable[..., object], why: str
+) -> None:
     """The sandbox runs the function by name, in a process of its own: the test's stands in for the reading."""
     monkeypatch.setattr(importer, "_prepare", function)
     status, problem = await refused(client, one_grant(), "application/json")
@@ -549,7 +571,9 @@ async def test_a_reader_that_fails_in_its_sandbox_is_unreadable_not_a_server_err
 
 
 @pytest.mark.parametrize(("function", "why"), READER_FAILURES[:2], ids=["unpickling", "exception"])
-async def test_a_reader_that_fails_while_checking_a_file_is_unreadable(client, monkeypatch, function, why):
+async def test_a_reader_that_fails_while_checking_a_file_is_unreadable(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, function: Callable[..., object], why: str
+) -> None:
     from api.services.giving360 import convert
 
     monkeypatch.setattr(convert, "inspect", function)
@@ -558,7 +582,9 @@ async def test_a_reader_that_fails_while_checking_a_file_is_unreadable(client, m
     assert problem["errors"][0]["message"] == f"unreadable: The file cannot be read: {why}."
 
 
-async def test_anything_else_that_fails_checking_a_file_is_unreadable(client, monkeypatch):
+async def test_anything_else_that_fails_checking_a_file_is_unreadable(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The jobs' own backstop, should the sandbox itself raise what it should not."""
     from api.services.giving360 import sandbox
 
@@ -571,7 +597,9 @@ async def test_anything_else_that_fails_checking_a_file_is_unreadable(client, mo
     assert problem["errors"][0]["message"] == "unreadable: The file cannot be read: checking it failed unexpectedly."
 
 
-async def test_a_job_whose_reader_fails_is_failed_as_unreadable(client, monkeypatch):
+async def test_a_job_whose_reader_fails_is_failed_as_unreadable(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(importer, "_prepare", raises_a_readers_bug)
     response = await client.post(URL, content=XLSX_SAMPLE.read_bytes(), headers={"Content-Type": XLSX})
     job = await finished(client, response)

@@ -9,7 +9,9 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
+from litestar import Litestar
 
 from api.services.giving360 import jobs
 from models.tables import Change, Grant, GrantPlace, ImportJob, Organisation
@@ -26,7 +28,7 @@ async def counts() -> tuple[int, int, int]:
     return await Grant.count(), await Organisation.count(), await GrantPlace.count()
 
 
-async def test_a_spreadsheet_is_a_job_that_ends_with_the_report(places, client):
+async def test_a_spreadsheet_is_a_job_that_ends_with_the_report(places: None, client: httpx.AsyncClient) -> None:
     response = await client.post(URL, content=XLSX_SAMPLE.read_bytes(), headers={"Content-Type": XLSX})
     assert response.status_code == 202
     accepted = response.json()
@@ -48,7 +50,9 @@ async def test_a_spreadsheet_is_a_job_that_ends_with_the_report(places, client):
     assert await counts() == (68, 63, 67)
 
 
-async def test_a_large_json_package_is_a_job_and_a_small_one_is_not(places, client, monkeypatch):
+async def test_a_large_json_package_is_a_job_and_a_small_one_is_not(
+    places: None, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     small = await client.post(URL, content=JSON_SAMPLE.read_bytes(), headers={"Content-Type": "application/json"})
     assert small.status_code == 200
     assert small.json()["grants"]["created"] == 68
@@ -63,7 +67,9 @@ async def test_a_large_json_package_is_a_job_and_a_small_one_is_not(places, clie
     assert job["progress"] == {"written": 1, "to_write": 1}
 
 
-async def test_a_job_writes_the_same_change_feed_as_a_synchronous_import(places, client):
+async def test_a_job_writes_the_same_change_feed_as_a_synchronous_import(
+    places: None, client: httpx.AsyncClient
+) -> None:
     await finished(
         client, await client.post(URL, content=CSV_SAMPLE.read_bytes(), headers={"Content-Type": "text/csv"})
     )
@@ -72,7 +78,7 @@ async def test_a_job_writes_the_same_change_feed_as_a_synchronous_import(places,
     assert (made.count(("grants", "create")), made.count(("organisations", "create")), len(made)) == (68, 63, 131)
 
 
-async def test_a_dry_run_job_writes_nothing(places, client):
+async def test_a_dry_run_job_writes_nothing(places: None, client: httpx.AsyncClient) -> None:
     response = await client.post(
         URL, content=CSV_SAMPLE.read_bytes(), headers={"Content-Type": "text/csv"}, params={"dry_run": "true"}
     )
@@ -88,7 +94,9 @@ async def test_a_dry_run_job_writes_nothing(places, client):
     assert await Change.count() == 0
 
 
-async def test_a_job_whose_file_has_errors_fails_with_the_problem_and_writes_nothing(places, client):
+async def test_a_job_whose_file_has_errors_fails_with_the_problem_and_writes_nothing(
+    places: None, client: httpx.AsyncClient
+) -> None:
     rows = CSV_SAMPLE.read_text(encoding="utf-8").splitlines()
     rows[1] = rows[1].replace(",GBP,300000,", ",GBP,lots,", 1)
     response = await client.post(URL, content="\n".join(rows).encode(), headers={"Content-Type": "text/csv"})
@@ -102,7 +110,9 @@ async def test_a_job_whose_file_has_errors_fails_with_the_problem_and_writes_not
     assert await Change.count() == 0
 
 
-async def test_a_job_is_seen_only_by_its_organisations_keys_and_admins(app, places, client, anonymous):
+async def test_a_job_is_seen_only_by_its_organisations_keys_and_admins(
+    app: Litestar, places: None, client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
     from api.services.resources import keys
 
     await builders.organisation(client, "IVAR", kind="research_institute")
@@ -126,7 +136,7 @@ async def test_a_job_is_seen_only_by_its_organisations_keys_and_admins(app, plac
     assert (await anonymous.get(location)).status_code == 401
 
 
-async def test_an_unknown_job_is_404(client):
+async def test_an_unknown_job_is_404(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/v1/imports/{uuid.uuid4()}")).status_code == 404
     assert (await client.get("/v1/imports/not-a-job")).status_code == 404
 
@@ -141,7 +151,7 @@ async def _job_row(state: str, heartbeat_age: datetime.timedelta) -> uuid.UUID:
 
 
 @pytest.mark.parametrize("state", ["queued", "running"])
-async def test_a_job_whose_worker_stopped_is_failed_when_read(client, state):
+async def test_a_job_whose_worker_stopped_is_failed_when_read(client: httpx.AsyncClient, state: str) -> None:
     """A job no live worker runs (its heartbeat stopped over STALE_SECONDS ago) must not stay running."""
     job_id = await _job_row(state, datetime.timedelta(seconds=jobs.STALE_SECONDS + 60))
     job = (await client.get(f"/v1/imports/{job_id}")).json()
@@ -154,13 +164,13 @@ async def test_a_job_whose_worker_stopped_is_failed_when_read(client, state):
     assert row is not None and row["state"] == "failed"  # recorded, for every worker
 
 
-async def test_a_job_with_a_recent_heartbeat_is_left_running(client):
+async def test_a_job_with_a_recent_heartbeat_is_left_running(client: httpx.AsyncClient) -> None:
     job_id = await _job_row("running", datetime.timedelta(seconds=10))
     job: dict[str, Any] = (await client.get(f"/v1/imports/{job_id}")).json()
     assert (job["state"], job["problem"]) == ("running", None)
 
 
-async def test_a_hostile_spreadsheet_is_refused_before_any_job_is_made(client):
+async def test_a_hostile_spreadsheet_is_refused_before_any_job_is_made(client: httpx.AsyncClient) -> None:
     from tests.test_hostile_uploads import far_cell
 
     response = await client.post(URL, content=far_cell("XFD1048576"), headers={"Content-Type": XLSX})
@@ -169,14 +179,18 @@ async def test_a_hostile_spreadsheet_is_refused_before_any_job_is_made(client):
 
 
 @pytest.mark.parametrize(("content", "media_type"), [(b"false", "text/csv"), (b"Identifier,Title\n", "text/csv")])
-async def test_a_spreadsheet_with_no_grants_is_refused_at_once(client, content, media_type):
+async def test_a_spreadsheet_with_no_grants_is_refused_at_once(
+    client: httpx.AsyncClient, content: bytes, media_type: str
+) -> None:
     response = await client.post(URL, content=content, headers={"Content-Type": media_type})
     assert response.status_code == 422
     assert response.json()["errors"][0]["message"].startswith("schema: The file has no grants.")
     assert await ImportJob.count() == 0
 
 
-async def test_a_job_stopped_by_its_sandbox_fails_with_the_limit_named(places, client, monkeypatch):
+async def test_a_job_stopped_by_its_sandbox_fails_with_the_limit_named(
+    places: None, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A file within the limits checked before it is read, whose reading then takes more CPU than its
     sandbox may: the job fails with the problem a synchronous import would have answered."""
     import functools
@@ -185,9 +199,7 @@ async def test_a_job_stopped_by_its_sandbox_fails_with_the_limit_named(places, c
     from api.services.giving360.limits import Limits
     from tests.test_hostile_uploads import big_csv
 
-    monkeypatch.setattr(
-        jobs.importer, "import_file", functools.partial(importer.import_file, limits=Limits(cpu_seconds=1))
-    )
+    monkeypatch.setattr(importer, "import_file", functools.partial(importer.import_file, limits=Limits(cpu_seconds=1)))
     response = await client.post(URL, content=big_csv(20_000), headers={"Content-Type": "text/csv"})
     job = await finished(client, response)
     assert (job["state"], job["grants_in_file"]) == ("failed", 20_000)
@@ -202,7 +214,9 @@ async def test_a_job_stopped_by_its_sandbox_fails_with_the_limit_named(places, c
     assert await counts() == (0, 0, 0)
 
 
-async def test_a_running_job_beats_while_its_worker_lives(places, client, monkeypatch):
+async def test_a_running_job_beats_while_its_worker_lives(
+    places: None, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import asyncio
 
     monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.05)

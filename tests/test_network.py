@@ -34,7 +34,8 @@ def slugs_by_id(network: dict[str, Any]) -> dict[str, str]:
 def edge(network: dict[str, Any], one: str, other: str) -> dict[str, Any]:
     """The edge between two organisations (by slug), its roles turned to read from `one` to `other`."""
     slug = slugs_by_id(network)
-    for found in network["edges"]:
+    edges: list[dict[str, Any]] = network["edges"]
+    for found in edges:
         ends = (slug[found["source"]], slug[found["target"]])
         if ends in ((one, other), (other, one)):
             if ends == (other, one):

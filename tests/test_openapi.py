@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
+import httpx
+from litestar import Litestar
 from openapi_spec_validator import validate
 
 from api.http.openapi import COMMITTED, spec_json
 
 
-def test_committed_spec_matches_the_code(app):
+def test_committed_spec_matches_the_code(app: Litestar) -> None:
     assert COMMITTED.read_text(encoding="utf-8") == spec_json(app), "run `make openapi` and commit the diff"
 
 
-def test_spec_is_valid_openapi_3_1(app):
+def test_spec_is_valid_openapi_3_1(app: Litestar) -> None:
     spec = json.loads(spec_json(app))
     assert spec["openapi"].startswith("3.1")
     validate(spec)
 
 
-def test_every_operation_is_named_described_and_tagged(app):
+def test_every_operation_is_named_described_and_tagged(app: Litestar) -> None:
     spec = json.loads(spec_json(app))
     tags = {tag["name"] for tag in spec["tags"]}
     operations = [op for path in spec["paths"].values() for op in path.values()]
@@ -34,13 +37,13 @@ def test_every_operation_is_named_described_and_tagged(app):
             assert list(response["content"]) == ["application/problem+json"]
 
 
-async def test_docs_serve_the_spec(client, app):
+async def test_docs_serve_the_spec(client: httpx.AsyncClient, app: Litestar) -> None:
     response = await client.get("/docs/openapi.json")
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "Placenet"
 
 
-async def test_docs_page_loads_nothing_from_outside(client):
+async def test_docs_page_loads_nothing_from_outside(client: httpx.AsyncClient) -> None:
     page = await client.get("/docs")
     assert page.status_code == 200
     html = page.text
@@ -53,18 +56,18 @@ async def test_docs_page_loads_nothing_from_outside(client):
     assert all(asset.startswith("/docs/static/") for asset in assets), assets
 
 
-async def test_docs_serve_yaml_too(client):
+async def test_docs_serve_yaml_too(client: httpx.AsyncClient) -> None:
     response = await client.get("/docs/openapi.yaml")
     assert response.status_code == 200
     assert "openapi: 3.1" in response.text
 
 
-async def test_health_and_readiness(anonymous):
+async def test_health_and_readiness(anonymous: httpx.AsyncClient) -> None:
     assert (await anonymous.get("/health")).json() == {"status": "ok"}
     assert (await anonymous.get("/ready")).json() == {"status": "ok"}
 
 
-def test_every_example_body_is_valid():
+def test_every_example_body_is_valid() -> None:
     import msgspec
 
     from api.http.openapi import _schema_structs
@@ -75,10 +78,10 @@ def test_every_example_body_is_valid():
         msgspec.json.decode(msgspec.json.encode(example), type=structs[name])
 
 
-def test_every_field_and_parameter_is_described(app):
+def test_every_field_and_parameter_is_described(app: Litestar) -> None:
     spec = json.loads(spec_json(app))
 
-    def described(schema: dict) -> bool:
+    def described(schema: dict[str, Any]) -> bool:
         return "description" in schema or "$ref" in schema or any(described(s) for s in schema.get("anyOf", []))
 
     undescribed = [

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from api.app import create_app
 from api.http.observability import JsonFormatter, request_id
@@ -99,7 +100,7 @@ class TestRateLimitSetting:
 
 
 @pytest.fixture(params=["database", "redis"])
-async def limited_app(request: pytest.FixtureRequest, empty_database: None) -> AsyncIterator[Any]:
+async def limited_app(request: pytest.FixtureRequest, empty_database: None) -> AsyncIterator[Litestar]:
     """The app with a limit of 3 requests a minute, counted in each backend."""
     from api.services.platform import store as shared
 
@@ -112,8 +113,8 @@ async def limited_app(request: pytest.FixtureRequest, empty_database: None) -> A
 
 
 class TestRateLimit:
-    async def test_the_fourth_request_in_a_minute_is_refused_with_when_to_retry(self, limited_app: Any) -> None:
-        async with make_client(limited_app) as anonymous:  # type: ignore[attr-defined]
+    async def test_the_fourth_request_in_a_minute_is_refused_with_when_to_retry(self, limited_app: Litestar) -> None:
+        async with make_client(limited_app) as anonymous:
             answers = [await anonymous.get("/v1/places") for _ in range(4)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429]
         assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
@@ -124,15 +125,15 @@ class TestRateLimit:
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert refused.headers["ratelimit-limit"] == "3"
 
-    async def test_each_caller_has_its_own_count(self, limited_app: Any, admin_key: str) -> None:
-        async with make_client(limited_app) as anonymous, make_client(limited_app, admin_key) as keyed:  # type: ignore[attr-defined]
+    async def test_each_caller_has_its_own_count(self, limited_app: Litestar, admin_key: str) -> None:
+        async with make_client(limited_app) as anonymous, make_client(limited_app, admin_key) as keyed:
             for _ in range(3):
                 assert (await anonymous.get("/v1/places")).status_code == 200
             assert (await anonymous.get("/v1/places")).status_code == 429
             assert (await keyed.get("/v1/places")).status_code == 200, "the key is counted apart from the address"
 
     async def test_a_key_is_looked_up_once_per_request(
-        self, limited_app: Any, admin_key: str, monkeypatch: pytest.MonkeyPatch
+        self, limited_app: Litestar, admin_key: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """The rate limit, Idempotency-Key and the write's `actor` all need the key: one lookup serves them."""
         from api.services.resources import keys
@@ -145,7 +146,7 @@ class TestRateLimit:
             return await authenticate(token)
 
         monkeypatch.setattr(keys, "authenticate", counted)
-        async with make_client(limited_app, admin_key) as keyed:  # type: ignore[attr-defined]
+        async with make_client(limited_app, admin_key) as keyed:
             created = await keyed.post(
                 "/v1/organisations",
                 json={"name": "Looked Up Once Trust", "kind": "foundation"},
@@ -154,16 +155,16 @@ class TestRateLimit:
         assert created.status_code == 201, created.text
         assert len(lookups) == 1
 
-    async def test_invented_keys_do_not_escape_the_limit_of_the_address(self, limited_app: Any) -> None:
-        async with make_client(limited_app) as anonymous:  # type: ignore[attr-defined]
+    async def test_invented_keys_do_not_escape_the_limit_of_the_address(self, limited_app: Litestar) -> None:
+        async with make_client(limited_app) as anonymous:
             statuses = [
                 (await anonymous.get("/v1/places", headers={"Authorization": f"Bearer made-up-{i}"})).status_code
                 for i in range(4)
             ]
         assert statuses == [200, 200, 200, 429]
 
-    async def test_operations_endpoints_are_not_limited(self, limited_app: Any) -> None:
-        async with make_client(limited_app) as anonymous:  # type: ignore[attr-defined]
+    async def test_operations_endpoints_are_not_limited(self, limited_app: Litestar) -> None:
+        async with make_client(limited_app) as anonymous:
             statuses = {(await anonymous.get(path)).status_code for path in ["/health", "/ready", "/metrics"] * 3}
         assert statuses == {200}
 

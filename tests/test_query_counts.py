@@ -24,7 +24,7 @@ COLLECTIONS = [
 ]
 
 
-async def count(client: httpx.AsyncClient, queries: Callable[[], int], path: str, **params: object) -> int:
+async def count(client: httpx.AsyncClient, queries: Callable[[], int], path: str, **params: str | int) -> int:
     before = queries()
     response = await client.get(path, params=params)
     assert response.status_code == 200, response.text

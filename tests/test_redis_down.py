@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from api.app import create_app
 from api.services.platform import store as shared
@@ -22,7 +23,7 @@ ORGANISATION = {"name": "Degraded Times Trust", "kind": "foundation"}
 
 
 @pytest.fixture
-async def app_without_redis() -> AsyncIterator[Any]:
+async def app_without_redis() -> AsyncIterator[Litestar]:
     """The app with a rate limit of 3 a minute, a replica to route reads to (so read-your-writes is on), and
     REDIS_URL naming a port nobody listens on."""
     settings = dataclasses.replace(
@@ -34,8 +35,8 @@ async def app_without_redis() -> AsyncIterator[Any]:
     await shared.close_store()
 
 
-async def degraded_counts(app: Any) -> dict[str, float]:
-    async with make_client(app) as anonymous:  # type: ignore[attr-defined]  # counted for the rate limit only
+async def degraded_counts(app: Litestar) -> dict[str, float]:
+    async with make_client(app) as anonymous:  # counted for the rate limit only
         text = (await anonymous.get("/metrics")).text
     return {
         feature: metric(text, "placenet_degraded_total", feature=feature)
@@ -43,8 +44,8 @@ async def degraded_counts(app: Any) -> dict[str, float]:
     }
 
 
-async def test_reads_answer_past_the_rate_limit_uncounted(app_without_redis: Any) -> None:
-    async with make_client(app_without_redis) as anonymous:  # type: ignore[attr-defined]
+async def test_reads_answer_past_the_rate_limit_uncounted(app_without_redis: Litestar) -> None:
+    async with make_client(app_without_redis) as anonymous:
         before = await degraded_counts(app_without_redis)
         answers = [await anonymous.get("/v1/places") for _ in range(5)]
         after = await degraded_counts(app_without_redis)
@@ -53,16 +54,18 @@ async def test_reads_answer_past_the_rate_limit_uncounted(app_without_redis: Any
     assert after["rate_limit"] - before["rate_limit"] == 5
 
 
-async def test_ready_says_degraded_not_503(app_without_redis: Any) -> None:
-    async with make_client(app_without_redis) as anonymous:  # type: ignore[attr-defined]
+async def test_ready_says_degraded_not_503(app_without_redis: Litestar) -> None:
+    async with make_client(app_without_redis) as anonymous:
         ready = await anonymous.get("/ready")
         alive = await anonymous.get("/health")
     assert (ready.status_code, ready.json()) == (200, {"status": "degraded"})
     assert alive.status_code == 200
 
 
-async def test_a_post_with_an_idempotency_key_is_503_and_not_applied(app_without_redis: Any, admin_key: str) -> None:
-    async with make_client(app_without_redis, admin_key) as client:  # type: ignore[attr-defined]
+async def test_a_post_with_an_idempotency_key_is_503_and_not_applied(
+    app_without_redis: Litestar, admin_key: str
+) -> None:
+    async with make_client(app_without_redis, admin_key) as client:
         before = await degraded_counts(app_without_redis)
         refused = await client.post("/v1/organisations", json=ORGANISATION, headers={"Idempotency-Key": "k-1"})
         after = await degraded_counts(app_without_redis)
@@ -75,8 +78,8 @@ async def test_a_post_with_an_idempotency_key_is_503_and_not_applied(app_without
     assert after["idempotency"] - before["idempotency"] == 1
 
 
-async def test_writes_without_a_key_and_a_writer_s_reads_go_on(app_without_redis: Any, admin_key: str) -> None:
-    async with make_client(app_without_redis, admin_key) as client:  # type: ignore[attr-defined]
+async def test_writes_without_a_key_and_a_writer_s_reads_go_on(app_without_redis: Litestar, admin_key: str) -> None:
+    async with make_client(app_without_redis, admin_key) as client:
         before = await degraded_counts(app_without_redis)
         created = await client.post("/v1/organisations", json=ORGANISATION)
         read = await client.get(f"/v1/organisations/{created.json()['slug']}")

@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.services.platform import idempotency
@@ -18,7 +19,9 @@ from api.services.platform.errors import Conflict
 SPEC = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 
 
-async def test_a_key_still_in_flight_is_a_409_with_retry_after(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_key_still_in_flight_is_a_409_with_retry_after(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def still_pending(**_: Any) -> str:
         return "pending"
 

@@ -46,12 +46,13 @@ async def test_every_write_keeps_the_tallies_true(client: httpx.AsyncClient) -> 
 
     # A grant moves place, changes its money and currency, and loses its amount.
     both = (await client.get("/v1/grants", params={"q": "Both"})).json()["items"][0]["id"]
-    for change in (
+    changes: list[dict[str, Any]] = [
         {"places": [WANDSWORTH, "E08000026"]},
         {"amount": {"amount": "12.34", "currency": "EUR"}},
         {"amount": None},
         {"places": []},
-    ):
+    ]
+    for change in changes:
         response = await client.patch(f"/v1/grants/{both}", json=change)
         assert response.status_code == 200, response.text
         await assert_true(client)

@@ -108,7 +108,7 @@ def in_progress_by_worker(directory: Path) -> dict[int, float]:
     found = {}
     for path in directory.glob("gauge_livesum_*.db"):
         pid = int(path.stem.rsplit("_", 1)[1])
-        metrics = MultiProcessCollector.merge([str(path)])
+        metrics = MultiProcessCollector.merge([str(path)])  # type: ignore[no-untyped-call]  # unannotated upstream
         found[pid] = sum(
             sample.value
             for metric in metrics

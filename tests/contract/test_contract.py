@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -54,7 +55,7 @@ def empty_database() -> None:
 
 
 @schema.parametrize()
-def test_operation_conforms(case):
+def test_operation_conforms(case: schemathesis.Case[Any]) -> None:
     case.call_and_validate()
 
 
