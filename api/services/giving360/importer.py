@@ -190,11 +190,15 @@ async def _import(
     )
     url = (source_url or _package_url(converted.package) or file_name)[:2000]
     writer = replace(actor, source="360giving", source_url=url)
+    # A dry run plans and checks exactly as the real run does (authorisation included), so it is refused
+    # where the real run would be; it only stops before writing.
     if dry_run:
         plan = await _plan(grants, organisations, converted, issues)
+        await _authorise_updates(plan, writer)
     else:
         async with unit_of_work(writer) as work:
             plan = await _plan(grants, organisations, converted, issues)
+            await _authorise_updates(plan, writer)
             await _write(plan, work, progress)
     return _report(plan, issues, file_name, file_format, url, dry_run)
 
@@ -582,7 +586,6 @@ async def _write(plan: Plan, work: Work, progress: Progress | None) -> None:
     actor, at, stamp = work.actor, work.at, work.stamp()
     updated = [g for g in changed if g.action == "update"]
     before = await _fetch_grants([g.existing for g in updated if g.existing])
-    _authorise_updates(updated, before, actor)
     organisation_rows = [
         {
             "id": o.id,
@@ -687,15 +690,20 @@ async def _fetch_grants(ids: list[UUID]) -> dict[UUID, Any]:
     return found
 
 
-def _authorise_updates(updated: list[GrantPlan], before: dict[UUID, Any], actor: Actor) -> None:
-    """A partner updates only the grants its organisation contributed; an admin, any."""
+async def _authorise_updates(plan: Plan, actor: Actor) -> None:
+    """A partner updates only the grants its organisation contributed; an admin, any. Checked on the plan,
+    before anything is written, so a dry run is refused exactly where the real run would be."""
     if actor.is_admin:
         return
+    updated = {g.existing: g.identifier for g in plan.grants if g.action == "update" and g.existing is not None}
+    contributors: dict[UUID, UUID | None] = {}
+    for id_chunk in chunks(list(updated)):
+        rows = await Grant.select(Grant.id, Grant.contributed_by).where(Grant.id.is_in(id_chunk))
+        contributors.update((row["id"], row["contributed_by"]) for row in rows)
     others = [
-        g.identifier
-        for g in updated
-        if g.existing
-        and (before[g.existing].contributed_by is None or before[g.existing].contributed_by.id != actor.organisation_id)
+        identifier
+        for grant_id, identifier in updated.items()
+        if contributors.get(grant_id) is None or contributors[grant_id] != actor.organisation_id
     ]
     if others:
         listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
