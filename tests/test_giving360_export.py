@@ -132,7 +132,13 @@ async def test_importing_the_export_changes_only_the_corrected_geo_code_types(
     assert report.grants.updated == len(corrected) == 18
     again = await run(package)
     assert (again.grants.updated, again.grants.unchanged) == (0, 68)
-    assert again.warning_counts == {"geo_code_former": 1, "geo_code_unknown": 1, "charity_number": 2}
+    assert again.warning_counts == {
+        "geo_code_former": 1,
+        "geo_code_unknown": 1,
+        "charity_number": 2,
+        "org_id_names": 1,
+        "self_grant": 1,
+    }
 
 
 # CSV ---------------------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
+from api.schemas.imports import ImportReport, Issue
 from tests import builders
-from tests.test_giving360_import import JSON_SAMPLE, places, sample
+from tests.test_giving360_import import JSON_SAMPLE, places, run, sample
 
 URL = "/v1/imports/360giving"
 
@@ -71,3 +72,43 @@ async def test_a_dry_run_reports_what_the_real_run_does(app: Litestar, places: N
     assert counts_of(dry) == counts_of(real)
     assert real.status_code == 200 and real.json()["grants"]["updated"] == 1
     assert (dry.json()["dry_run"], dry.json()["written"], real.json()["written"]) == (True, False, True)
+
+
+# 2. Source problems are reported ------------------------------------------------------------------------------
+
+
+def warnings_of(report: ImportReport, kind: str) -> list[Issue]:
+    return [issue for issue in report.warnings if issue.kind == kind]
+
+
+async def test_a_grant_to_its_own_funder_is_a_warning_naming_it(places: None) -> None:
+    report = await run(sample())
+    [self_grant] = warnings_of(report, "self_grant")
+    assert self_grant.grant == "360G-blagravetrust-00658000007A1Om"
+    assert "GB-CHC-1164021" in self_grant.message
+    assert self_grant.where == "grants[53].recipientOrganization[0].id"
+    assert report.written  # reported, not refused
+
+
+async def test_an_org_id_under_two_names_is_a_warning_saying_which_was_kept(
+    places: None, client: httpx.AsyncClient
+) -> None:
+    data = sample()
+    recipients = [g["recipientOrganization"][0] for g in data["grants"] if g.get("recipientOrganization")]
+    recipient_id = next(r["id"] for r in recipients if r["id"] != "GB-CHC-1164021" and recipients.count(r) > 1)
+    same = [r for r in recipients if r["id"] == recipient_id]
+    first_name = same[0]["name"]
+    same[-1]["name"] = "Achievement For All Ltd"
+    report = await run(data)
+    named = {issue.message.split()[2]: issue for issue in warnings_of(report, "org_id_names")}
+    assert set(named) == {"GB-CHC-1164021", recipient_id}
+    message = named[recipient_id].message
+    assert f"'{first_name}'" in message and "'Achievement For All Ltd' (1 grant)" in message
+    assert f"'{first_name}' was kept, the first name the file gives it" in message
+    assert (await client.get(f"/v1/organisations/{recipient_id}")).json()["name"] == first_name
+    trust = named["GB-CHC-1164021"].message
+    assert "'The Blagrave Trust'" in trust and "'The Roberts Centre' (1 grant)" in trust
+
+    again = await run(data)  # now held: the stored name is kept, and the warning says so
+    message = {i.message.split()[2]: i.message for i in warnings_of(again, "org_id_names")}[recipient_id]
+    assert f"Placenet already holds it as '{first_name}', which was kept" in message

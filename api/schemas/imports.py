@@ -21,7 +21,11 @@ class Issue(msgspec.Struct, omit_defaults=True):
         str,
         Meta(
             description="What sort of issue, such as `schema`, `duplicate_identifier`, `geo_code_unknown`, "
-            "`geo_code_type_unknown`, `org_id_prefix` or `charity_number`.",
+            "`geo_code_type_unknown`, `org_id_prefix` or `charity_number`. Among the warnings, the file's own "
+            "problems: `self_grant` (a grant whose recipient org-id is its funder's, named by `grant`), "
+            "`org_id_names` (one org-id under two or more names: the message names the org-id, the names with "
+            "how many grants give each, and which name was kept and why) and `grants_missing` (grants held from "
+            "the same publisher that the file no longer has; see `missing_grants`).",
             examples=["geo_code_unknown"],
         ),
     ]

@@ -64,8 +64,8 @@ JSON_COLUMNS = ("standard", "extra", "unmatched_locations")
 MONEY_COLUMNS = ("amount", "amount_applied_for", "amount_disbursed")
 
 # What planning asks of the database, a list at a time (one parameter however long).
-ORGANISATIONS_BY_ORG_ID = Statement("SELECT id, org_id FROM organisation WHERE org_id {in}")
-ORGANISATIONS_BY_SLUG = Statement("SELECT id, slug FROM organisation WHERE slug {in}")
+ORGANISATIONS_BY_ORG_ID = Statement("SELECT id, org_id, name FROM organisation WHERE org_id {in}")
+ORGANISATIONS_BY_SLUG = Statement("SELECT id, slug, name FROM organisation WHERE slug {in}")
 GRANTS_BY_IDENTIFIER = Statement('SELECT id, identifier FROM "grant" WHERE identifier {in}')
 PLACES_NAMED = Statement("SELECT id, slug, name FROM place WHERE id {in} ORDER BY name, id")
 SLUGS_TAKEN: dict[type[Table], Statement] = {
@@ -95,6 +95,11 @@ class OrganisationPlan:
     id: UUID | None = None
     slug: str | None = None
     new: bool = False
+    # Every name the file gives this org-id, with how many grants give it, in the order first given; and
+    # where the first name other than `name` is, for the warning that says so.
+    names: dict[str, int] = field(default_factory=dict)
+    first_other_name: tuple[str | int, ...] | None = None
+    held_name: str | None = None
 
 
 @dataclass
@@ -276,9 +281,19 @@ def _map(converted: Converted, issues: Issues) -> tuple[list[GrantPlan], dict[st
     organisations: dict[str, OrganisationPlan] = {}
     grants = []
     for index, grant in enumerate(converted.package["grants"]):
-        funder = _organisation(grant["fundingOrganization"][0], "funder", organisations)
+        funder = _organisation(grant["fundingOrganization"][0], "funder", organisations, (index, "fundingOrganization"))
         if grant.get("recipientOrganization"):
-            recipient = _organisation(grant["recipientOrganization"][0], "recipient", organisations)
+            recipient = _organisation(
+                grant["recipientOrganization"][0], "recipient", organisations, (index, "recipientOrganization")
+            )
+            if recipient is funder:
+                issues.warn(
+                    "self_grant",
+                    f"The recipient's org-id is the funder's own ({funder.key}): the file says the funder funded "
+                    "itself. The grant is imported as published; check the recipient's org-id at the source.",
+                    grant["id"],
+                    converted.where(("grants", index, "recipientOrganization", 0, "id")),
+                )
         else:
             recipient = organisations.setdefault(
                 INDIVIDUALS_SLUG, OrganisationPlan(INDIVIDUALS_SLUG, None, INDIVIDUALS_NAME, "other")
@@ -300,13 +315,24 @@ def _map(converted: Converted, issues: Issues) -> tuple[list[GrantPlan], dict[st
     return grants, organisations
 
 
-def _organisation(published: Row, role: str, found: dict[str, OrganisationPlan]) -> OrganisationPlan:
+def _organisation(
+    published: Row, role: str, found: dict[str, OrganisationPlan], at: tuple[int, str]
+) -> OrganisationPlan:
+    """The plan for the organisation `published` names, made the first time its org-id is seen; every
+    name the file gives an org-id is counted, so that a file naming one org-id two ways is reported."""
     key = published["id"].strip()
+    given = published.get("name")
+    given_name = given.strip()[:NAME_LENGTH] if isinstance(given, str) else ""
     if key in found:
+        plan = found[key]
         if role == "funder":
-            found[key].kind = "funder"
-        return found[key]
-    name = (published.get("name") or "").strip() or key
+            plan.kind = "funder"
+        if given_name:
+            if given_name not in plan.names and plan.first_other_name is None and given_name != plan.name:
+                plan.first_other_name = ("grants", at[0], at[1], 0, "name")
+            plan.names[given_name] = plan.names.get(given_name, 0) + 1
+        return plan
+    name = given_name or key
     website = published.get("url")
     description = published.get("description")
     plan = OrganisationPlan(
@@ -316,6 +342,7 @@ def _organisation(published: Row, role: str, found: dict[str, OrganisationPlan])
         kind=orgids.kind_for(key, role, published.get("charityNumber")),
         description=(description.strip() or None) if isinstance(description, str) else None,
         website=website if isinstance(website, str) and len(website) <= 2000 and URL_PATTERN.match(website) else None,
+        names={given_name: 1} if given_name else {},
     )
     found[key] = plan
     return plan
@@ -396,6 +423,7 @@ async def _plan(
 ) -> Plan:
     plan = Plan(grants, organisations)
     await _match_organisations(organisations)
+    _warn_of_names(organisations, converted, issues)
     plan.places = await _match_places(grants, converted, issues)
     await _match_grants(grants)
     for grant in grants:
@@ -426,9 +454,11 @@ async def _match_organisations(organisations: dict[str, OrganisationPlan]) -> No
     org_ids = [key for key in organisations if key != INDIVIDUALS_SLUG]
     for row in await ORGANISATIONS_BY_ORG_ID.rows(listed(org_ids)):
         organisations[row["org_id"]].id = row["id"]
+        organisations[row["org_id"]].held_name = row["name"]
     for row in await ORGANISATIONS_BY_SLUG.rows(listed(by_slug)):
         found = organisations[by_slug[row["slug"]]]
-        found.id = found.id or row["id"]
+        if found.id is None:
+            found.id, found.held_name = row["id"], row["name"]
     new = [plan for plan in organisations.values() if plan.id is None]
     for plan in new:
         plan.id, plan.new = uuid.uuid4(), True
@@ -437,6 +467,31 @@ async def _match_organisations(organisations: dict[str, OrganisationPlan]) -> No
         [(p, [records.slugify(p.name), records.slugify(f"{p.name} {p.org_id or ''}")]) for p in new],
         "organisation",
     )
+
+
+def _warn_of_names(organisations: dict[str, OrganisationPlan], converted: Converted, issues: Issues) -> None:
+    """A warning for each org-id the file gives two or more names, naming them and the one kept: an
+    organisation already held keeps its own name (a file never renames it); a new one takes the first
+    name the file gives it, as the file's first grant to name it is the one read first."""
+    for plan in organisations.values():
+        if len(plan.names) < 2:
+            continue
+        shown = list(plan.names.items())[:5]
+        given = "; ".join(f"'{name}' ({count} grant{'s' if count != 1 else ''})" for name, count in shown)
+        more = f" and {len(plan.names) - len(shown)} more" if len(plan.names) > len(shown) else ""
+        if plan.new:
+            kept = f"'{plan.name}' was kept, the first name the file gives it, for the new organisation"
+        else:
+            kept = (
+                f"Placenet already holds it as '{plan.held_name}', which was kept: an import never renames an "
+                "organisation"
+            )
+        issues.warn(
+            "org_id_names",
+            f"The org-id {plan.key} has {len(plan.names)} names in the file: {given}{more}. {kept}.",
+            None,
+            converted.where(plan.first_other_name) if plan.first_other_name else None,
+        )
 
 
 async def _assign_slugs(table: type[Table], wanted: list[tuple[Any, list[str]]], fallback: str) -> None:
