@@ -10,8 +10,9 @@ import httpx
 from litestar import Litestar
 
 from api.schemas.imports import ImportReport, Issue
+from models.tables import Grant
 from tests import builders
-from tests.test_giving360_import import JSON_SAMPLE, places, run, sample
+from tests.test_giving360_import import JSON_SAMPLE, one_grant, places, run, sample
 
 URL = "/v1/imports/360giving"
 
@@ -112,3 +113,41 @@ async def test_an_org_id_under_two_names_is_a_warning_saying_which_was_kept(
     again = await run(data)  # now held: the stored name is kept, and the warning says so
     message = {i.message.split()[2]: i.message for i in warnings_of(again, "org_id_names")}[recipient_id]
     assert f"Placenet already holds it as '{first_name}', which was kept" in message
+
+
+# 3. A newer file reports the grants gone from it ---------------------------------------------------------------
+
+
+async def test_a_newer_file_lists_the_publishers_grants_it_no_longer_has(
+    places: None, client: httpx.AsyncClient
+) -> None:
+    await run(sample())
+    newer = sample()
+    dropped = sorted(grant["id"] for grant in newer["grants"][:3])
+    newer["grants"] = newer["grants"][3:]
+    for dry_run in (True, False):
+        report = await run(newer, dry_run=dry_run)
+        assert (report.missing_grants.count, report.missing_grants.identifiers) == (3, dropped)
+        [warning] = warnings_of(report, "grants_missing")
+        assert warning.message.startswith("3 grants of GB-CHC-1164021 held from earlier files of this publisher")
+        assert all(identifier in warning.message for identifier in dropped)
+        assert "Nothing was deleted" in warning.message
+    assert await Grant.count() == 68  # reported, never deleted
+    assert (await client.get(f"/v1/grants/{dropped[0]}")).status_code == 200
+
+
+async def test_grants_from_elsewhere_are_not_missing_from_a_publishers_file(
+    places: None, client: httpx.AsyncClient
+) -> None:
+    """The same funder's grants typed in through the API, or published by someone else under their own
+    prefix, are not the publisher's: a file without them reports nothing missing."""
+    await run(sample())
+    recipient = await builders.organisation(client, "Somewhere Else", kind="charity")
+    await builders.grant(client, "GB-CHC-1164021", recipient["slug"], identifier="360G-blagravetrust-typed-in")
+    await builders.grant(client, "GB-CHC-1164021", recipient["slug"], name="No identifier")
+    other = one_grant(id="360G-otherpublisher-1")
+    await run(other)
+    report = await run(sample())
+    assert report.missing_grants.count == 0 and not warnings_of(report, "grants_missing")
+    # The other publisher's file, sent again, misses none of Blagrave's.
+    assert (await run(other)).missing_grants.count == 0

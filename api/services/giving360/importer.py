@@ -21,7 +21,7 @@ from uuid import UUID
 
 from piccolo.table import Table
 
-from api.schemas.imports import FileFormat, GrantCounts, ImportReport, OrganisationCounts, PlaceCounts
+from api.schemas.imports import FileFormat, GrantCounts, ImportReport, MissingGrants, OrganisationCounts, PlaceCounts
 from api.services.giving360 import convert, geocodes, orgids, sandbox, validate
 from api.services.giving360.convert import Converted
 from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues
@@ -43,6 +43,11 @@ CHUNK = 500
 BULK_CHUNK = 5000
 NAME_LENGTH = 300
 URL_PATTERN = re.compile(r"^https?://[^\s\x00]+$")
+# A 360Giving identifier begins with its publisher's registered prefix: `360G-blagravetrust-...`.
+PUBLISHER_PREFIX = re.compile(r"^(360G-[^-]+-)", re.IGNORECASE)
+# Grants missing from a newer file: how many of their identifiers the report lists, and a warning quotes.
+LISTED_MISSING = 100
+QUOTED_MISSING = 10
 PLACENET_GRANT = re.compile(r"^360G-placenet-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
 # Grants to individuals have no recipient organisation: they share this one, so none is lost.
@@ -134,6 +139,7 @@ class Plan:
     grants: list[GrantPlan]
     organisations: dict[str, OrganisationPlan]
     places: PlaceCounts = field(default_factory=lambda: PlaceCounts(0, 0, 0, 0))
+    missing: list[str] = field(default_factory=list)  # identifiers held from the publisher, not in the file
 
     def changed(self) -> list[GrantPlan]:
         return [g for g in self.grants if g.action != "unchanged"]
@@ -426,6 +432,7 @@ async def _plan(
     _warn_of_names(organisations, converted, issues)
     plan.places = await _match_places(grants, converted, issues)
     await _match_grants(grants)
+    plan.missing = await _missing_grants(grants, organisations, issues)
     for grant in grants:
         grant.values["funder"] = organisations[grant.funder].id
         grant.values["recipient"] = organisations[grant.recipient].id
@@ -584,6 +591,53 @@ async def _match_grants(grants: list[GrantPlan]) -> None:
         for row in rows:
             own[row["id"]].existing = row["id"]
             del own[row["id"]].values["identifier"]
+
+
+def publisher_prefix(identifier: str) -> str | None:
+    """The publisher's registered prefix an identifier begins with (`360G-blagravetrust-`), if any."""
+    found = PUBLISHER_PREFIX.match(identifier)
+    return found.group(1).lower() if found else None
+
+
+async def _missing_grants(
+    grants: list[GrantPlan], organisations: dict[str, OrganisationPlan], issues: Issues
+) -> list[str]:
+    """The grants held from the file's publisher that the file no longer has, with a warning for each
+    funder that has some; nothing is deleted. "From the publisher" means: the grant's funder is one of the
+    file's funders (by org-id), it was last written by a 360Giving import (source `360giving`), and its
+    identifier has a publisher prefix the file uses for that funder's grants. So grants typed in through
+    the API, and another publisher's grants naming the same funder, are never reported; a publisher that
+    splits its grants across files (one a year) sees the other files' grants listed."""
+    in_file = {g.identifier for g in grants}
+    prefixes: dict[UUID, set[str]] = {}
+    names: dict[UUID, str] = {}
+    for grant in grants:
+        funder = organisations[grant.funder]
+        prefix = publisher_prefix(grant.identifier)
+        if funder.id is not None and not funder.new and prefix is not None:
+            prefixes.setdefault(funder.id, set()).add(prefix)
+            names[funder.id] = funder.key
+    missing: dict[UUID, list[str]] = {}
+    for funder_chunk in chunks(list(prefixes)):
+        rows = await Grant.select(Grant.identifier, Grant.funder).where(
+            Grant.funder.is_in(funder_chunk), Grant.source == "360giving", Grant.identifier.is_not_null()
+        )
+        for row in rows:
+            identifier = row["identifier"]
+            if identifier not in in_file and publisher_prefix(identifier) in prefixes[row["funder"]]:
+                missing.setdefault(row["funder"], []).append(identifier)
+    for funder_id, identifiers in missing.items():
+        identifiers.sort()
+        quoted = ", ".join(identifiers[:QUOTED_MISSING])
+        more = f" and {len(identifiers) - QUOTED_MISSING} more" if len(identifiers) > QUOTED_MISSING else ""
+        count = f"{len(identifiers)} grant" + ("s" if len(identifiers) != 1 else "")
+        issues.warn(
+            "grants_missing",
+            f"{count} of {names[funder_id]} held from earlier files of this publisher "
+            f"({', '.join(sorted(prefixes[funder_id]))}...) are not in this file: {quoted}{more}. Nothing was "
+            "deleted; if the publisher withdrew them, delete them or correct them through the API.",
+        )
+    return sorted(identifier for identifiers in missing.values() for identifier in identifiers)
 
 
 async def _compare(grants: list[GrantPlan]) -> None:
@@ -792,6 +846,7 @@ def _report(
             matched=sum(not o.new for o in organisations), created=sum(o.new for o in organisations)
         ),
         places=plan.places,
+        missing_grants=MissingGrants(count=len(plan.missing), identifiers=plan.missing[:LISTED_MISSING]),
         warning_counts=issues.warning_counts(),
         warnings=issues.warnings[:LISTED_WARNINGS],
         warnings_omitted=max(0, len(issues.warnings) - LISTED_WARNINGS),
@@ -808,6 +863,11 @@ def report_lines(report: ImportReport) -> Iterable[str]:
         f"places: {p.matched} codes matched ({p.by_former_code} by a former code), {p.unknown} unknown codes, "
         f"{p.without_code} locations without a code"
     )
+    if report.missing_grants.count:
+        yield (
+            f"missing: {report.missing_grants.count} grants held from this publisher are not in the file "
+            "(nothing deleted; see the grants_missing warning)"
+        )
     total = sum(report.warning_counts.values())
     yield f"warnings: {total}" + (
         " (" + ", ".join(f"{kind} {count}" for kind, count in report.warning_counts.items()) + ")" if total else ""
