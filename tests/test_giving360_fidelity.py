@@ -15,6 +15,7 @@ from litestar import Litestar
 from api.schemas.imports import ImportReport, Issue
 from models.tables import Grant
 from tests import builders
+from tests.test_giving360_export import by_id, schema_errors
 from tests.test_giving360_import import JSON_SAMPLE, one_grant, places, run, sample
 
 URL = "/v1/imports/360giving"
@@ -262,3 +263,30 @@ async def test_an_export_with_nothing_to_export_is_a_problem_not_an_invalid_pack
     response = await client.get("/v1/grants", headers={"Accept": "application/vnd.360giving+json"})
     assert response.status_code == 404
     assert made["slug"] in response.json()["detail"] and "amount awarded" in response.json()["detail"]
+
+
+PUBLISHER = {"identifier": "GB-CHC-1164021", "name": "The Blagrave Trust", "website": "https://www.blagravetrust.org"}
+CC_BY = "https://creativecommons.org/licenses/by/4.0/"
+
+
+async def test_a_files_publisher_and_licence_are_kept_and_exported(places: None, client: httpx.AsyncClient) -> None:
+    data = {"publisher": PUBLISHER, "license": CC_BY, **sample()}
+    header = await assert_round_trip(client, data)  # kept through our own CSV too
+    assert {"dataset:publisher:name", "dataset:license"} <= set(header)
+    identifier = data["grants"][0]["id"]
+    grant = (await client.get(f"/v1/grants/{identifier}")).json()
+    assert grant["extra"] == {"dataset": {"publisher": PUBLISHER, "license": CC_BY}}
+
+    package = (await client.get("/v1/grants", headers={"Accept": "application/vnd.360giving+json"})).json()
+    assert schema_errors(package) == []
+    assert package["license"] == CC_BY  # every grant shares it
+    assert package["publisher"] == {"name": "Placenet"}  # who publishes this package; each grant says whose it was
+    assert all(g["dataset"] == {"publisher": PUBLISHER, "license": CC_BY} for g in package["grants"])
+
+    other = one_grant(id="360G-otherpublisher-1")
+    await run(
+        {"publisher": {"name": "Another Funder"}, "license": "https://opendatacommons.org/licenses/pddl/", **other}
+    )
+    package = (await client.get("/v1/grants", headers={"Accept": "application/vnd.360giving+json"})).json()
+    assert "license" not in package  # two licences: each grant carries its own
+    assert by_id(package)["360G-otherpublisher-1"]["dataset"]["publisher"] == {"name": "Another Funder"}

@@ -21,7 +21,7 @@ from piccolo.custom_types import Combinable
 
 from api.services.giving360 import geocodes
 from api.services.giving360.cells import neutralise
-from api.services.giving360.importer import INDIVIDUALS_SLUG, NAME_LENGTH, chunks
+from api.services.giving360.importer import DATASET_FIELD, INDIVIDUALS_SLUG, NAME_LENGTH, chunks
 from api.services.giving360.orgids import PLACENET_PREFIX
 from api.services.giving360.reference import STANDARD_VERSION, column_titles, grant_fields, main_sheet_columns
 from api.services.platform.errors import NotFound
@@ -107,7 +107,18 @@ async def build_package(where: Sequence[Combinable], *, sort: str) -> tuple[Row,
         "publisher": {"name": "Placenet"},
         "grants": grants,
     }
+    # Each imported grant carries its own file's publisher and licence (its `dataset`); when every grant
+    # exported shares one licence, it is the package's licence too.
+    licences = {_licence(grant) for grant in grants}
+    if len(licences) == 1 and (licence := licences.pop()) is not None:
+        package["license"] = licence
     return package, tuple(omitted)
+
+
+def _licence(grant: Row) -> str | None:
+    dataset = grant.get(DATASET_FIELD)
+    licence = dataset.get("license") if isinstance(dataset, dict) else None
+    return licence if isinstance(licence, str) else None
 
 
 async def _chunk(ids: list[UUID]) -> list[tuple[str, Row | None]]:

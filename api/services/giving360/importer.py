@@ -54,6 +54,10 @@ PLACENET_GRANT = re.compile(r"^360G-placenet-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4
 INDIVIDUALS_SLUG = "individual-recipients"
 INDIVIDUALS_NAME = "Individual recipients"
 
+# Where a grant keeps its package's publisher and licence: among the fields the standard does not define
+# (`extra`), under the name the 360Giving Datastore gives the same facts about a grant's file.
+DATASET_FIELD = "dataset"
+
 MONEY_FIELDS = (
     ("amountAwarded", "amount"),
     ("amountAppliedFor", "amount_applied_for"),
@@ -286,6 +290,7 @@ def _package_url(package: Any) -> str | None:
 def _map(converted: Converted, issues: Issues) -> tuple[list[GrantPlan], dict[str, OrganisationPlan]]:
     organisations: dict[str, OrganisationPlan] = {}
     grants = []
+    dataset = package_dataset(converted.package)
     for index, grant in enumerate(converted.package["grants"]):
         funder = _organisation(grant["fundingOrganization"][0], "funder", organisations, (index, "fundingOrganization"))
         if grant.get("recipientOrganization"):
@@ -305,6 +310,8 @@ def _map(converted: Converted, issues: Issues) -> tuple[list[GrantPlan], dict[st
                 INDIVIDUALS_SLUG, OrganisationPlan(INDIVIDUALS_SLUG, None, INDIVIDUALS_NAME, "other")
             )
         values = grant_values(grant)
+        if dataset and DATASET_FIELD not in (values["extra"] or {}):
+            values["extra"] = {**(values["extra"] or {}), DATASET_FIELD: dataset}
         if len(grant["title"]) > NAME_LENGTH:
             issues.warn(
                 "title_truncated",
@@ -352,6 +359,20 @@ def _organisation(
     )
     found[key] = plan
     return plan
+
+
+def package_dataset(package: Any) -> Row | None:
+    """Who published a JSON package and under what licence, as it says (`publisher`, `license`), to be
+    kept with each of its grants and carried into exports; None when it says neither (a spreadsheet never
+    does). A grant's own `dataset` field, such as our own export gives back, is kept instead."""
+    if not isinstance(package, dict):
+        return None
+    dataset: Row = {}
+    if isinstance(package.get("publisher"), dict) and package["publisher"]:
+        dataset["publisher"] = package["publisher"]
+    if isinstance(package.get("license"), str) and package["license"].strip():
+        dataset["license"] = package["license"].strip()
+    return dataset or None
 
 
 def grant_values(grant: Row) -> Row:
