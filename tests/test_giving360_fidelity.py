@@ -282,6 +282,10 @@ async def test_a_files_publisher_and_licence_are_kept_and_exported(places: None,
     assert package["license"] == CC_BY  # every grant shares it
     assert package["publisher"] == {"name": "Placenet"}  # who publishes this package; each grant says whose it was
     assert all(g["dataset"] == {"publisher": PUBLISHER, "license": CC_BY} for g in package["grants"])
+    settled = await stored_grants()
+    again = await run(package)  # our own package names Placenet as its publisher: a copy, not a new source
+    assert (again.grants.updated, again.grants.unchanged) == (0, 68)
+    assert await stored_grants() == settled
 
     other = one_grant(id="360G-otherpublisher-1")
     await run(

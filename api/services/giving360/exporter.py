@@ -21,7 +21,7 @@ from piccolo.custom_types import Combinable
 
 from api.services.giving360 import geocodes
 from api.services.giving360.cells import neutralise
-from api.services.giving360.importer import DATASET_FIELD, INDIVIDUALS_SLUG, NAME_LENGTH, chunks
+from api.services.giving360.importer import DATASET_FIELD, INDIVIDUALS_SLUG, NAME_LENGTH, PLACENET_PUBLISHER, chunks
 from api.services.giving360.orgids import PLACENET_PREFIX
 from api.services.giving360.reference import STANDARD_VERSION, column_titles, grant_fields, main_sheet_columns
 from api.services.platform.errors import NotFound
@@ -104,7 +104,7 @@ async def build_package(where: Sequence[Combinable], *, sort: str) -> tuple[Row,
         "title": "Grants from Placenet",
         "description": "Grants held by Placenet, a shared map of how funders work together in UK places.",
         "issued": datetime.datetime.now(datetime.UTC).date().isoformat(),
-        "publisher": {"name": "Placenet"},
+        "publisher": dict(PLACENET_PUBLISHER),
         "grants": grants,
     }
     # Each imported grant carries its own file's publisher and licence (its `dataset`); when every grant

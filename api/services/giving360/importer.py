@@ -57,6 +57,9 @@ INDIVIDUALS_NAME = "Individual recipients"
 # Where a grant keeps its package's publisher and licence: among the fields the standard does not define
 # (`extra`), under the name the 360Giving Datastore gives the same facts about a grant's file.
 DATASET_FIELD = "dataset"
+# The publisher our own exports name: a copy, not a source, so importing one records no publisher of its own
+# (each exported grant carries its source's `dataset` already).
+PLACENET_PUBLISHER = {"name": "Placenet"}
 
 MONEY_FIELDS = (
     ("amountAwarded", "amount"),
@@ -364,12 +367,14 @@ def _organisation(
 def package_dataset(package: Any) -> Row | None:
     """Who published a JSON package and under what licence, as it says (`publisher`, `license`), to be
     kept with each of its grants and carried into exports; None when it says neither (a spreadsheet never
-    does). A grant's own `dataset` field, such as our own export gives back, is kept instead."""
+    does). A grant's own `dataset` field, such as our own export gives back, is kept instead; our own
+    export's publisher (Placenet) is not a source, and is not recorded."""
     if not isinstance(package, dict):
         return None
     dataset: Row = {}
-    if isinstance(package.get("publisher"), dict) and package["publisher"]:
-        dataset["publisher"] = package["publisher"]
+    publisher = package.get("publisher")
+    if isinstance(publisher, dict) and publisher and publisher != PLACENET_PUBLISHER:
+        dataset["publisher"] = publisher
     if isinstance(package.get("license"), str) and package["license"].strip():
         dataset["license"] = package["license"].strip()
     return dataset or None
