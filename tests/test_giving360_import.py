@@ -37,6 +37,8 @@ SAMPLE_WARNINGS = {
     "geo_code_type_mismatch": 16,  # CTY or NMD given for unitary authorities (E06)
     "geo_code_type_unknown": 3,  # LONDB, not the codelist's LONB
     "geo_code_unknown": 1,  # E11000020 names no area
+    "org_id_names": 1,  # GB-CHC-1164021, the trust's own org-id, is also given as The Roberts Centre's
+    "self_grant": 1,  # 360G-blagravetrust-00658000007A1Om: to The Roberts Centre, under the trust's org-id
 }
 
 

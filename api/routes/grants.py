@@ -121,6 +121,14 @@ class NotAcceptable(ServiceError):
 
 LIST_RESPONSES = {
     **LIST_PROBLEMS,
+    404: ResponseSpec(
+        data_container=Problem,
+        description="In the 360Giving and CSV forms only: no grant to export. The filters select none, or none "
+        "the standard can hold (each needs an amount awarded and an award date; the problem names those left "
+        "out). 360Giving data must hold at least one grant, so an empty package would be invalid: this problem "
+        "says so instead. The JSON form answers an empty page.",
+        media_type=PROBLEM_MEDIA_TYPE,
+    ),
     406: ResponseSpec(
         data_container=Problem,
         description="The Accept header asks for none of application/json, application/vnd.360giving+json, text/csv.",

@@ -21,7 +21,11 @@ class Issue(msgspec.Struct, omit_defaults=True):
         str,
         Meta(
             description="What sort of issue, such as `schema`, `duplicate_identifier`, `geo_code_unknown`, "
-            "`geo_code_type_unknown`, `org_id_prefix` or `charity_number`.",
+            "`geo_code_type_unknown`, `org_id_prefix` or `charity_number`. Among the warnings, the file's own "
+            "problems: `self_grant` (a grant whose recipient org-id is its funder's, named by `grant`), "
+            "`org_id_names` (one org-id under two or more names: the message names the org-id, the names with "
+            "how many grants give each, and which name was kept and why) and `grants_missing` (grants held from "
+            "the same publisher that the file no longer has; see `missing_grants`).",
             examples=["geo_code_unknown"],
         ),
     ]
@@ -66,6 +70,21 @@ class PlaceCounts(msgspec.Struct):
     without_code: Annotated[int, Meta(ge=0, description="Beneficiary locations with no geographic code at all.")]
 
 
+class MissingGrants(msgspec.Struct):
+    """Grants Placenet holds from the file's publisher that the file no longer has (a newer file that
+    dropped them). They are reported, never deleted. A grant counts as from the publisher when its funder
+    is one of the file's funders (by org-id), it was last written by a 360Giving import, and its
+    identifier begins with a registered 360Giving prefix (`360G-blagravetrust-`) that the file uses for
+    that funder's grants; grants made through the API and other publishers' grants naming the same funder
+    never count. A publisher that splits its grants across files (one a year) sees the other files'
+    grants listed here."""
+
+    count: Annotated[int, Meta(ge=0, description="How many held grants of the publisher the file does not have.")]
+    identifiers: Annotated[
+        list[str], Meta(description="Their 360Giving identifiers, in order, the first 100 of them.")
+    ] = msgspec.field(default_factory=list)
+
+
 class ImportReport(msgspec.Struct):
     """What an import of one 360Giving file did: all of the file was written, or none of it."""
 
@@ -80,6 +99,15 @@ class ImportReport(msgspec.Struct):
     warning_counts: Annotated[dict[str, int], Meta(description="How many warnings of each kind.")]
     warnings: Annotated[list[Issue], Meta(description="The warnings, the first 200 of them.")]
     warnings_omitted: Annotated[int, Meta(ge=0, description="Warnings beyond those listed.")] = 0
+    missing_grants: Annotated[
+        MissingGrants,
+        Meta(
+            description="Grants held from the same publisher that this file no longer has (a `grants_missing` "
+            "warning says so too): reported, nothing deleted. The same publisher means the grant's funder is "
+            "one of the file's funders, it came from a 360Giving import, and its identifier has a 360Giving "
+            "prefix the file uses for that funder."
+        ),
+    ] = msgspec.field(default_factory=lambda: MissingGrants(count=0))
 
 
 JobState = Literal["queued", "running", "succeeded", "failed"]

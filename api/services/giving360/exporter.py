@@ -10,9 +10,10 @@ import csv
 import datetime
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -20,9 +21,10 @@ from piccolo.custom_types import Combinable
 
 from api.services.giving360 import geocodes
 from api.services.giving360.cells import neutralise
-from api.services.giving360.importer import INDIVIDUALS_SLUG, NAME_LENGTH, chunks
+from api.services.giving360.importer import DATASET_FIELD, INDIVIDUALS_SLUG, NAME_LENGTH, PLACENET_PUBLISHER, chunks
 from api.services.giving360.orgids import PLACENET_PREFIX
-from api.services.giving360.reference import STANDARD_VERSION, grant_fields, main_sheet_columns
+from api.services.giving360.reference import STANDARD_VERSION, column_titles, grant_fields, main_sheet_columns
+from api.services.platform.errors import NotFound
 from api.services.records import resource as records
 from api.services.resources import grants
 from api.services.resources.grants import GrantFilters
@@ -30,9 +32,6 @@ from models.tables import Grant, GrantPlace, Organisation, Place
 
 GIVING360_MEDIA_TYPE = "application/vnd.360giving+json"
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds `charset=utf-8`
-# Lists the one-sheet template rolls up into its first item; further items get numbered columns
-# (`Beneficiary Location:1:Geographic Code`), which flattentool reads back.
-ROLLED_UP = ("plannedDates", "recipientOrganization", "beneficiaryLocation", "fundingOrganization", "grantProgramme")
 
 Row = dict[str, Any]
 
@@ -47,6 +46,26 @@ class GrantExport:
     omitted: tuple[str, ...]
 
 
+class NothingToExport(NotFound):
+    """No grant to export. A 360Giving package must hold at least one grant (the package schema's
+    `minItems: 1`), so an empty one would be invalid data; the CSV, the same data as a sheet, answers the
+    same, as our import refuses a sheet without grants."""
+
+
+def _nothing_to_export(omitted: Sequence[str]) -> str:
+    if not omitted:
+        return (
+            "No grant matches these filters, and 360Giving data must hold at least one grant, so there is "
+            "nothing to export. Widen the filters."
+        )
+    listed = ", ".join(omitted[:10]) + (f" and {len(omitted) - 10} more" if len(omitted) > 10 else "")
+    count = f"{len(omitted)} grant" + ("s" if len(omitted) != 1 else "")
+    return (
+        f"The filters select {count}, but none has both an amount awarded and an award date, which 360Giving "
+        f"requires ({listed}); 360Giving data must hold at least one grant, so there is nothing to export."
+    )
+
+
 async def export_grants(filters: GrantFilters, *, sort: str, as_csv: bool) -> GrantExport:
     """Every grant the filters select, in the list's order, as a 360Giving package (or its CSV)."""
     return await export(await grants.conditions(filters), sort=sort, as_csv=as_csv)
@@ -55,6 +74,8 @@ async def export_grants(filters: GrantFilters, *, sort: str, as_csv: bool) -> Gr
 async def export(where: Sequence[Combinable], *, sort: str, as_csv: bool) -> GrantExport:
     """Every grant matching `where`, in the list's order, as a 360Giving package or its CSV."""
     package, omitted = await build_package(where, sort=sort)
+    if not package["grants"]:
+        raise NothingToExport(_nothing_to_export(omitted))
     if as_csv:
         return GrantExport(to_csv(package["grants"]).encode("utf-8"), CSV_MEDIA_TYPE, len(package["grants"]), omitted)
     body = json.dumps(package, ensure_ascii=False, indent=1).encode("utf-8")
@@ -83,10 +104,21 @@ async def build_package(where: Sequence[Combinable], *, sort: str) -> tuple[Row,
         "title": "Grants from Placenet",
         "description": "Grants held by Placenet, a shared map of how funders work together in UK places.",
         "issued": datetime.datetime.now(datetime.UTC).date().isoformat(),
-        "publisher": {"name": "Placenet"},
+        "publisher": dict(PLACENET_PUBLISHER),
         "grants": grants,
     }
+    # Each imported grant carries its own file's publisher and licence (its `dataset`); when every grant
+    # exported shares one licence, it is the package's licence too.
+    licences = {_licence(grant) for grant in grants}
+    if len(licences) == 1 and (licence := licences.pop()) is not None:
+        package["license"] = licence
     return package, tuple(omitted)
+
+
+def _licence(grant: Row) -> str | None:
+    dataset = grant.get(DATASET_FIELD)
+    licence = dataset.get("license") if isinstance(dataset, dict) else None
+    return licence if isinstance(licence, str) else None
 
 
 async def _chunk(ids: list[UUID]) -> list[tuple[str, Row | None]]:
@@ -258,19 +290,55 @@ def _locations(published: list[Row], unmatched: list[Row], places: list[Row], re
 # CSV -------------------------------------------------------------------------------------------------------
 
 
-def _value(grant: Row, path: str) -> Any:
-    value: Any = grant
-    for part in path.split("/"):
-        if isinstance(value, list):
-            index = int(part)
-            value = value[index] if index < len(value) else None
-        elif isinstance(value, dict):
-            value = value.get(part)
-        else:
-            return None
-        if value is None:
-            return None
-    return value
+def _leaves(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every value a grant holds, by its path (`recipientOrganization`, 0, `organisationType`): objects and
+    lists of objects are walked; text, numbers and lists of them are the values a cell holds."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        for index, item in enumerate(value):
+            yield from _leaves(item, (*path, index))
+    elif value is not None and value != [] and path:
+        yield path, value
+
+
+@cache
+def _segment_titles() -> dict[tuple[str, ...], str]:
+    """Each field's part of the official column titles, by its fields' path without list positions:
+    (`fundingOrganization`, `location`) is `Location`, as in `Funding Org:Location:Name`."""
+    segments: dict[tuple[str, ...], str] = {}
+    for path, title in column_titles().items():
+        keys = tuple(part for part in path.split("/") if not part.isdigit())
+        for depth, segment in enumerate(title.split(":"), start=1):
+            segments.setdefault(keys[:depth], segment)
+    return segments
+
+
+def _title(path: tuple[str | int, ...]) -> str:
+    """A value's column title as flattentool reads it back: the official titles for the standard's fields,
+    a list item after the first numbered (`Beneficiary Location:1:Name`); a field the standard does not
+    define keeps its own name (`Recipient Org:Trading Name`, `Internal Reference`)."""
+    segments = _segment_titles()
+    parts: list[str] = []
+    keys: tuple[str, ...] = ()
+    standard = True
+    for part in path:
+        if isinstance(part, int):
+            if part:
+                parts.append(str(part))
+            continue
+        keys = (*keys, part)
+        standard = standard and keys in segments
+        parts.append(segments[keys] if standard else part)
+    return ":".join(parts)
+
+
+@cache
+def _column_order() -> dict[str, int]:
+    """Each of the standard's column paths (`beneficiaryLocation/0/name`) by its place in the standard's
+    own list of columns."""
+    return {path: index for index, path in enumerate(column_titles())}
 
 
 def _cell(value: Any) -> str:
@@ -289,21 +357,39 @@ def _cell(value: Any) -> str:
 
 
 def to_csv(grants: list[Row]) -> str:
-    """The official one-sheet spreadsheet: the template's column titles, one grant a row; a grant's
-    second and later funders, recipients, locations, programmes and planned dates in numbered columns."""
-    columns = list(main_sheet_columns())
-    for key in ROLLED_UP:
-        longest = max((len(grant.get(key) or []) for grant in grants), default=0)
-        for index in range(1, longest):
-            for title, path in main_sheet_columns():
-                if path.startswith(f"{key}/0/"):
-                    list_title, _, field_title = title.partition(":")
-                    numbered = (f"{list_title}:{index}:{field_title}", path.replace("/0/", f"/{index}/", 1))
-                    if any(_value(grant, numbered[1]) is not None for grant in grants):
-                        columns.append(numbered)
+    """The official one-sheet spreadsheet, one grant a row: the template's columns, always; then a column
+    for every other value the grants hold, so that nothing an import kept is lost: the standard's other
+    fields under their official titles (`Recipient Org:Organisation Type`, `Classifications:Code`), a
+    second or later funder, recipient, location, programme or planned dates in numbered columns
+    (`Beneficiary Location:1:Name`), and the publisher's own fields under their own names. Text, numbers
+    and lists of them (joined with `;`) are cells; flattentool, which our import uses, reads it all back.
+    A publisher's own fields come back as text, as a spreadsheet holds them."""
+    template = list(main_sheet_columns())
+    known = {path for _, path in template}
+    flat = [{"/".join(map(str, path)): (path, value) for path, value in _leaves(grant)} for grant in grants]
+    others: dict[str, tuple[str | int, ...]] = {}
+    for values in flat:
+        for key, (path, _) in values.items():
+            if key not in known and key not in others:
+                others[key] = path
+    titled = {key: _title(path) for key, path in others.items()}
+    first_met = {key: index for index, key in enumerate(others)}
+    fields = {name: index for index, name in enumerate(grant_fields())}
+
+    def position(key: str) -> tuple[int, int, tuple[int, ...], int]:
+        """The standard's fields first, in its order, a list's items in turn (each item's fields in the
+        standard's order); then the publisher's own fields, in the order met."""
+        path = others[key]
+        official = "/".join("0" if isinstance(part, int) else part for part in path)
+        if official in _column_order() and isinstance(path[0], str):
+            indexes = tuple(part for part in path if isinstance(part, int))
+            return (0, fields.get(path[0], len(fields)), indexes, _column_order()[official])
+        return (1, 0, (), first_met[key])
+
+    columns = [*template, *((titled[key], key) for key in sorted(others, key=position))]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([title for title, _ in columns])
-    for grant in grants:
-        writer.writerow([_cell(_value(grant, path)) for _, path in columns])
+    for values in flat:
+        writer.writerow([_cell(values[key][1]) if key in values else "" for _, key in columns])
     return out.getvalue()

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from piccolo.table import Table
 
-from api.schemas.imports import FileFormat, GrantCounts, ImportReport, OrganisationCounts, PlaceCounts
+from api.schemas.imports import FileFormat, GrantCounts, ImportReport, MissingGrants, OrganisationCounts, PlaceCounts
 from api.services.giving360 import convert, geocodes, orgids, sandbox, validate
 from api.services.giving360.convert import Converted
 from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues
@@ -43,11 +43,23 @@ CHUNK = 500
 BULK_CHUNK = 5000
 NAME_LENGTH = 300
 URL_PATTERN = re.compile(r"^https?://[^\s\x00]+$")
+# A 360Giving identifier begins with its publisher's registered prefix: `360G-blagravetrust-...`.
+PUBLISHER_PREFIX = re.compile(r"^(360G-[^-]+-)", re.IGNORECASE)
+# Grants missing from a newer file: how many of their identifiers the report lists, and a warning quotes.
+LISTED_MISSING = 100
+QUOTED_MISSING = 10
 PLACENET_GRANT = re.compile(r"^360G-placenet-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
 # Grants to individuals have no recipient organisation: they share this one, so none is lost.
 INDIVIDUALS_SLUG = "individual-recipients"
 INDIVIDUALS_NAME = "Individual recipients"
+
+# Where a grant keeps its package's publisher and licence: among the fields the standard does not define
+# (`extra`), under the name the 360Giving Datastore gives the same facts about a grant's file.
+DATASET_FIELD = "dataset"
+# The publisher our own exports name: a copy, not a source, so importing one records no publisher of its own
+# (each exported grant carries its source's `dataset` already).
+PLACENET_PUBLISHER = {"name": "Placenet"}
 
 MONEY_FIELDS = (
     ("amountAwarded", "amount"),
@@ -64,8 +76,8 @@ JSON_COLUMNS = ("standard", "extra", "unmatched_locations")
 MONEY_COLUMNS = ("amount", "amount_applied_for", "amount_disbursed")
 
 # What planning asks of the database, a list at a time (one parameter however long).
-ORGANISATIONS_BY_ORG_ID = Statement("SELECT id, org_id FROM organisation WHERE org_id {in}")
-ORGANISATIONS_BY_SLUG = Statement("SELECT id, slug FROM organisation WHERE slug {in}")
+ORGANISATIONS_BY_ORG_ID = Statement("SELECT id, org_id, name FROM organisation WHERE org_id {in}")
+ORGANISATIONS_BY_SLUG = Statement("SELECT id, slug, name FROM organisation WHERE slug {in}")
 GRANTS_BY_IDENTIFIER = Statement('SELECT id, identifier FROM "grant" WHERE identifier {in}')
 PLACES_NAMED = Statement("SELECT id, slug, name FROM place WHERE id {in} ORDER BY name, id")
 SLUGS_TAKEN: dict[type[Table], Statement] = {
@@ -95,6 +107,11 @@ class OrganisationPlan:
     id: UUID | None = None
     slug: str | None = None
     new: bool = False
+    # Every name the file gives this org-id, with how many grants give it, in the order first given; and
+    # where the first name other than `name` is, for the warning that says so.
+    names: dict[str, int] = field(default_factory=dict)
+    first_other_name: tuple[str | int, ...] | None = None
+    held_name: str | None = None
 
 
 @dataclass
@@ -129,6 +146,7 @@ class Plan:
     grants: list[GrantPlan]
     organisations: dict[str, OrganisationPlan]
     places: PlaceCounts = field(default_factory=lambda: PlaceCounts(0, 0, 0, 0))
+    missing: list[str] = field(default_factory=list)  # identifiers held from the publisher, not in the file
 
     def changed(self) -> list[GrantPlan]:
         return [g for g in self.grants if g.action != "unchanged"]
@@ -190,11 +208,15 @@ async def _import(
     )
     url = (source_url or _package_url(converted.package) or file_name)[:2000]
     writer = replace(actor, source="360giving", source_url=url)
+    # A dry run plans and checks exactly as the real run does (authorisation included), so it is refused
+    # where the real run would be; it only stops before writing.
     if dry_run:
         plan = await _plan(grants, organisations, converted, issues)
+        await _authorise_updates(plan, writer)
     else:
         async with unit_of_work(writer) as work:
             plan = await _plan(grants, organisations, converted, issues)
+            await _authorise_updates(plan, writer)
             await _write(plan, work, progress)
     return _report(plan, issues, file_name, file_format, url, dry_run)
 
@@ -271,15 +293,28 @@ def _package_url(package: Any) -> str | None:
 def _map(converted: Converted, issues: Issues) -> tuple[list[GrantPlan], dict[str, OrganisationPlan]]:
     organisations: dict[str, OrganisationPlan] = {}
     grants = []
+    dataset = package_dataset(converted.package)
     for index, grant in enumerate(converted.package["grants"]):
-        funder = _organisation(grant["fundingOrganization"][0], "funder", organisations)
+        funder = _organisation(grant["fundingOrganization"][0], "funder", organisations, (index, "fundingOrganization"))
         if grant.get("recipientOrganization"):
-            recipient = _organisation(grant["recipientOrganization"][0], "recipient", organisations)
+            recipient = _organisation(
+                grant["recipientOrganization"][0], "recipient", organisations, (index, "recipientOrganization")
+            )
+            if recipient is funder:
+                issues.warn(
+                    "self_grant",
+                    f"The recipient's org-id is the funder's own ({funder.key}): the file says the funder funded "
+                    "itself. The grant is imported as published; check the recipient's org-id at the source.",
+                    grant["id"],
+                    converted.where(("grants", index, "recipientOrganization", 0, "id")),
+                )
         else:
             recipient = organisations.setdefault(
                 INDIVIDUALS_SLUG, OrganisationPlan(INDIVIDUALS_SLUG, None, INDIVIDUALS_NAME, "other")
             )
         values = grant_values(grant)
+        if dataset and DATASET_FIELD not in (values["extra"] or {}):
+            values["extra"] = {**(values["extra"] or {}), DATASET_FIELD: dataset}
         if len(grant["title"]) > NAME_LENGTH:
             issues.warn(
                 "title_truncated",
@@ -296,13 +331,24 @@ def _map(converted: Converted, issues: Issues) -> tuple[list[GrantPlan], dict[st
     return grants, organisations
 
 
-def _organisation(published: Row, role: str, found: dict[str, OrganisationPlan]) -> OrganisationPlan:
+def _organisation(
+    published: Row, role: str, found: dict[str, OrganisationPlan], at: tuple[int, str]
+) -> OrganisationPlan:
+    """The plan for the organisation `published` names, made the first time its org-id is seen; every
+    name the file gives an org-id is counted, so that a file naming one org-id two ways is reported."""
     key = published["id"].strip()
+    given = published.get("name")
+    given_name = given.strip()[:NAME_LENGTH] if isinstance(given, str) else ""
     if key in found:
+        plan = found[key]
         if role == "funder":
-            found[key].kind = "funder"
-        return found[key]
-    name = (published.get("name") or "").strip() or key
+            plan.kind = "funder"
+        if given_name:
+            if given_name not in plan.names and plan.first_other_name is None and given_name != plan.name:
+                plan.first_other_name = ("grants", at[0], at[1], 0, "name")
+            plan.names[given_name] = plan.names.get(given_name, 0) + 1
+        return plan
+    name = given_name or key
     website = published.get("url")
     description = published.get("description")
     plan = OrganisationPlan(
@@ -312,9 +358,26 @@ def _organisation(published: Row, role: str, found: dict[str, OrganisationPlan])
         kind=orgids.kind_for(key, role, published.get("charityNumber")),
         description=(description.strip() or None) if isinstance(description, str) else None,
         website=website if isinstance(website, str) and len(website) <= 2000 and URL_PATTERN.match(website) else None,
+        names={given_name: 1} if given_name else {},
     )
     found[key] = plan
     return plan
+
+
+def package_dataset(package: Any) -> Row | None:
+    """Who published a JSON package and under what licence, as it says (`publisher`, `license`), to be
+    kept with each of its grants and carried into exports; None when it says neither (a spreadsheet never
+    does). A grant's own `dataset` field, such as our own export gives back, is kept instead; our own
+    export's publisher (Placenet) is not a source, and is not recorded."""
+    if not isinstance(package, dict):
+        return None
+    dataset: Row = {}
+    publisher = package.get("publisher")
+    if isinstance(publisher, dict) and publisher and publisher != PLACENET_PUBLISHER:
+        dataset["publisher"] = publisher
+    if isinstance(package.get("license"), str) and package["license"].strip():
+        dataset["license"] = package["license"].strip()
+    return dataset or None
 
 
 def grant_values(grant: Row) -> Row:
@@ -392,8 +455,10 @@ async def _plan(
 ) -> Plan:
     plan = Plan(grants, organisations)
     await _match_organisations(organisations)
+    _warn_of_names(organisations, converted, issues)
     plan.places = await _match_places(grants, converted, issues)
     await _match_grants(grants)
+    plan.missing = await _missing_grants(grants, organisations, issues)
     for grant in grants:
         grant.values["funder"] = organisations[grant.funder].id
         grant.values["recipient"] = organisations[grant.recipient].id
@@ -422,9 +487,11 @@ async def _match_organisations(organisations: dict[str, OrganisationPlan]) -> No
     org_ids = [key for key in organisations if key != INDIVIDUALS_SLUG]
     for row in await ORGANISATIONS_BY_ORG_ID.rows(listed(org_ids)):
         organisations[row["org_id"]].id = row["id"]
+        organisations[row["org_id"]].held_name = row["name"]
     for row in await ORGANISATIONS_BY_SLUG.rows(listed(by_slug)):
         found = organisations[by_slug[row["slug"]]]
-        found.id = found.id or row["id"]
+        if found.id is None:
+            found.id, found.held_name = row["id"], row["name"]
     new = [plan for plan in organisations.values() if plan.id is None]
     for plan in new:
         plan.id, plan.new = uuid.uuid4(), True
@@ -433,6 +500,31 @@ async def _match_organisations(organisations: dict[str, OrganisationPlan]) -> No
         [(p, [records.slugify(p.name), records.slugify(f"{p.name} {p.org_id or ''}")]) for p in new],
         "organisation",
     )
+
+
+def _warn_of_names(organisations: dict[str, OrganisationPlan], converted: Converted, issues: Issues) -> None:
+    """A warning for each org-id the file gives two or more names, naming them and the one kept: an
+    organisation already held keeps its own name (a file never renames it); a new one takes the first
+    name the file gives it, as the file's first grant to name it is the one read first."""
+    for plan in organisations.values():
+        if len(plan.names) < 2:
+            continue
+        shown = list(plan.names.items())[:5]
+        given = "; ".join(f"'{name}' ({count} grant{'s' if count != 1 else ''})" for name, count in shown)
+        more = f" and {len(plan.names) - len(shown)} more" if len(plan.names) > len(shown) else ""
+        if plan.new:
+            kept = f"'{plan.name}' was kept, the first name the file gives it, for the new organisation"
+        else:
+            kept = (
+                f"Placenet already holds it as '{plan.held_name}', which was kept: an import never renames an "
+                "organisation"
+            )
+        issues.warn(
+            "org_id_names",
+            f"The org-id {plan.key} has {len(plan.names)} names in the file: {given}{more}. {kept}.",
+            None,
+            converted.where(plan.first_other_name) if plan.first_other_name else None,
+        )
 
 
 async def _assign_slugs(table: type[Table], wanted: list[tuple[Any, list[str]]], fallback: str) -> None:
@@ -527,6 +619,53 @@ async def _match_grants(grants: list[GrantPlan]) -> None:
             del own[row["id"]].values["identifier"]
 
 
+def publisher_prefix(identifier: str) -> str | None:
+    """The publisher's registered prefix an identifier begins with (`360G-blagravetrust-`), if any."""
+    found = PUBLISHER_PREFIX.match(identifier)
+    return found.group(1).lower() if found else None
+
+
+async def _missing_grants(
+    grants: list[GrantPlan], organisations: dict[str, OrganisationPlan], issues: Issues
+) -> list[str]:
+    """The grants held from the file's publisher that the file no longer has, with a warning for each
+    funder that has some; nothing is deleted. "From the publisher" means: the grant's funder is one of the
+    file's funders (by org-id), it was last written by a 360Giving import (source `360giving`), and its
+    identifier has a publisher prefix the file uses for that funder's grants. So grants typed in through
+    the API, and another publisher's grants naming the same funder, are never reported; a publisher that
+    splits its grants across files (one a year) sees the other files' grants listed."""
+    in_file = {g.identifier for g in grants}
+    prefixes: dict[UUID, set[str]] = {}
+    names: dict[UUID, str] = {}
+    for grant in grants:
+        funder = organisations[grant.funder]
+        prefix = publisher_prefix(grant.identifier)
+        if funder.id is not None and not funder.new and prefix is not None:
+            prefixes.setdefault(funder.id, set()).add(prefix)
+            names[funder.id] = funder.key
+    missing: dict[UUID, list[str]] = {}
+    for funder_chunk in chunks(list(prefixes)):
+        rows = await Grant.select(Grant.identifier, Grant.funder).where(
+            Grant.funder.is_in(funder_chunk), Grant.source == "360giving", Grant.identifier.is_not_null()
+        )
+        for row in rows:
+            identifier = row["identifier"]
+            if identifier not in in_file and publisher_prefix(identifier) in prefixes[row["funder"]]:
+                missing.setdefault(row["funder"], []).append(identifier)
+    for funder_id, identifiers in missing.items():
+        identifiers.sort()
+        quoted = ", ".join(identifiers[:QUOTED_MISSING])
+        more = f" and {len(identifiers) - QUOTED_MISSING} more" if len(identifiers) > QUOTED_MISSING else ""
+        count = f"{len(identifiers)} grant" + ("s" if len(identifiers) != 1 else "")
+        issues.warn(
+            "grants_missing",
+            f"{count} of {names[funder_id]} held from earlier files of this publisher "
+            f"({', '.join(sorted(prefixes[funder_id]))}...) are not in this file: {quoted}{more}. Nothing was "
+            "deleted; if the publisher withdrew them, delete them or correct them through the API.",
+        )
+    return sorted(identifier for identifiers in missing.values() for identifier in identifiers)
+
+
 async def _compare(grants: list[GrantPlan]) -> None:
     """Which stored grants the file would change: column by column, and their places as a set."""
     existing = {g.existing: g for g in grants if g.existing is not None}
@@ -582,7 +721,6 @@ async def _write(plan: Plan, work: Work, progress: Progress | None) -> None:
     actor, at, stamp = work.actor, work.at, work.stamp()
     updated = [g for g in changed if g.action == "update"]
     before = await _fetch_grants([g.existing for g in updated if g.existing])
-    _authorise_updates(updated, before, actor)
     organisation_rows = [
         {
             "id": o.id,
@@ -687,15 +825,20 @@ async def _fetch_grants(ids: list[UUID]) -> dict[UUID, Any]:
     return found
 
 
-def _authorise_updates(updated: list[GrantPlan], before: dict[UUID, Any], actor: Actor) -> None:
-    """A partner updates only the grants its organisation contributed; an admin, any."""
+async def _authorise_updates(plan: Plan, actor: Actor) -> None:
+    """A partner updates only the grants its organisation contributed; an admin, any. Checked on the plan,
+    before anything is written, so a dry run is refused exactly where the real run would be."""
     if actor.is_admin:
         return
+    updated = {g.existing: g.identifier for g in plan.grants if g.action == "update" and g.existing is not None}
+    contributors: dict[UUID, UUID | None] = {}
+    for id_chunk in chunks(list(updated)):
+        rows = await Grant.select(Grant.id, Grant.contributed_by).where(Grant.id.is_in(id_chunk))
+        contributors.update((row["id"], row["contributed_by"]) for row in rows)
     others = [
-        g.identifier
-        for g in updated
-        if g.existing
-        and (before[g.existing].contributed_by is None or before[g.existing].contributed_by.id != actor.organisation_id)
+        identifier
+        for grant_id, identifier in updated.items()
+        if contributors.get(grant_id) is None or contributors[grant_id] != actor.organisation_id
     ]
     if others:
         listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
@@ -729,6 +872,7 @@ def _report(
             matched=sum(not o.new for o in organisations), created=sum(o.new for o in organisations)
         ),
         places=plan.places,
+        missing_grants=MissingGrants(count=len(plan.missing), identifiers=plan.missing[:LISTED_MISSING]),
         warning_counts=issues.warning_counts(),
         warnings=issues.warnings[:LISTED_WARNINGS],
         warnings_omitted=max(0, len(issues.warnings) - LISTED_WARNINGS),
@@ -745,6 +889,11 @@ def report_lines(report: ImportReport) -> Iterable[str]:
         f"places: {p.matched} codes matched ({p.by_former_code} by a former code), {p.unknown} unknown codes, "
         f"{p.without_code} locations without a code"
     )
+    if report.missing_grants.count:
+        yield (
+            f"missing: {report.missing_grants.count} grants held from this publisher are not in the file "
+            "(nothing deleted; see the grants_missing warning)"
+        )
     total = sum(report.warning_counts.values())
     yield f"warnings: {total}" + (
         " (" + ", ".join(f"{kind} {count}" for kind, count in report.warning_counts.items()) + ")" if total else ""
