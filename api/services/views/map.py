@@ -26,6 +26,7 @@ from api.schemas.map import (
     Point,
 )
 from api.services.platform.errors import InvalidRequest, Unprocessable
+from api.services.platform.sql import all_of, is_in, join, sql, where
 from api.services.records.resource import PLACE, resolve_filter
 from api.services.views.activity import (
     GROUPS,
@@ -33,13 +34,10 @@ from api.services.views.activity import (
     Scope,
     as_decimal,
     as_uuid,
-    join,
     lineage_of,
     money_list,
-    placeholders,
     run,
     scope,
-    sql,
 )
 
 BBox = tuple[float, float, float, float]
@@ -89,7 +87,7 @@ def _feature_conditions(level: str, box: BBox | None, lineage: str | None) -> Qu
             conditions.append(sql("(lon >= {} OR lon <= {})", west, east))
     if lineage is not None:
         conditions.append(sql("lineage LIKE {}", f"{lineage}%"))
-    return join(conditions, " AND ")
+    return all_of(conditions)
 
 
 async def _counts(
@@ -117,16 +115,15 @@ async def _counts(
         # exists: the foreign key cascades), and the semi-join would only look up every record's links.
         conditions = [sql("record_id IN (SELECT record_id FROM selected)")] if filtered else []
         conditions += in_region("place")
-        where = sql(" WHERE {}", join(conditions, " AND ")) if conditions else sql("")
-        located.append(sql("SELECT kind, record_id, place FROM record_places{}", where))
+        located.append(sql("SELECT kind, record_id, place FROM record_places{}", where(conditions)))
     if organisations:
         conditions = [sql("home_place IS NOT NULL"), *in_region("home_place")]
         if organisation_id is not None:
             conditions.append(sql("id = {}", organisation_id))
         located.append(
             sql(
-                "SELECT 'organisation' AS kind, id AS record_id, home_place AS place FROM organisation WHERE {}",
-                join(conditions, " AND "),
+                "SELECT 'organisation' AS kind, id AS record_id, home_place AS place FROM organisation{}",
+                where(conditions),
             )
         )
     steps = [
@@ -173,9 +170,9 @@ async def _tallied(features: QueryString, kinds: Sequence[str], organisations: b
         for row in await run(
             sql(
                 "SELECT t.place AS feature, t.kind AS kind, t.currency AS currency, t.records AS n, t.amount AS amount "
-                "FROM place_tally t WHERE t.place IN (SELECT id FROM place WHERE {}) AND t.kind IN ({})",
+                "FROM place_tally t WHERE t.place IN (SELECT id FROM place WHERE {}) AND {}",
                 features,
-                placeholders(wanted),
+                is_in("t.kind", wanted),
             )
         )
     ]

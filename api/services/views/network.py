@@ -28,8 +28,9 @@ from api.schemas.network import (
     Node,
 )
 from api.services.platform.errors import NotFound
+from api.services.platform.sql import sql
 from api.services.records.resource import ORGANISATION, references, resolve, resolve_filter
-from api.services.views.activity import Scope, as_uuid, ordered_roles, reference, run, scope, sql, summary
+from api.services.views.activity import Scope, as_uuid, ordered_roles, reference, run, scope, summary
 from models.tables import Organisation
 
 # Betweenness is exact up to this many organisations; above it, estimated from a sample of sources, each
