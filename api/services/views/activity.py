@@ -206,14 +206,15 @@ def ordered_roles(roles: Iterable[str]) -> list[str]:
     return sorted(set(roles), key=ROLE_ORDER.index)
 
 
-# Scope: which records a request is about -------------------------------------------------------------------
+# Which records a request is about -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Scope:
-    """The collaboration records a request is about: of these kinds, that this organisation takes part in,
-    linked to a place whose lineage starts with `lineage`, whose time includes `active_on` and overlaps
-    `starts`..`ends`, and (when given) among `records`. Empty filters let everything through."""
+class Selection:
+    """The collaboration records a request is about, its filters resolved: of these kinds, that this
+    organisation (by id) takes part in, linked to a place whose lineage starts with `lineage`, whose time
+    includes `active_on` and overlaps `starts`..`ends`, and (when given) among `records`. Empty filters let
+    everything through; `views` is the SQL that selects them."""
 
     kinds: tuple[str, ...] = KINDS
     organisation: UUID | None = None
@@ -311,13 +312,13 @@ async def scope(
     active_on_day: datetime.date | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
-) -> Scope:
+) -> Selection:
     """The scope the query parameters name: an unknown ref or a backwards range is a 422 naming the parameter."""
     check_dates(date_from, date_to)
     wanted = tuple(kind for kind in KINDS if kinds is None or not kinds or kind in kinds)
     organisation_id = await resolve_filter(ORGANISATION, organisation, "organisation") if organisation else None
     lineage = await lineage_of(await resolve_filter(PLACE, place, "place")) if place else None
-    return Scope(
+    return Selection(
         kinds=wanted,
         organisation=organisation_id,
         lineage=lineage,
@@ -337,7 +338,7 @@ async def reference(kind_table: Any, record_id: UUID) -> Reference:
 # Records with their details -----------------------------------------------------------------------------------
 
 
-async def _ranked(scope: Scope, limit: int) -> list[Row]:
+async def _ranked(scope: Selection, limit: int) -> list[Row]:
     """The first `limit` records of each kind in scope, by name, each with its kind's total."""
     ranked = sql(
         "ranked AS (SELECT kind, record_id, slug, name, starts, ends, "
@@ -350,7 +351,7 @@ async def _ranked(scope: Scope, limit: int) -> list[Row]:
 
 
 async def _details(
-    scope: Scope,
+    scope: Selection,
     record_ids: list[UUID],
 ) -> tuple[dict[UUID, list[Row]], dict[UUID, list[Reference]], dict[UUID, dict[str, Decimal]]]:
     """Each record's parties (with the organisations named), places and money: three queries for all."""
@@ -405,7 +406,7 @@ def participants(rows: list[Row]) -> list[Participant]:
     ]
 
 
-async def _groups(scope: Scope, limit: int, organisation_id: UUID | None = None) -> dict[str, Any]:
+async def _groups(scope: Selection, limit: int, organisation_id: UUID | None = None) -> dict[str, Any]:
     """Each kind's total and first records, in full; with an organisation, its own roles in each."""
     rows = await _ranked(scope, limit)
     parties, places, money = await _details(scope, [as_uuid(row["record_id"]) for row in rows])

@@ -31,7 +31,7 @@ from api.services.records.resource import PLACE, resolve_filter
 from api.services.views.activity import (
     GROUPS,
     KINDS,
-    Scope,
+    Selection,
     as_decimal,
     as_uuid,
     lineage_of,
@@ -220,8 +220,8 @@ async def feature_collection(
     counts: dict[UUID, dict[str, int]] = defaultdict(dict)
     money: dict[UUID, dict[str, dict[str, Decimal]]] = defaultdict(lambda: {"grant": {}, "co_funding": {}})
     counts_organisations = not kinds or "organisation" in kinds
-    # Scope() lets every record through: the kinds aside, is anything narrowing them?
-    filtered = replace(in_scope, kinds=KINDS) != Scope()
+    # Selection() lets every record through: the kinds aside, is anything narrowing them?
+    filtered = replace(in_scope, kinds=KINDS) != Selection()
     rows: list[dict[str, Any]] = []
     if places and (in_scope.kinds or counts_organisations):
         rows = (

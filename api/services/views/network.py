@@ -30,7 +30,7 @@ from api.schemas.network import (
 from api.services.platform.errors import NotFound
 from api.services.platform.sql import sql
 from api.services.records.resource import ORGANISATION, references, resolve, resolve_filter
-from api.services.views.activity import Scope, as_uuid, ordered_roles, reference, run, scope, summary
+from api.services.views.activity import Selection, as_uuid, ordered_roles, reference, run, scope, summary
 from models.tables import Organisation
 
 # Betweenness is exact up to this many organisations; above it, estimated from a sample of sources, each
@@ -83,7 +83,7 @@ class Graph:
         return self.organisations[organisation_id].name, str(organisation_id)
 
 
-async def build(in_scope: Scope) -> Graph:
+async def build(in_scope: Selection) -> Graph:
     """Every party of every record in scope, in one query, made into a graph. The rows are put in order
     here rather than in SQL: a sort of every party is the costliest part of the query. The links are
     gathered in plain dicts and handed to networkx at once: adding them one by one was a fifth of a
@@ -295,7 +295,7 @@ async def find_path(
     return NetworkPath(from_=start, to=end, length=len(hops), hops=hops)
 
 
-async def _links(in_scope: Scope) -> nx.Graph:
+async def _links(in_scope: Selection) -> nx.Graph:
     """Who shares which records, and nothing else: enough to find a chain in a large network quickly."""
     rows = await run(
         sql(
@@ -318,5 +318,5 @@ async def _links(in_scope: Scope) -> nx.Graph:
     return graph
 
 
-def _filtered(in_scope: Scope) -> bool:
-    return in_scope != Scope()
+def _filtered(in_scope: Selection) -> bool:
+    return in_scope != Selection()
