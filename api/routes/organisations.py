@@ -26,7 +26,7 @@ from api.routes.common import (
     problems,
     ref_filter,
 )
-from api.routes.map import CollaborationKinds, DateFrom, DateTo, PerKindLimit, ScopePlace
+from api.routes.filters import CollaborationKinds, DateFrom, DateTo, PerKindLimit, ScopePlace
 from api.schemas.activity import OrganisationActivity
 from api.schemas.network import Collaborators
 from api.schemas.organisations import (
@@ -40,6 +40,7 @@ from api.services.records import crud
 from api.services.records import resource as records
 from api.services.resources import organisations
 from api.services.views import activity, network
+from api.services.views.activity import ScopeFilters
 
 KindFilter = Annotated[OrganisationKind | None, Parameter(description="Only organisations of this kind.")]
 
@@ -111,15 +112,8 @@ class OrganisationController(Controller):
         organisation takes part in, grouped by kind, each with the organisation's own roles, its places,
         its money and everyone taking part. Each kind gives its `total` and its first `limit` records
         by name; page through a collection's own list (`organisation=`) for the rest."""
-        return await activity.organisation_activity(
-            ref=ref,
-            kinds=kind,
-            place=place,
-            active_on_day=active_on,
-            date_from=date_from,
-            date_to=date_to,
-            limit=limit,
-        )
+        filters = ScopeFilters(kinds=kind, place=place, active_on=active_on, date_from=date_from, date_to=date_to)
+        return await activity.organisation_activity(ref=ref, filters=filters, limit=limit)
 
     @get("/{ref:str}/collaborators", summary="List an organisation's collaborators", responses=problems(400, 404, 422))
     async def list_collaborators(
@@ -136,12 +130,5 @@ class OrganisationController(Controller):
         records first (then by name), each with the evidence: every shared record and both organisations'
         roles in it (`source` is this organisation). The filters limit which records count, as for the
         network."""
-        return await network.list_collaborators(
-            ref=ref,
-            kinds=kind,
-            place=place,
-            active_on_day=active_on,
-            date_from=date_from,
-            date_to=date_to,
-            limit=limit,
-        )
+        filters = ScopeFilters(kinds=kind, place=place, active_on=active_on, date_from=date_from, date_to=date_to)
+        return await network.list_collaborators(ref=ref, filters=filters, limit=limit)

@@ -210,11 +210,26 @@ def ordered_roles(roles: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class ScopeFilters:
+    """The filters a request names its records by, as its query gives them: these kinds (every kind when
+    None or empty), that this organisation takes part in and linked to this place or a place below it (each
+    a UUID, slug or natural key), whose time includes the day `active_on` and overlaps `date_from`..`date_to`.
+    `selection` checks them and resolves the refs into a `Selection`."""
+
+    kinds: Sequence[str] | None = None
+    organisation: str | None = None
+    place: str | None = None
+    active_on: datetime.date | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+
+
+@dataclass(frozen=True)
 class Selection:
-    """The collaboration records a request is about, its filters resolved: of these kinds, that this
-    organisation (by id) takes part in, linked to a place whose lineage starts with `lineage`, whose time
-    includes `active_on` and overlaps `starts`..`ends`, and (when given) among `records`. Empty filters let
-    everything through; `views` is the SQL that selects them."""
+    """The collaboration records a request is about, resolved from its `ScopeFilters`: of these kinds, that
+    this organisation (by id) takes part in, linked to a place whose lineage starts with `lineage`, whose
+    time includes `active_on` and overlaps `starts`..`ends`, and (when given) among `records`. Empty filters
+    let everything through; `views` is the SQL that selects them."""
 
     kinds: tuple[str, ...] = KINDS
     organisation: UUID | None = None
@@ -304,17 +319,10 @@ async def lineage_of(place_id: UUID) -> str:
     return lineage
 
 
-async def scope(
-    *,
-    kinds: Sequence[str] | None,
-    organisation: str | None = None,
-    place: str | None = None,
-    active_on_day: datetime.date | None = None,
-    date_from: datetime.date | None = None,
-    date_to: datetime.date | None = None,
-) -> Selection:
-    """The scope the query parameters name: an unknown ref or a backwards range is a 422 naming the parameter."""
-    check_dates(date_from, date_to)
+async def selection(filters: ScopeFilters) -> Selection:
+    """The records the filters name: an unknown ref or a backwards range is a 422 naming the parameter."""
+    check_dates(filters.date_from, filters.date_to)
+    kinds, organisation, place = filters.kinds, filters.organisation, filters.place
     wanted = tuple(kind for kind in KINDS if kinds is None or not kinds or kind in kinds)
     organisation_id = await resolve_filter(ORGANISATION, organisation, "organisation") if organisation else None
     lineage = await lineage_of(await resolve_filter(PLACE, place, "place")) if place else None
@@ -322,9 +330,9 @@ async def scope(
         kinds=wanted,
         organisation=organisation_id,
         lineage=lineage,
-        active_on=active_on_day,
-        starts=date_from,
-        ends=date_to,
+        active_on=filters.active_on,
+        starts=filters.date_from,
+        ends=filters.date_to,
     )
 
 
@@ -465,25 +473,15 @@ async def _based_in(lineage: str, organisation_id: UUID | None, limit: int) -> O
 # A place's story --------------------------------------------------------------------------------------------
 
 
-async def place_activity(
-    *,
-    ref: str,
-    kinds: Sequence[str] | None,
-    organisation: str | None,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
-    limit: int,
-) -> PlaceActivity:
+async def place_activity(*, ref: str, filters: ScopeFilters, limit: int) -> PlaceActivity:
+    """The place's story; the place is the one `ref` names (`filters.place` is not read)."""
     place_id = await resolve(PLACE, ref)
-    in_scope = await scope(
-        kinds=kinds, organisation=organisation, active_on_day=active_on_day, date_from=date_from, date_to=date_to
-    )
+    in_scope = await selection(replace(filters, place=None))
     lineage = await lineage_of(place_id)
     in_scope = replace(in_scope, lineage=lineage)
     based = (
         await _based_in(lineage, in_scope.organisation, limit)
-        if not kinds or "organisation" in kinds
+        if not filters.kinds or "organisation" in filters.kinds
         else OrganisationGroup(total=0, items=[])
     )
     groups = (
@@ -494,19 +492,17 @@ async def place_activity(
     return PlaceActivity(place=await reference(Place, place_id), organisations=based, **groups)
 
 
-async def place_funders(
-    *,
-    ref: str,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
-    rank_by: str,
-    limit: int,
-) -> PlaceFunders:
-    """Grant funders and contributors to co-funding arrangements linked to the place or below it."""
+async def place_funders(*, ref: str, filters: ScopeFilters, rank_by: str, limit: int) -> PlaceFunders:
+    """Grant funders and contributors to co-funding arrangements linked to the place or below it, within
+    the dates of `filters` (its kinds, organisation and place are not read)."""
     place_id = await resolve(PLACE, ref)
-    in_scope = await scope(
-        kinds=["grant", "co_funding"], active_on_day=active_on_day, date_from=date_from, date_to=date_to
+    in_scope = await selection(
+        ScopeFilters(
+            kinds=["grant", "co_funding"],
+            active_on=filters.active_on,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+        )
     )
     in_scope = replace(in_scope, lineage=await lineage_of(place_id))
     funding = sql(
@@ -576,18 +572,10 @@ def _add(totals: Iterable[dict[str, Decimal]]) -> dict[str, Decimal]:
 # An organisation's story ------------------------------------------------------------------------------------
 
 
-async def organisation_activity(
-    *,
-    ref: str,
-    kinds: Sequence[str] | None,
-    place: str | None,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
-    limit: int,
-) -> OrganisationActivity:
+async def organisation_activity(*, ref: str, filters: ScopeFilters, limit: int) -> OrganisationActivity:
+    """The organisation's story; the organisation is the one `ref` names (`filters.organisation` is not read)."""
     organisation_id = await resolve(ORGANISATION, ref)
-    in_scope = await scope(kinds=kinds, place=place, active_on_day=active_on_day, date_from=date_from, date_to=date_to)
+    in_scope = await selection(replace(filters, organisation=None))
     in_scope = replace(in_scope, organisation=organisation_id)
     groups = await _groups(in_scope, limit, organisation_id)
     return OrganisationActivity(organisation=await reference(Organisation, organisation_id), **groups)

@@ -3,7 +3,6 @@ counted and their money summed, in two queries whatever the number of places or 
 
 from __future__ import annotations
 
-import datetime
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -31,13 +30,14 @@ from api.services.records.resource import PLACE, resolve_filter
 from api.services.views.activity import (
     GROUPS,
     KINDS,
+    ScopeFilters,
     Selection,
     as_decimal,
     as_uuid,
     lineage_of,
     money_list,
     run,
-    scope,
+    selection,
 )
 
 BBox = tuple[float, float, float, float]
@@ -194,20 +194,17 @@ def _geometry(row: dict[str, Any], centroid: Point) -> Geometry:
 async def feature_collection(
     *,
     level: str,
-    kinds: Sequence[str] | None,
-    organisation: str | None,
-    place: str | None,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
+    filters: ScopeFilters,
     bbox: str | None,
     geometry: str,
     with_records: bool,
 ) -> FeatureCollection:
+    """The places at `level` (in the box, and in `filters.place` or below it), each with the records the
+    other filters let through counted. The place narrows the places mapped, and so the records counted in
+    them, rather than the records themselves."""
     box = parse_bbox(bbox) if bbox is not None else None
-    in_scope = await scope(
-        kinds=kinds, organisation=organisation, active_on_day=active_on_day, date_from=date_from, date_to=date_to
-    )
+    in_scope = await selection(replace(filters, place=None))
+    place = filters.place
     lineage = await lineage_of(await resolve_filter(PLACE, place, "place")) if place else None
     features = _feature_conditions(level, box, lineage)
     boundary = ", boundary" if geometry == "boundary" else ""
@@ -219,7 +216,7 @@ async def feature_collection(
     )
     counts: dict[UUID, dict[str, int]] = defaultdict(dict)
     money: dict[UUID, dict[str, dict[str, Decimal]]] = defaultdict(lambda: {"grant": {}, "co_funding": {}})
-    counts_organisations = not kinds or "organisation" in kinds
+    counts_organisations = not filters.kinds or "organisation" in filters.kinds
     # Selection() lets every record through: the kinds aside, is anything narrowing them?
     filtered = replace(in_scope, kinds=KINDS) != Selection()
     rows: list[dict[str, Any]] = []
