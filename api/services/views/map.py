@@ -199,9 +199,8 @@ async def feature_collection(
     geometry: str,
     with_records: bool,
 ) -> FeatureCollection:
-    """The places at `level` (in the box, and in `filters.place` or below it), each with the records the
-    other filters let through counted. The place narrows the places mapped, and so the records counted in
-    them, rather than the records themselves."""
+    """The places at `level`, in the box and in `filters.place` or below it, each counting the records the
+    other filters let through: here the place narrows the places mapped, not the records selected."""
     box = parse_bbox(bbox) if bbox is not None else None
     in_scope = await selection(replace(filters, place=None))
     place = filters.place
