@@ -1,69 +1,25 @@
-"""/v1/map: the shared map as GeoJSON. Also the scope parameters the map, the network and the activity
-routes share."""
+"""/v1/map: the shared map as GeoJSON."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, get
 from litestar.openapi.spec import Example
-from litestar.params import Parameter, QueryParameter
+from litestar.params import Parameter
 
 from api.routes.common import ActiveOn, OrganisationFilter, problems
-from api.schemas.activity import CollaborationKind
+from api.routes.filters import DateFrom, DateTo, MapKinds
 from api.schemas.common import NO_NUL
-from api.schemas.map import FeatureCollection, MapKind
+from api.schemas.map import FeatureCollection
 from api.schemas.places import PlaceLevel
 from api.services.views import map as map_service
+from api.services.views.activity import ScopeFilters
 
 GEOJSON = "application/geo+json"
 
 NUMBER = r"-?[0-9]{1,3}(?:\.[0-9]{1,15})?"
 BBOX_PATTERN = rf"^{NUMBER},{NUMBER},{NUMBER},{NUMBER}$"
-MapKinds = Annotated[
-    list[MapKind] | None,
-    Parameter(
-        description="Only these kinds of record: `organisation`, `interest_group`, `co_funding`, `research`, "
-        "`grant`, `engagement`; repeat the parameter for several (`kind=grant&kind=co_funding`). Every kind "
-        "when omitted.",
-    ),
-]
-CollaborationKinds = Annotated[
-    list[CollaborationKind] | None,
-    Parameter(
-        description="Only these kinds of collaboration record: `interest_group`, `co_funding`, `research`, "
-        "`grant`, `engagement`; repeat the parameter for several (`kind=grant&kind=research`). Every kind "
-        "when omitted.",
-    ),
-]
-DateFrom = Annotated[
-    datetime.date | None,
-    QueryParameter(
-        name="from",
-        description="Only records whose time overlaps the range starting this day (YYYY-MM-DD); an empty "
-        "date is open-ended. See `to`.",
-    ),
-]
-DateTo = Annotated[
-    datetime.date | None,
-    QueryParameter(
-        name="to",
-        description="Only records whose time overlaps the range ending this day (YYYY-MM-DD); a `to` before "
-        "`from` is a 422.",
-    ),
-]
-ScopePlace = Annotated[
-    str | None,
-    Parameter(
-        description="Only records linked to this place or any place below it (UUID, slug or GSS code).",
-        min_length=1,
-        max_length=200,
-        pattern=NO_NUL,
-        examples=[Example(value="E12000007", summary="London")],
-    ),
-]
-PerKindLimit = Annotated[int, Parameter(ge=1, le=200, description="How many items of each kind to list, 1 to 200.")]
 
 
 class MapController(Controller):
@@ -131,12 +87,14 @@ class MapController(Controller):
         an empty date is open-ended. Date filters do not apply to organisations."""
         return await map_service.feature_collection(
             level=level,
-            kinds=kind,
-            organisation=organisation,
-            place=place,
-            active_on_day=active_on,
-            date_from=date_from,
-            date_to=date_to,
+            filters=ScopeFilters(
+                kinds=kind,
+                organisation=organisation,
+                place=place,
+                active_on=active_on,
+                date_from=date_from,
+                date_to=date_to,
+            ),
             bbox=bbox,
             geometry=geometry,
             with_records=with_records,

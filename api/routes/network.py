@@ -13,10 +13,11 @@ from litestar.params import Parameter, QueryParameter
 
 from api.http.errors import PROBLEM_MEDIA_TYPE
 from api.routes.common import ActiveOn, AnyRequest, problems
-from api.routes.map import CollaborationKinds, DateFrom, DateTo, ScopePlace
+from api.routes.filters import CollaborationKinds, DateFrom, DateTo, ScopePlace
 from api.schemas.common import NO_NUL, Problem
 from api.schemas.network import Network, NetworkPath
 from api.services.views import network as network_service
+from api.services.views.activity import ScopeFilters
 
 JSON = "application/json"
 GRAPHML = "application/graphml+xml"
@@ -103,15 +104,16 @@ class NetworkController(Controller):
         `format=graphml`. Records are in scope by their time: an interest group's, arrangement's or
         engagement's start and end, a grant's planned start (or award date) and planned end, research up to
         its publication date; an empty date is open-ended."""
-        network = await network_service.get_network(
+        # Its own set: `organisation` says more here than elsewhere, and stands between `kind` and `place`.
+        filters = ScopeFilters(
             kinds=kind,
             organisation=organisation,
             place=place,
-            active_on_day=active_on,
+            active_on=active_on,
             date_from=date_from,
             date_to=date_to,
-            evidence_limit=evidence,
         )
+        network = await network_service.get_network(filters=filters, evidence_limit=evidence)
         if wants_graphml(request, output):
             return Response(network_service.graphml(network), media_type=GRAPHML)  # type: ignore[arg-type]
         return Response(network)
@@ -149,11 +151,7 @@ class NetworkController(Controller):
         organisations, so there is no date range; `active_on` limits the records to one day). From an
         organisation to itself the chain has no hops."""
         return await network_service.find_path(
-            source=source,
-            target=target,
-            kinds=kind,
-            place=place,
-            active_on_day=active_on,
+            source=source, target=target, filters=ScopeFilters(kinds=kind, place=place, active_on=active_on)
         )
 
 

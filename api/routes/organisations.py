@@ -14,7 +14,6 @@ from api.routes.common import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     Acting,
-    ActiveOn,
     AnyRequest,
     Cursor,
     Limit,
@@ -26,7 +25,7 @@ from api.routes.common import (
     problems,
     ref_filter,
 )
-from api.routes.map import CollaborationKinds, DateFrom, DateTo, PerKindLimit, ScopePlace
+from api.routes.filters import COLLABORATION_FILTERS, Filters, PerKindLimit
 from api.schemas.activity import OrganisationActivity
 from api.schemas.network import Collaborators
 from api.schemas.organisations import (
@@ -96,52 +95,35 @@ class OrganisationController(Controller):
         """Delete an organisation that nothing refers to any more; otherwise 409 names what does."""
         await crud.delete(organisations.RESOURCE, ref, actor=actor)
 
-    @get("/{ref:str}/activity", summary="Get an organisation's activity", responses=problems(400, 404, 422))
+    @get(
+        "/{ref:str}/activity",
+        summary="Get an organisation's activity",
+        responses=problems(400, 404, 422),
+        dependencies=COLLABORATION_FILTERS,
+    )
     async def get_organisation_activity(
-        self,
-        ref: RefPath,
-        kind: CollaborationKinds = None,
-        place: ScopePlace = None,
-        active_on: ActiveOn = None,
-        date_from: DateFrom = None,
-        date_to: DateTo = None,
-        limit: PerKindLimit = 50,
+        self, ref: RefPath, filters: Filters, limit: PerKindLimit = 50
     ) -> OrganisationActivity:
         """Every interest group, co-funding arrangement, piece of research, grant and engagement the
         organisation takes part in, grouped by kind, each with the organisation's own roles, its places,
         its money and everyone taking part. Each kind gives its `total` and its first `limit` records
         by name; page through a collection's own list (`organisation=`) for the rest."""
-        return await activity.organisation_activity(
-            ref=ref,
-            kinds=kind,
-            place=place,
-            active_on_day=active_on,
-            date_from=date_from,
-            date_to=date_to,
-            limit=limit,
-        )
+        return await activity.organisation_activity(ref=ref, filters=filters, limit=limit)
 
-    @get("/{ref:str}/collaborators", summary="List an organisation's collaborators", responses=problems(400, 404, 422))
+    @get(
+        "/{ref:str}/collaborators",
+        summary="List an organisation's collaborators",
+        responses=problems(400, 404, 422),
+        dependencies=COLLABORATION_FILTERS,
+    )
     async def list_collaborators(
         self,
         ref: RefPath,
-        kind: CollaborationKinds = None,
-        place: ScopePlace = None,
-        active_on: ActiveOn = None,
-        date_from: DateFrom = None,
-        date_to: DateTo = None,
+        filters: Filters,
         limit: Annotated[int, Parameter(ge=1, le=200, description="How many collaborators to list, 1 to 200.")] = 50,
     ) -> Collaborators:
         """The organisations that take part in the same collaboration records as this one, most shared
         records first (then by name), each with the evidence: every shared record and both organisations'
         roles in it (`source` is this organisation). The filters limit which records count, as for the
         network."""
-        return await network.list_collaborators(
-            ref=ref,
-            kinds=kind,
-            place=place,
-            active_on_day=active_on,
-            date_from=date_from,
-            date_to=date_to,
-            limit=limit,
-        )
+        return await network.list_collaborators(ref=ref, filters=filters, limit=limit)

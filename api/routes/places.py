@@ -24,7 +24,7 @@ from api.routes.common import (
     page_response,
     problems,
 )
-from api.routes.map import DateFrom, DateTo, MapKinds, PerKindLimit
+from api.routes.filters import DateFrom, DateTo, MapKinds, PerKindLimit
 from api.schemas.activity import PlaceActivity, PlaceFunders
 from api.schemas.common import NO_NUL
 from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlacePage, PlaceUpdate
@@ -32,6 +32,7 @@ from api.services.records import crud
 from api.services.records import resource as records
 from api.services.resources import places
 from api.services.views import activity
+from api.services.views.activity import ScopeFilters
 
 
 class PlaceController(Controller):
@@ -116,15 +117,10 @@ class PlaceController(Controller):
         to a place below it, each with its places, its money and who takes part in what role. Each kind
         gives its `total` and its first `limit` items by name; page through a collection's own list
         (`place=`) for the rest. Date filters apply to the records, not to organisations."""
-        return await activity.place_activity(
-            ref=ref,
-            kinds=kind,
-            organisation=organisation,
-            active_on_day=active_on,
-            date_from=date_from,
-            date_to=date_to,
-            limit=limit,
+        filters = ScopeFilters(
+            kinds=kind, organisation=organisation, active_on=active_on, date_from=date_from, date_to=date_to
         )
+        return await activity.place_activity(ref=ref, filters=filters, limit=limit)
 
     @get("/{ref:str}/funders", summary="List who funds in a place", responses=problems(400, 404, 422))
     async def list_place_funders(
@@ -146,11 +142,5 @@ class PlaceController(Controller):
         contributors to co-funding arrangements for it, ranked, each with how many grants and contributions
         it made there and what they came to, one total per currency; with the totals for the place. Each
         grant and contribution counts once, however many places below it names."""
-        return await activity.place_funders(
-            ref=ref,
-            active_on_day=active_on,
-            date_from=date_from,
-            date_to=date_to,
-            rank_by=rank_by,
-            limit=limit,
-        )
+        filters = ScopeFilters(active_on=active_on, date_from=date_from, date_to=date_to)
+        return await activity.place_funders(ref=ref, filters=filters, rank_by=rank_by, limit=limit)

@@ -1,5 +1,7 @@
 """Hand-written SQL, one idiom for both engines: a `Statement` compiled once, `{in}` for membership of a
-list (`listed`), `insert_rows` for many rows at once, `contains` for a substring."""
+list (`listed`), `insert_rows` for many rows at once, `contains` for a substring; and for SQL put
+together per request from parts, `sql`, `join`, `is_in` (the same membership as `{in}`), `all_of` and
+`where`."""
 
 from __future__ import annotations
 
@@ -167,6 +169,35 @@ def listed(values: Iterable[Any]) -> Any:
     if is_sqlite():
         return msgspec.json.encode([str(value) for value in values]).decode()
     return list(values)
+
+
+# SQL put together from parts --------------------------------------------------------------------------------
+
+
+def sql(template: str, *args: Any) -> QueryString:
+    """SQL with `{}` for each value or part (another `sql`), as Piccolo's QueryString puts them together."""
+    return QueryString(template, *args)
+
+
+def join(parts: Sequence[QueryString], separator: str) -> QueryString:
+    """The parts one after another, with the separator (`, `, ` UNION ALL `) between them."""
+    return QueryString(separator.join("{}" for _ in parts), *parts)
+
+
+def is_in(column: str, values: Iterable[Any]) -> QueryString:
+    """`column` is one of the values: the membership a Statement's `{in}` compiles to, with the list as its
+    one parameter (`listed`), however long. On SQLite the values are compared as text, as its UUIDs are kept."""
+    return sql(f"{column} {Statement.IN['sqlite' if is_sqlite() else 'postgres']}", listed(values))
+
+
+def all_of(conditions: Sequence[QueryString]) -> QueryString:
+    """The conditions joined with AND; `1 = 1` (everything) when there are none."""
+    return join(conditions, " AND ") if conditions else sql("1 = 1")
+
+
+def where(conditions: Sequence[QueryString]) -> QueryString:
+    """` WHERE` and the conditions joined with AND, to follow a FROM; nothing when there are none."""
+    return sql(" WHERE {}", all_of(conditions)) if conditions else sql("")
 
 
 def contains(column: Column, text: str) -> Combinable:

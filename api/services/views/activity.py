@@ -35,6 +35,7 @@ from api.schemas.activity import (
 )
 from api.schemas.common import FieldError, Money, Reference
 from api.services.platform.errors import Unprocessable
+from api.services.platform.sql import all_of, is_in, join, sql, where
 from api.services.records.resource import CENTS, ORGANISATION, PLACE, Row, one, resolve, resolve_filter
 from models.tables import Organisation, Place
 
@@ -50,49 +51,69 @@ GROUPS = {
 # The order an organisation's roles are listed in.
 ROLE_ORDER = ("convenor", "lead", "commissioner", "funder", "member", "observer", "partner", "recipient", "participant")
 
+
+@dataclass(frozen=True)
+class Part:
+    """One SELECT of a view: its columns and tables, its own conditions, and the column holding its record,
+    so that a region can narrow it to the records in it (`in_region`)."""
+
+    select: str
+    record: str
+    conditions: tuple[str, ...] = ()
+
+
 # Each kind's records with the span the date filters read. An empty date is open-ended; a grant's time
 # starts at its planned start or, failing that, its award; research's ends at its publication.
 RECORDS = {
-    "interest_group": "SELECT 'interest_group' AS kind, id AS record_id, slug, name, "
-    "starts_on AS starts, ends_on AS ends FROM interest_group",
-    "co_funding": "SELECT 'co_funding', id, slug, name, starts_on, ends_on FROM co_funding",
-    "research": "SELECT 'research', id, slug, name, CAST(NULL AS DATE), published_on FROM research",
-    "grant": "SELECT 'grant', id, slug, name, COALESCE(planned_start_on, awarded_on), planned_end_on FROM \"grant\"",
-    "engagement": "SELECT 'engagement', id, slug, name, starts_on, ends_on FROM engagement",
+    "interest_group": Part(
+        "SELECT 'interest_group' AS kind, id AS record_id, slug, name, starts_on AS starts, ends_on AS ends "
+        "FROM interest_group",
+        "id",
+    ),
+    "co_funding": Part("SELECT 'co_funding', id, slug, name, starts_on, ends_on FROM co_funding", "id"),
+    "research": Part("SELECT 'research', id, slug, name, CAST(NULL AS DATE), published_on FROM research", "id"),
+    "grant": Part(
+        "SELECT 'grant', id, slug, name, COALESCE(planned_start_on, awarded_on), planned_end_on FROM \"grant\"", "id"
+    ),
+    "engagement": Part("SELECT 'engagement', id, slug, name, starts_on, ends_on FROM engagement", "id"),
 }
 # Who takes part in each kind's records, as what, and (for memberships) from when to when. A co-funding
-# arrangement's recipients are the partners carrying out research it paid for. Each part comes with the
-# column holding its record, so that a region can narrow every part to the records in it (`Scope.views`).
+# arrangement's recipients are the partners carrying out research it paid for.
 NO_DATES = "CAST(NULL AS DATE), CAST(NULL AS DATE)"
-PARTIES: dict[str, tuple[tuple[str, str], ...]] = {
+PARTIES: dict[str, tuple[Part, ...]] = {
     "interest_group": (
-        (
-            f"SELECT 'interest_group', id, convenor, 'convenor', {NO_DATES} FROM interest_group "
-            "WHERE convenor IS NOT NULL",
+        Part(
+            f"SELECT 'interest_group', id, convenor, 'convenor', {NO_DATES} FROM interest_group",
             "id",
+            ("convenor IS NOT NULL",),
         ),
-        (
+        Part(
             "SELECT 'interest_group', interest_group, organisation, role, joined_on, left_on FROM membership",
             "interest_group",
         ),
     ),
     "co_funding": (
-        (f"SELECT 'co_funding', id, lead, 'lead', {NO_DATES} FROM co_funding WHERE lead IS NOT NULL", "id"),
-        (f"SELECT 'co_funding', co_funding, funder, 'funder', {NO_DATES} FROM contribution", "co_funding"),
-        (
+        Part(f"SELECT 'co_funding', id, lead, 'lead', {NO_DATES} FROM co_funding", "id", ("lead IS NOT NULL",)),
+        Part(f"SELECT 'co_funding', co_funding, funder, 'funder', {NO_DATES} FROM contribution", "co_funding"),
+        Part(
             f"SELECT 'co_funding', r.funded_by, rp.organisation, 'recipient', {NO_DATES} FROM research r "
-            "JOIN research_party rp ON rp.research = r.id WHERE r.funded_by IS NOT NULL AND rp.role = 'partner'",
+            "JOIN research_party rp ON rp.research = r.id",
             "r.funded_by",
+            ("r.funded_by IS NOT NULL", "rp.role = 'partner'"),
         ),
     ),
-    "research": ((f"SELECT 'research', research, organisation, role, {NO_DATES} FROM research_party", "research"),),
+    "research": (Part(f"SELECT 'research', research, organisation, role, {NO_DATES} FROM research_party", "research"),),
     "grant": (
-        (f"SELECT 'grant', id, funder, 'funder', {NO_DATES} FROM \"grant\"", "id"),
-        (f"SELECT 'grant', id, recipient, 'recipient', {NO_DATES} FROM \"grant\"", "id"),
+        Part(f"SELECT 'grant', id, funder, 'funder', {NO_DATES} FROM \"grant\"", "id"),
+        Part(f"SELECT 'grant', id, recipient, 'recipient', {NO_DATES} FROM \"grant\"", "id"),
     ),
     "engagement": (
-        (f"SELECT 'engagement', id, convenor, 'convenor', {NO_DATES} FROM engagement WHERE convenor IS NOT NULL", "id"),
-        (
+        Part(
+            f"SELECT 'engagement', id, convenor, 'convenor', {NO_DATES} FROM engagement",
+            "id",
+            ("convenor IS NOT NULL",),
+        ),
+        Part(
             f"SELECT 'engagement', engagement, organisation, 'participant', {NO_DATES} FROM engagement_participant",
             "engagement",
         ),
@@ -115,45 +136,39 @@ PLACES = {
 # The money in each kind's records: a grant's amount; the contributions to an arrangement. Each is the
 # table holding the amounts and its column naming the record.
 MONEY_TABLES = {"grant": ('"grant"', "id"), "co_funding": ("contribution", "co_funding")}
-MONEY = {
-    kind: f"SELECT {record} AS record_id, COALESCE(currency, 'GBP') AS currency, amount FROM {table} "
-    "WHERE amount IS NOT NULL"
-    for kind, (table, record) in MONEY_TABLES.items()
-}
+
+
+def money(kind: str, *conditions: str) -> str:
+    """The amounts of a kind's records (record_id, currency, amount), with any further conditions."""
+    table, record = MONEY_TABLES[kind]
+    return (
+        f"SELECT {record} AS record_id, COALESCE(currency, 'GBP') AS currency, amount FROM {table} "
+        f"WHERE {' AND '.join(('amount IS NOT NULL', *conditions))}"
+    )
+
+
+MONEY = {kind: money(kind) for kind in MONEY_TABLES}
 
 
 # SQL building ----------------------------------------------------------------------------------------------
-
-
-def sql(template: str, *args: Any) -> QueryString:
-    return QueryString(template, *args)
-
-
-def join(parts: Sequence[QueryString], separator: str) -> QueryString:
-    return QueryString(separator.join("{}" for _ in parts), *parts)
-
-
-def placeholders(values: Iterable[Any]) -> QueryString:
-    """`{}, {}, …` for an IN list (never empty: callers check)."""
-    return join([sql("{}", value) for value in values], ", ")
 
 
 def union(parts: dict[str, str], kinds: Iterable[str]) -> str:
     return " UNION ALL ".join(parts[kind] for kind in kinds if kind in parts)
 
 
-def in_region(part: str, column: str, kind: str, region: bool) -> str:
+def in_region(part: Part, kind: str, region: bool) -> QueryString:
     """The part of a view, kept to the records of its kind linked to the region's places when there is a
     region. Each part is narrowed on its own table, from its own kind's links: a filter on the union as a
     whole is a join the planner cannot push into its parts, so it would read every record of every part
     and only then keep the region's."""
-    if not region:
-        return part
-    table, link = LINKS[kind]
-    return (
-        f"{part}{' AND ' if ' WHERE ' in part else ' WHERE '}{column} IN "
-        f"(SELECT {link} FROM {table} WHERE place IN (SELECT id FROM region_places))"
-    )
+    conditions = [sql(condition) for condition in part.conditions]
+    if region:
+        table, link = LINKS[kind]
+        conditions.append(
+            sql(f"{part.record} IN (SELECT {link} FROM {table} WHERE place IN (SELECT id FROM region_places))")
+        )
+    return sql(f"{part.select}{{}}", where(conditions))
 
 
 async def run(query: QueryString) -> list[Row]:
@@ -191,14 +206,30 @@ def ordered_roles(roles: Iterable[str]) -> list[str]:
     return sorted(set(roles), key=ROLE_ORDER.index)
 
 
-# Scope: which records a request is about -------------------------------------------------------------------
+# Which records a request is about -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Scope:
-    """The collaboration records a request is about: of these kinds, that this organisation takes part in,
-    linked to a place whose lineage starts with `lineage`, whose time includes `active_on` and overlaps
-    `starts`..`ends`, and (when given) among `records`. Empty filters let everything through."""
+class ScopeFilters:
+    """The filters a request names its records by, as its query gives them: these kinds (every kind when
+    None or empty), that this organisation takes part in and linked to this place or a place below it (each
+    a UUID, slug or natural key), whose time includes the day `active_on` and overlaps `date_from`..`date_to`.
+    `selection` checks them and resolves the refs into a `Selection`."""
+
+    kinds: Sequence[str] | None = None
+    organisation: str | None = None
+    place: str | None = None
+    active_on: datetime.date | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The collaboration records a request is about, resolved from its `ScopeFilters`: of these kinds, that
+    this organisation (by id) takes part in, linked to a place whose lineage starts with `lineage`, whose
+    time includes `active_on` and overlaps `starts`..`ends`, and (when given) among `records`. Empty filters
+    let everything through; `views` is the SQL that selects them."""
 
     kinds: tuple[str, ...] = KINDS
     organisation: UUID | None = None
@@ -242,13 +273,12 @@ class Scope:
                 sql("record_id IN (SELECT record_id FROM parties WHERE organisation = {})", self.organisation)
             )
         if self.records is not None:
-            conditions.append(sql("record_id IN ({})", placeholders(self.records)) if self.records else sql("1 = 0"))
-        where = join(conditions, " AND ") if conditions else sql("1 = 1")
-        records = " UNION ALL ".join(
-            in_region(RECORDS[kind], "id", kind, region) for kind in self.kinds if kind in RECORDS
+            conditions.append(is_in("record_id", self.records))
+        records = join(
+            [in_region(RECORDS[kind], kind, region) for kind in self.kinds if kind in RECORDS], " UNION ALL "
         )
-        every_party = " UNION ALL ".join(
-            in_region(part, column, kind, region) for kind in self.kinds for part, column in PARTIES.get(kind, ())
+        every_party = join(
+            [in_region(part, kind, region) for kind in self.kinds for part in PARTIES.get(kind, ())], " UNION ALL "
         )
         views = [sql(f"record_places (kind, record_id, place) AS ({union(PLACES, self.kinds)})")]
         if region:
@@ -259,13 +289,16 @@ class Scope:
                 )
             )
         views += [
-            sql(f"records (kind, record_id, slug, name, starts, ends) AS ({records})"),
-            sql(f"every_party (kind, record_id, organisation, role, joined_on, left_on) AS ({every_party})"),
+            sql("records (kind, record_id, slug, name, starts, ends) AS ({})", records),
+            sql("every_party (kind, record_id, organisation, role, joined_on, left_on) AS ({})", every_party),
             sql(
                 "parties AS (SELECT kind, record_id, organisation, role FROM every_party WHERE {})",
-                join(party_conditions, " AND ") if party_conditions else sql("1 = 1"),
+                all_of(party_conditions),
             ),
-            sql("selected AS (SELECT kind, record_id, slug, name, starts, ends FROM records WHERE {})", where),
+            sql(
+                "selected AS (SELECT kind, record_id, slug, name, starts, ends FROM records WHERE {})",
+                all_of(conditions),
+            ),
             *extra,
         ]
         return sql("WITH {}", join(views, ", "))
@@ -286,27 +319,20 @@ async def lineage_of(place_id: UUID) -> str:
     return lineage
 
 
-async def scope(
-    *,
-    kinds: Sequence[str] | None,
-    organisation: str | None = None,
-    place: str | None = None,
-    active_on_day: datetime.date | None = None,
-    date_from: datetime.date | None = None,
-    date_to: datetime.date | None = None,
-) -> Scope:
-    """The scope the query parameters name: an unknown ref or a backwards range is a 422 naming the parameter."""
-    check_dates(date_from, date_to)
+async def selection(filters: ScopeFilters) -> Selection:
+    """The records the filters name: an unknown ref or a backwards range is a 422 naming the parameter."""
+    check_dates(filters.date_from, filters.date_to)
+    kinds, organisation, place = filters.kinds, filters.organisation, filters.place
     wanted = tuple(kind for kind in KINDS if kinds is None or not kinds or kind in kinds)
     organisation_id = await resolve_filter(ORGANISATION, organisation, "organisation") if organisation else None
     lineage = await lineage_of(await resolve_filter(PLACE, place, "place")) if place else None
-    return Scope(
+    return Selection(
         kinds=wanted,
         organisation=organisation_id,
         lineage=lineage,
-        active_on=active_on_day,
-        starts=date_from,
-        ends=date_to,
+        active_on=filters.active_on,
+        starts=filters.date_from,
+        ends=filters.date_to,
     )
 
 
@@ -320,7 +346,7 @@ async def reference(kind_table: Any, record_id: UUID) -> Reference:
 # Records with their details -----------------------------------------------------------------------------------
 
 
-async def _ranked(scope: Scope, limit: int) -> list[Row]:
+async def _ranked(scope: Selection, limit: int) -> list[Row]:
     """The first `limit` records of each kind in scope, by name, each with its kind's total."""
     ranked = sql(
         "ranked AS (SELECT kind, record_id, slug, name, starts, ends, "
@@ -333,36 +359,34 @@ async def _ranked(scope: Scope, limit: int) -> list[Row]:
 
 
 async def _details(
-    scope: Scope,
+    scope: Selection,
     record_ids: list[UUID],
 ) -> tuple[dict[UUID, list[Row]], dict[UUID, list[Reference]], dict[UUID, dict[str, Decimal]]]:
     """Each record's parties (with the organisations named), places and money: three queries for all."""
     if not record_ids:
         return {}, {}, {}
-    ids = placeholders(record_ids)
     party_rows = await run(
         sql(
             "{} SELECT p.record_id, p.role, o.id AS organisation_id, o.slug AS organisation_slug, "
             "o.name AS organisation_name, o.kind AS organisation_kind FROM parties p "
-            "JOIN organisation o ON o.id = p.organisation WHERE p.record_id IN ({}) ORDER BY o.name, o.id",
+            "JOIN organisation o ON o.id = p.organisation WHERE {} ORDER BY o.name, o.id",
             scope.views(),
-            ids,
+            is_in("p.record_id", record_ids),
         )
     )
     place_rows = await run(
         sql(
             "{} SELECT rp.record_id, p.id, p.slug, p.name FROM record_places rp JOIN place p ON p.id = rp.place "
-            "WHERE rp.record_id IN ({}) ORDER BY p.name, p.id",
+            "WHERE {} ORDER BY p.name, p.id",
             scope.views(),
-            ids,
+            is_in("rp.record_id", record_ids),
         )
     )
     money_rows = await run(
         sql(
-            "SELECT record_id, currency, SUM(amount) AS amount FROM ({}) m WHERE record_id IN ({}) "
-            "GROUP BY record_id, currency",
+            "SELECT record_id, currency, SUM(amount) AS amount FROM ({}) m WHERE {} GROUP BY record_id, currency",
             sql(" UNION ALL ".join(MONEY.values())),
-            ids,
+            is_in("record_id", record_ids),
         )
     )
     parties: dict[UUID, list[Row]] = defaultdict(list)
@@ -390,7 +414,7 @@ def participants(rows: list[Row]) -> list[Participant]:
     ]
 
 
-async def _groups(scope: Scope, limit: int, organisation_id: UUID | None = None) -> dict[str, Any]:
+async def _groups(scope: Selection, limit: int, organisation_id: UUID | None = None) -> dict[str, Any]:
     """Each kind's total and first records, in full; with an organisation, its own roles in each."""
     rows = await _ranked(scope, limit)
     parties, places, money = await _details(scope, [as_uuid(row["record_id"]) for row in rows])
@@ -421,14 +445,15 @@ async def _groups(scope: Scope, limit: int, organisation_id: UUID | None = None)
 
 async def _based_in(lineage: str, organisation_id: UUID | None, limit: int) -> OrganisationGroup:
     """The organisations based in the place or below it, by name, with how many there are."""
-    only = sql(" AND o.id = {}", organisation_id) if organisation_id is not None else sql("")
+    conditions = [sql("p.lineage LIKE {}", f"{lineage}%")]
+    if organisation_id is not None:
+        conditions.append(sql("o.id = {}", organisation_id))
     rows = await run(
         sql(
             "SELECT o.id, o.slug, o.name, o.kind, p.id AS place_id, p.slug AS place_slug, p.name AS place_name, "
             "COUNT(*) OVER () AS total FROM organisation o JOIN place p ON p.id = o.home_place "
-            "WHERE p.lineage LIKE {}{} ORDER BY o.name, o.id LIMIT {}",
-            f"{lineage}%",
-            only,
+            "{} ORDER BY o.name, o.id LIMIT {}",
+            where(conditions),
             limit,
         )
     )
@@ -448,25 +473,15 @@ async def _based_in(lineage: str, organisation_id: UUID | None, limit: int) -> O
 # A place's story --------------------------------------------------------------------------------------------
 
 
-async def place_activity(
-    *,
-    ref: str,
-    kinds: Sequence[str] | None,
-    organisation: str | None,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
-    limit: int,
-) -> PlaceActivity:
+async def place_activity(*, ref: str, filters: ScopeFilters, limit: int) -> PlaceActivity:
+    """The place's story; the place is the one `ref` names (`filters.place` is not read)."""
     place_id = await resolve(PLACE, ref)
-    in_scope = await scope(
-        kinds=kinds, organisation=organisation, active_on_day=active_on_day, date_from=date_from, date_to=date_to
-    )
+    in_scope = await selection(replace(filters, place=None))
     lineage = await lineage_of(place_id)
     in_scope = replace(in_scope, lineage=lineage)
     based = (
         await _based_in(lineage, in_scope.organisation, limit)
-        if not kinds or "organisation" in kinds
+        if not filters.kinds or "organisation" in filters.kinds
         else OrganisationGroup(total=0, items=[])
     )
     groups = (
@@ -477,19 +492,17 @@ async def place_activity(
     return PlaceActivity(place=await reference(Place, place_id), organisations=based, **groups)
 
 
-async def place_funders(
-    *,
-    ref: str,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
-    rank_by: str,
-    limit: int,
-) -> PlaceFunders:
-    """Grant funders and contributors to co-funding arrangements linked to the place or below it."""
+async def place_funders(*, ref: str, filters: ScopeFilters, rank_by: str, limit: int) -> PlaceFunders:
+    """Grant funders and contributors to co-funding arrangements linked to the place or below it, within
+    the dates of `filters` (its kinds, organisation and place are not read)."""
     place_id = await resolve(PLACE, ref)
-    in_scope = await scope(
-        kinds=["grant", "co_funding"], active_on_day=active_on_day, date_from=date_from, date_to=date_to
+    in_scope = await selection(
+        ScopeFilters(
+            kinds=["grant", "co_funding"],
+            active_on=filters.active_on,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+        )
     )
     in_scope = replace(in_scope, lineage=await lineage_of(place_id))
     funding = sql(
@@ -559,18 +572,10 @@ def _add(totals: Iterable[dict[str, Decimal]]) -> dict[str, Decimal]:
 # An organisation's story ------------------------------------------------------------------------------------
 
 
-async def organisation_activity(
-    *,
-    ref: str,
-    kinds: Sequence[str] | None,
-    place: str | None,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
-    limit: int,
-) -> OrganisationActivity:
+async def organisation_activity(*, ref: str, filters: ScopeFilters, limit: int) -> OrganisationActivity:
+    """The organisation's story; the organisation is the one `ref` names (`filters.organisation` is not read)."""
     organisation_id = await resolve(ORGANISATION, ref)
-    in_scope = await scope(kinds=kinds, place=place, active_on_day=active_on_day, date_from=date_from, date_to=date_to)
+    in_scope = await selection(replace(filters, organisation=None))
     in_scope = replace(in_scope, organisation=organisation_id)
     groups = await _groups(in_scope, limit, organisation_id)
     return OrganisationActivity(organisation=await reference(Organisation, organisation_id), **groups)

@@ -3,7 +3,6 @@ counted and their money summed, in two queries whatever the number of places or 
 
 from __future__ import annotations
 
-import datetime
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,20 +25,19 @@ from api.schemas.map import (
     Point,
 )
 from api.services.platform.errors import InvalidRequest, Unprocessable
+from api.services.platform.sql import all_of, is_in, join, sql, where
 from api.services.records.resource import PLACE, resolve_filter
 from api.services.views.activity import (
     GROUPS,
     KINDS,
-    Scope,
+    ScopeFilters,
+    Selection,
     as_decimal,
     as_uuid,
-    join,
     lineage_of,
     money_list,
-    placeholders,
     run,
-    scope,
-    sql,
+    selection,
 )
 
 BBox = tuple[float, float, float, float]
@@ -89,7 +87,7 @@ def _feature_conditions(level: str, box: BBox | None, lineage: str | None) -> Qu
             conditions.append(sql("(lon >= {} OR lon <= {})", west, east))
     if lineage is not None:
         conditions.append(sql("lineage LIKE {}", f"{lineage}%"))
-    return join(conditions, " AND ")
+    return all_of(conditions)
 
 
 async def _counts(
@@ -117,16 +115,15 @@ async def _counts(
         # exists: the foreign key cascades), and the semi-join would only look up every record's links.
         conditions = [sql("record_id IN (SELECT record_id FROM selected)")] if filtered else []
         conditions += in_region("place")
-        where = sql(" WHERE {}", join(conditions, " AND ")) if conditions else sql("")
-        located.append(sql("SELECT kind, record_id, place FROM record_places{}", where))
+        located.append(sql("SELECT kind, record_id, place FROM record_places{}", where(conditions)))
     if organisations:
         conditions = [sql("home_place IS NOT NULL"), *in_region("home_place")]
         if organisation_id is not None:
             conditions.append(sql("id = {}", organisation_id))
         located.append(
             sql(
-                "SELECT 'organisation' AS kind, id AS record_id, home_place AS place FROM organisation WHERE {}",
-                join(conditions, " AND "),
+                "SELECT 'organisation' AS kind, id AS record_id, home_place AS place FROM organisation{}",
+                where(conditions),
             )
         )
     steps = [
@@ -173,9 +170,9 @@ async def _tallied(features: QueryString, kinds: Sequence[str], organisations: b
         for row in await run(
             sql(
                 "SELECT t.place AS feature, t.kind AS kind, t.currency AS currency, t.records AS n, t.amount AS amount "
-                "FROM place_tally t WHERE t.place IN (SELECT id FROM place WHERE {}) AND t.kind IN ({})",
+                "FROM place_tally t WHERE t.place IN (SELECT id FROM place WHERE {}) AND {}",
                 features,
-                placeholders(wanted),
+                is_in("t.kind", wanted),
             )
         )
     ]
@@ -197,20 +194,16 @@ def _geometry(row: dict[str, Any], centroid: Point) -> Geometry:
 async def feature_collection(
     *,
     level: str,
-    kinds: Sequence[str] | None,
-    organisation: str | None,
-    place: str | None,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
+    filters: ScopeFilters,
     bbox: str | None,
     geometry: str,
     with_records: bool,
 ) -> FeatureCollection:
+    """The places at `level`, in the box and in `filters.place` or below it, each counting the records the
+    other filters let through: here the place narrows the places mapped, not the records selected."""
     box = parse_bbox(bbox) if bbox is not None else None
-    in_scope = await scope(
-        kinds=kinds, organisation=organisation, active_on_day=active_on_day, date_from=date_from, date_to=date_to
-    )
+    in_scope = await selection(replace(filters, place=None))
+    place = filters.place
     lineage = await lineage_of(await resolve_filter(PLACE, place, "place")) if place else None
     features = _feature_conditions(level, box, lineage)
     boundary = ", boundary" if geometry == "boundary" else ""
@@ -222,9 +215,9 @@ async def feature_collection(
     )
     counts: dict[UUID, dict[str, int]] = defaultdict(dict)
     money: dict[UUID, dict[str, dict[str, Decimal]]] = defaultdict(lambda: {"grant": {}, "co_funding": {}})
-    counts_organisations = not kinds or "organisation" in kinds
-    # Scope() lets every record through: the kinds aside, is anything narrowing them?
-    filtered = replace(in_scope, kinds=KINDS) != Scope()
+    counts_organisations = not filters.kinds or "organisation" in filters.kinds
+    # Selection() lets every record through: the kinds aside, is anything narrowing them?
+    filtered = replace(in_scope, kinds=KINDS) != Selection()
     rows: list[dict[str, Any]] = []
     if places and (in_scope.kinds or counts_organisations):
         rows = (

@@ -4,9 +4,7 @@ record in scope come from one query; networkx measures the graph."""
 
 from __future__ import annotations
 
-import datetime
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations, pairwise
 from uuid import UUID
@@ -28,8 +26,18 @@ from api.schemas.network import (
     Node,
 )
 from api.services.platform.errors import NotFound
+from api.services.platform.sql import sql
 from api.services.records.resource import ORGANISATION, references, resolve, resolve_filter
-from api.services.views.activity import Scope, as_uuid, ordered_roles, reference, run, scope, sql, summary
+from api.services.views.activity import (
+    ScopeFilters,
+    Selection,
+    as_uuid,
+    ordered_roles,
+    reference,
+    run,
+    selection,
+    summary,
+)
 from models.tables import Organisation
 
 # Betweenness is exact up to this many organisations; above it, estimated from a sample of sources, each
@@ -82,7 +90,7 @@ class Graph:
         return self.organisations[organisation_id].name, str(organisation_id)
 
 
-async def build(in_scope: Scope) -> Graph:
+async def build(in_scope: Selection) -> Graph:
     """Every party of every record in scope, in one query, made into a graph. The rows are put in order
     here rather than in SQL: a sort of every party is the costliest part of the query. The links are
     gathered in plain dicts and handed to networkx at once: adding them one by one was a fifth of a
@@ -177,25 +185,8 @@ def to_network(network: Graph, evidence_limit: int | None = None) -> Network:
     return Network(nodes=nodes, edges=edges)
 
 
-async def get_network(
-    *,
-    kinds: Sequence[str] | None,
-    organisation: str | None,
-    place: str | None,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
-    evidence_limit: int | None = None,
-) -> Network:
-    in_scope = await scope(
-        kinds=kinds,
-        organisation=organisation,
-        place=place,
-        active_on_day=active_on_day,
-        date_from=date_from,
-        date_to=date_to,
-    )
-    return to_network(await build(in_scope), evidence_limit)
+async def get_network(*, filters: ScopeFilters, evidence_limit: int | None = None) -> Network:
+    return to_network(await build(await selection(filters)), evidence_limit)
 
 
 def graphml(network: Network) -> str:
@@ -226,18 +217,11 @@ def graphml(network: Network) -> str:
     return "\n".join(nx.generate_graphml(graph, encoding="utf-8", prettyprint=True)) + "\n"
 
 
-async def list_collaborators(
-    *,
-    ref: str,
-    kinds: Sequence[str] | None,
-    place: str | None,
-    active_on_day: datetime.date | None,
-    date_from: datetime.date | None,
-    date_to: datetime.date | None,
-    limit: int,
-) -> Collaborators:
+async def list_collaborators(*, ref: str, filters: ScopeFilters, limit: int) -> Collaborators:
+    """The organisation's collaborators; the organisation is the one `ref` names (`filters.organisation`
+    is not read)."""
     organisation_id = await resolve(ORGANISATION, ref)
-    in_scope = await scope(kinds=kinds, place=place, active_on_day=active_on_day, date_from=date_from, date_to=date_to)
+    in_scope = await selection(replace(filters, organisation=None))
     network = await build(replace(in_scope, organisation=organisation_id))
     neighbours: list[UUID] = list(network.graph.neighbors(organisation_id)) if organisation_id in network.graph else []
     neighbours.sort(key=lambda other: (-network.weight(organisation_id, other), *network.sort_key(other)))
@@ -255,18 +239,11 @@ async def list_collaborators(
     )
 
 
-async def find_path(
-    *,
-    source: str,
-    target: str,
-    kinds: Sequence[str] | None,
-    place: str | None,
-    active_on_day: datetime.date | None,
-) -> NetworkPath:
+async def find_path(*, source: str, target: str, filters: ScopeFilters) -> NetworkPath:
     """The fewest hops from one organisation to the other; 404 when no chain joins them in scope."""
     source_id = await resolve_filter(ORGANISATION, source, "from")
     target_id = await resolve_filter(ORGANISATION, target, "to")
-    in_scope = await scope(kinds=kinds, place=place, active_on_day=active_on_day)
+    in_scope = await selection(filters)
     named = await references(ORGANISATION, [source_id, target_id])
     start, end = (msgspec.convert(named[i], Reference) for i in (source_id, target_id))
     if source_id == target_id:
@@ -294,7 +271,7 @@ async def find_path(
     return NetworkPath(from_=start, to=end, length=len(hops), hops=hops)
 
 
-async def _links(in_scope: Scope) -> nx.Graph:
+async def _links(in_scope: Selection) -> nx.Graph:
     """Who shares which records, and nothing else: enough to find a chain in a large network quickly."""
     rows = await run(
         sql(
@@ -317,5 +294,5 @@ async def _links(in_scope: Scope) -> nx.Graph:
     return graph
 
 
-def _filtered(in_scope: Scope) -> bool:
-    return in_scope != Scope()
+def _filtered(in_scope: Selection) -> bool:
+    return in_scope != Selection()

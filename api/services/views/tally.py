@@ -75,10 +75,9 @@ LINKS = {
     **{kind: (table, record, "place") for kind, (table, record) in activity.LINKS.items()},
     ORGANISATION: ("organisation", "id", "home_place"),
 }
-# The money of each kind's records, as the live counts read it (activity.MONEY), for a list of records.
+# The money of each kind's records, as the live counts read it (activity.money), for a list of records.
 AMOUNTS = {
-    kind: Statement(f"{activity.MONEY[kind]} AND {record} {{in}}")
-    for kind, (_, record) in activity.MONEY_TABLES.items()
+    kind: Statement(activity.money(kind, f"{record} {{in}}")) for kind, (_, record) in activity.MONEY_TABLES.items()
 }
 LINEAGES = {
     kind: Statement(
