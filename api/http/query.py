@@ -72,10 +72,22 @@ def _is_date(annotation: Any) -> bool:
 
 
 def _field_definitions(handler: HTTPRouteHandler) -> dict[str, FieldDefinition]:
-    """The handler's parameters and its dependencies' parameters, by Python name."""
-    fields = dict(handler.parsed_fn_signature.parameters)
-    for provide in handler.resolve_dependencies().values():
-        fields.update(provide.parsed_fn_signature.parameters)
+    """The handler's parameters and its dependencies' parameters, by Python name, each dependency's
+    where the handler takes it (the order the spec lists them in)."""
+    dependencies = handler.resolve_dependencies()
+    fields: dict[str, FieldDefinition] = {}
+
+    def add(parameters: dict[str, FieldDefinition]) -> None:
+        for name, field in parameters.items():
+            if name in fields:
+                continue
+            fields[name] = field
+            if name in dependencies:
+                add(dependencies[name].parsed_fn_signature.parameters)
+
+    add(handler.parsed_fn_signature.parameters)
+    for provide in dependencies.values():
+        add(provide.parsed_fn_signature.parameters)
     return fields
 
 
