@@ -209,6 +209,9 @@ class Grant(Record, Table):
     extra = JSON(null=True, default=None)
     # Beneficiary locations that name no place (an unknown code, or no code): kept, never dropped.
     unmatched_locations = JSON(null=True, default=None)
+    # Beneficiary locations that name a place, and how each was matched (by code, former code, name or
+    # alias), so a published code can be told from Placenet's inference.
+    matched_locations = JSON(null=True, default=None)
 
 
 class GrantPlace(Link, Table):

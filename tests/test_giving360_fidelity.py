@@ -169,7 +169,7 @@ async def stored_grants(*, without: tuple[str, ...] = (), published_types: bool 
     has (the one thing it deliberately normalises), so the first re-import corrects them."""
     grants: dict[str, Any] = {}
     for row in await Grant.select():
-        for name in ("standard", "extra", "unmatched_locations"):
+        for name in ("standard", "extra", "unmatched_locations", "matched_locations"):
             if isinstance(row[name], str):
                 row[name] = json.loads(row[name])
         if not published_types:

@@ -335,7 +335,10 @@ async def test_quality_checks_are_warnings_and_the_grants_are_written(places: No
         {"id": "360G-q-org", "recipientOrganization": [{"id": "XX-NOPE-1", "name": "Somewhere"}]},
         {"id": "360G-q-coh", "recipientOrganization": [{"id": "GB-COH-9412684", "name": "A company"}]},
         {"id": "360G-q-own", "recipientOrganization": [{"id": "360G-q-x", "name": "X", "charityNumber": "1142154"}]},
-        {"id": "360G-q-places", "beneficiaryLocation": [{"name": "Hampshire"}, {"name": "Town", "geoCode": "RG1"}]},
+        {
+            "id": "360G-q-places",
+            "beneficiaryLocation": [{"name": "Hampshire"}, {"name": "Hampshyre"}, {"name": "Town", "geoCode": "RG1"}],
+        },
     ]
     report = await run({"grants": [{**grant, **variant} for variant in variants]})
     assert report.grants.created == len(variants)
@@ -355,8 +358,12 @@ async def test_quality_checks_are_warnings_and_the_grants_are_written(places: No
     }
     negative = (await client.get("/v1/grants/360G-q-negative")).json()
     assert negative["amount"] is None  # kept as published in the grant's 360Giving data
-    unmatched = (await client.get("/v1/grants/360G-q-places")).json()["unmatched_locations"]
-    assert [(u["name"], u["reason"]) for u in unmatched] == [("Hampshire", "no_code"), ("Town", "not_a_gss_code")]
+    located = (await client.get("/v1/grants/360G-q-places")).json()
+    # Hampshire has no code but names a place; its misspelling is not guessed.
+    assert [(m["name"], m["matched_by"]) for m in located["matched_locations"]] == [("Hampshire", "name")]
+    assert [p["name"] for p in located["places"]] == ["Hampshire"]
+    unmatched = located["unmatched_locations"]
+    assert [(u["name"], u["reason"]) for u in unmatched] == [("Hampshyre", "no_code"), ("Town", "not_a_gss_code")]
 
 
 async def test_a_grant_to_an_individual_goes_to_the_shared_individual_recipients(

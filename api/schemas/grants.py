@@ -38,8 +38,30 @@ class UnmatchedLocation(msgspec.Struct):
         str | None, Meta(description="The kind of area the code's first three characters name, when known.")
     ]
     reason: Annotated[
-        Literal["unknown_code", "not_a_gss_code", "no_code"],
-        Meta(description="Why it matches no place: a GSS code no place has, a code that is not GSS, or no code."),
+        Literal["unknown_code", "not_a_gss_code", "no_code", "ambiguous_name"],
+        Meta(
+            description="Why it matches no place: a GSS code no place has, a code that is not GSS, no code and "
+            "no name that names a place (missing, misspelt, or a place Placenet does not hold), or no code and "
+            "a name that names several places (such as Newport), which is not guessed."
+        ),
+    ]
+
+
+class MatchedLocation(msgspec.Struct):
+    """A beneficiary location from a 360Giving file that names a place, and how Placenet matched it."""
+
+    name: Annotated[str | None, Meta(description="The location's name, as published.")]
+    geo_code: Annotated[str | None, Meta(description="Its geographic code, as published.", examples=["E06000038"])]
+    place: Annotated[UUID, Meta(description="The place it was matched to (one of the grant's `places`).")]
+    matched_by: Annotated[
+        Literal["code", "former_code", "name", "alias"],
+        Meta(
+            description="How: `code` (its GSS code is the place's), `former_code` (a code the place had before a "
+            "boundary change), `name` (no code; its name, or the specific part of a name like 'South East - "
+            "Kent', is the place's name or its council's official name) or `alias` (no code; a reviewed alias "
+            "such as 'UK Wide', 'Greater London' or 'Cymru'). `name` and `alias` are Placenet's inference, "
+            "not the publisher's."
+        ),
     ]
 
 
@@ -76,6 +98,10 @@ class Grant(Provenance):
     unmatched_locations: Annotated[
         list[UnmatchedLocation],
         Meta(description="Beneficiary locations from its 360Giving file that name no place; never dropped."),
+    ]
+    matched_locations: Annotated[
+        list[MatchedLocation],
+        Meta(description="Beneficiary locations from its 360Giving file that name a place, and how each was matched."),
     ]
     extra: Annotated[
         dict[str, Any] | None,

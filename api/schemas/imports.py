@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -21,7 +22,9 @@ class Issue(msgspec.Struct, omit_defaults=True):
         str,
         Meta(
             description="What sort of issue, such as `schema`, `duplicate_identifier`, `geo_code_unknown`, "
-            "`geo_code_type_unknown`, `org_id_prefix` or `charity_number`. Among the warnings, the file's own "
+            "`geo_code_type_unknown`, `location_without_code` (no code, and no name that names a place), "
+            "`location_ambiguous` (no code, and a name that names several places), `org_id_prefix` or "
+            "`charity_number`. Among the warnings, the file's own "
             "problems: `self_grant` (a grant whose recipient org-id is its funder's, named by `grant`), "
             "`org_id_names` (one org-id under two or more names: the message names the org-id, the names with "
             "how many grants give each, and which name was kept and why) and `grants_missing` (grants held from "
@@ -67,7 +70,107 @@ class PlaceCounts(msgspec.Struct):
     unknown: Annotated[
         int, Meta(ge=0, description="Distinct codes that name no place; kept on the grants as unmatched locations.")
     ]
-    without_code: Annotated[int, Meta(ge=0, description="Beneficiary locations with no geographic code at all.")]
+    without_code: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="Beneficiary locations with no geographic code at all; matched by name when they can be "
+            "(see `coverage`).",
+        ),
+    ]
+
+
+class CoverageCount(msgspec.Struct):
+    """A number of the file's grants and the money they were awarded."""
+
+    grants: Annotated[int, Meta(ge=0, description="How many grants.")]
+    amounts: Annotated[
+        dict[str, Decimal],
+        Meta(
+            description="Their amounts awarded, summed by currency (ISO 4217 code); grants with no amount "
+            "awarded count among the grants but add nothing here.",
+            examples=[{"GBP": "125000.00"}],
+        ),
+    ] = msgspec.field(default_factory=dict)
+
+
+class UnplacedLocation(msgspec.Struct):
+    """A beneficiary location string that placed nothing, and how often the file gives it."""
+
+    location: Annotated[
+        str, Meta(description="The location's name as published (its code when it has no name; empty for none).")
+    ]
+    reason: Annotated[
+        Literal["unknown_code", "not_a_gss_code", "no_code", "ambiguous_name", "no_location"],
+        Meta(
+            description="Why it placed nothing: `unknown_code` (a GSS code no place has), `not_a_gss_code`, "
+            "`no_code` (no code, and its name is missing or names no place: names are matched exactly, apart from "
+            "case, punctuation and council words, so a misspelling is not guessed), `ambiguous_name` (no code, and "
+            "its name names several places; see `ambiguous`) or `no_location` (grants with no beneficiary "
+            "location at all)."
+        ),
+    ]
+    count: Annotated[int, Meta(ge=1, description="How many times the file gives it (grants, for `no_location`).")]
+
+
+class PlaceCandidate(msgspec.Struct):
+    """A place an ambiguous name might mean."""
+
+    gss_code: Annotated[str | None, Meta(description="The place's GSS code.", examples=["W06000022"])]
+    name: Annotated[str, Meta(description="The place's name.", examples=["Newport"])]
+    level: Annotated[str, Meta(description="The place's level.", examples=["local_authority"])]
+
+
+class AmbiguousLocation(msgspec.Struct):
+    """A location name, without a code, that names several places: not guessed, kept on its grants."""
+
+    name: Annotated[str, Meta(description="The name as published.", examples=["Newport"])]
+    count: Annotated[int, Meta(ge=1, description="How many locations in the file give it.")]
+    candidates: Annotated[list[PlaceCandidate], Meta(description="The places it might mean.")]
+
+
+class Coverage(msgspec.Struct):
+    """How much of the file reaches the map. A grant is placed when at least one of its beneficiary
+    locations names a place: by its GSS code (`code`, or a place's `former_code`) or, when it has no code,
+    by its name (`name`: a place's name or its council's official name, or the specific part of a
+    composite such as 'South East - Kent', 'Manchester, North West' or 'Kent (South East)') or by a
+    reviewed alias (`alias`: 'UK Wide', 'Greater London', 'England - Wide', 'Cymru'...). A grant placed
+    several ways counts once, under the surest: code, then former code, name, alias. Each grant's
+    `matched_locations` says how each of its locations was matched."""
+
+    placed: Annotated[CoverageCount, Meta(description="Grants with at least one place, and their money.")] = (
+        msgspec.field(default_factory=lambda: CoverageCount(grants=0))
+    )
+    by_code: Annotated[CoverageCount, Meta(description="Of those, placed by a current GSS code.")] = msgspec.field(
+        default_factory=lambda: CoverageCount(grants=0)
+    )
+    by_former_code: Annotated[
+        CoverageCount, Meta(description="Placed by a place's former code (and no current code).")
+    ] = msgspec.field(default_factory=lambda: CoverageCount(grants=0))
+    by_name: Annotated[
+        CoverageCount, Meta(description="Placed by a location's name (and no code): Placenet's inference.")
+    ] = msgspec.field(default_factory=lambda: CoverageCount(grants=0))
+    by_alias: Annotated[
+        CoverageCount, Meta(description="Placed by a reviewed alias only (and no code or name): Placenet's inference.")
+    ] = msgspec.field(default_factory=lambda: CoverageCount(grants=0))
+    unplaced: Annotated[CoverageCount, Meta(description="Grants no place was found for: they are not on the map.")] = (
+        msgspec.field(default_factory=lambda: CoverageCount(grants=0))
+    )
+    unplaced_without_location: Annotated[
+        int, Meta(ge=0, description="Of the unplaced grants, those with no beneficiary location at all.")
+    ] = 0
+    unplaced_locations: Annotated[
+        list[UnplacedLocation],
+        Meta(description="The 10 location strings most often left unplaced, with how often and why, commonest first."),
+    ] = msgspec.field(default_factory=list)
+    ambiguous: Annotated[
+        list[AmbiguousLocation],
+        Meta(
+            description="Names without a code that name several places (such as Newport or Richmond), with the "
+            "places they might mean, commonest first (the first 100): never guessed. A code, or a composite "
+            "name whose other part settles it ('Newport, Isle of Wight'), places them."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class MissingGrants(msgspec.Struct):
@@ -108,6 +211,13 @@ class ImportReport(msgspec.Struct):
             "prefix the file uses for that funder."
         ),
     ] = msgspec.field(default_factory=lambda: MissingGrants(count=0))
+    coverage: Annotated[
+        Coverage,
+        Meta(
+            description="How many of the file's grants, and how much money, reach the map, placed how; what "
+            "was left unplaced and why."
+        ),
+    ] = msgspec.field(default_factory=Coverage)
 
 
 JobState = Literal["queued", "running", "succeeded", "failed"]

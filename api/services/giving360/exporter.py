@@ -145,7 +145,7 @@ async def _chunk(ids: list[UUID]) -> list[tuple[str, Row | None]]:
         else {}
     )
     for row in rows.values():
-        for name in ("standard", "extra", "unmatched_locations"):
+        for name in ("standard", "extra", "unmatched_locations", "matched_locations"):
             if isinstance(row[name], str):
                 row[name] = json.loads(row[name])
     codes = {
@@ -223,7 +223,11 @@ def to_360giving(row: Row, funder: Row, recipient: Row, places: list[Row], resol
         fields.pop("recipientIndividual", None)
         fields["recipientOrganization"] = _organisations(standard.get("recipientOrganization") or [], recipient)
     locations = _locations(
-        standard.get("beneficiaryLocation") or [], row["unmatched_locations"] or [], places, resolved
+        standard.get("beneficiaryLocation") or [],
+        row["unmatched_locations"] or [],
+        places,
+        resolved,
+        row["matched_locations"] or [],
     )
     if locations:
         fields["beneficiaryLocation"] = locations
@@ -254,16 +258,25 @@ def _programme(fields: Row, row: Row) -> None:
         fields["grantProgramme"] = programmes
 
 
-def _locations(published: list[Row], unmatched: list[Row], places: list[Row], resolved: dict[str, UUID]) -> list[Row]:
-    """The published locations that still stand (their code names a place the grant is linked to, or
-    they were kept unmatched), with geoCodeType from the code; then any linked place not among them."""
+def _locations(
+    published: list[Row], unmatched: list[Row], places: list[Row], resolved: dict[str, UUID], matched: list[Row]
+) -> list[Row]:
+    """The published locations that still stand (their code names a place the grant is linked to, their
+    name was matched to one, or they were kept unmatched), with geoCodeType from the code; then any linked
+    place not among them. A location matched by name is given back as published, without the inferred
+    code: the code is Placenet's guess, not the publisher's."""
     linked = {place["id"] for place in places}
     kept_unmatched = {(loc.get("geo_code"), loc.get("name")) for loc in unmatched}
+    by_name = {
+        (loc.get("geo_code"), loc.get("name")): UUID(loc["place"])
+        for loc in matched
+        if loc.get("matched_by") in ("name", "alias") and UUID(loc["place"]) in linked
+    }
     out: list[Row] = []
     covered: set[UUID] = set()
     for loc in published:
         code = geocodes.normalise(loc.get("geoCode"))
-        place = resolved.get(code) if code else None
+        place = resolved.get(code) if code else by_name.get((loc.get("geoCode"), loc.get("name")))
         if (place is not None and place in linked) or (loc.get("geoCode"), loc.get("name")) in kept_unmatched:
             kept = dict(loc)
             if geocodes.is_gss(code):

@@ -1,7 +1,8 @@
 """Importing a 360Giving file, all or nothing: read it, validate it (schema, then quality checks), match
 or create its funders and recipients by org-id, map its beneficiary locations to places by GSS code
-(current or former), and upsert its grants by 360Giving identifier in one transaction. Fields Placenet
-has no column for are kept with each grant (`standard`, `extra`), so an export gives them back."""
+(current or former) or, for a location with no code, by its name through the gazetteer, and upsert its
+grants by 360Giving identifier in one transaction. Fields Placenet has no column for are kept with each
+grant (`standard`, `extra`), so an export gives them back."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import gc
 import json
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -21,8 +23,20 @@ from uuid import UUID
 
 from piccolo.table import Table
 
-from api.schemas.imports import FileFormat, GrantCounts, ImportReport, MissingGrants, OrganisationCounts, PlaceCounts
-from api.services.giving360 import convert, geocodes, orgids, sandbox, validate
+from api.schemas.imports import (
+    AmbiguousLocation,
+    Coverage,
+    CoverageCount,
+    FileFormat,
+    GrantCounts,
+    ImportReport,
+    MissingGrants,
+    OrganisationCounts,
+    PlaceCandidate,
+    PlaceCounts,
+    UnplacedLocation,
+)
+from api.services.giving360 import convert, gazetteer, geocodes, orgids, sandbox, validate
 from api.services.giving360.convert import Converted
 from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues
 from api.services.giving360.limits import LIMITS, Limits
@@ -72,7 +86,7 @@ TEXT_FIELDS = (
     ("regrantType", "regrant_type", 20),
     ("locationScope", "location_scope", 20),
 )
-JSON_COLUMNS = ("standard", "extra", "unmatched_locations")
+JSON_COLUMNS = ("standard", "extra", "unmatched_locations", "matched_locations")
 MONEY_COLUMNS = ("amount", "amount_applied_for", "amount_disbursed")
 
 # What planning asks of the database, a list at a time (one parameter however long).
@@ -80,6 +94,13 @@ ORGANISATIONS_BY_ORG_ID = Statement("SELECT id, org_id, name FROM organisation W
 ORGANISATIONS_BY_SLUG = Statement("SELECT id, slug, name FROM organisation WHERE slug {in}")
 GRANTS_BY_IDENTIFIER = Statement('SELECT id, identifier FROM "grant" WHERE identifier {in}')
 PLACES_NAMED = Statement("SELECT id, slug, name FROM place WHERE id {in} ORDER BY name, id")
+# The places a location name may name: every level the gazetteer knows, with the ids above each (lineage).
+GAZETTEER_PLACES = Statement("SELECT id, gss_code, name, level, lineage FROM place WHERE level {in}")
+# How many unplaced location strings, and ambiguous names, the report lists.
+LISTED_UNPLACED = 10
+LISTED_AMBIGUOUS = 100
+# The order in which a grant placed several ways is counted: by the surest of its matches.
+MATCH_ORDER: tuple[gazetteer.MatchedBy, ...] = ("code", "former_code", "name", "alias")
 SLUGS_TAKEN: dict[type[Table], Statement] = {
     table: Statement(f'SELECT slug FROM "{table._meta.tablename}" WHERE slug {{in}}') for table in (Organisation, Grant)
 }
@@ -121,6 +142,14 @@ class Location:
     published: Row
     code: str | None
     place: UUID | None = None
+    matched_by: gazetteer.MatchedBy | None = None
+    # With no code: the places its name might mean, when it names several (then nothing is guessed).
+    candidates: tuple[gazetteer.GazetteerPlace, ...] = ()
+
+    @property
+    def name(self) -> str | None:
+        name = self.published.get("name")
+        return name if isinstance(name, str) and name.strip() else None
 
 
 @dataclass
@@ -146,6 +175,7 @@ class Plan:
     grants: list[GrantPlan]
     organisations: dict[str, OrganisationPlan]
     places: PlaceCounts = field(default_factory=lambda: PlaceCounts(0, 0, 0, 0))
+    coverage: Coverage = field(default_factory=Coverage)
     missing: list[str] = field(default_factory=list)  # identifiers held from the publisher, not in the file
 
     def changed(self) -> list[GrantPlan]:
@@ -457,12 +487,14 @@ async def _plan(
     await _match_organisations(organisations)
     _warn_of_names(organisations, converted, issues)
     plan.places = await _match_places(grants, converted, issues)
+    plan.coverage = _coverage(grants)
     await _match_grants(grants)
     plan.missing = await _missing_grants(grants, organisations, issues)
     for grant in grants:
         grant.values["funder"] = organisations[grant.funder].id
         grant.values["recipient"] = organisations[grant.recipient].id
         grant.values["unmatched_locations"] = [_unmatched(loc) for loc in grant.locations if loc.place is None] or None
+        grant.values["matched_locations"] = [_matched(loc) for loc in grant.locations if loc.place is not None] or None
     await _compare(grants)
     await _assign_slugs(
         Grant,
@@ -541,8 +573,10 @@ async def _assign_slugs(table: type[Table], wanted: list[tuple[Any, list[str]]],
 
 
 async def _match_places(grants: list[GrantPlan], converted: Converted, issues: Issues) -> PlaceCounts:
-    """Each location's place by GSS code, current or former. A code that names no place stays on the
-    grant as an unmatched location, with a warning; places are never created from a file."""
+    """Each location's place by GSS code, current or former; a location with no code, by its name through
+    the gazetteer (a name that names several places is not guessed). A code that names no place stays on
+    the grant as an unmatched location, with a warning, and is not overruled by the name beside it: the
+    code is what the publisher chose. Places are never created from a file."""
     codes = sorted({loc.code for g in grants for loc in g.locations if loc.code and geocodes.is_gss(loc.code)})
     found: dict[str, UUID] = {}
     for code_chunk in chunks(codes):
@@ -552,6 +586,7 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
         rows = await Place.select(Place.id, Place.gss_code, Place.name).where(Place.id.is_in(id_chunk))
         places.update({row["id"]: row for row in rows})
     former = {code for code, place_id in found.items() if places[place_id]["gss_code"] != code}
+    names = await _gazetteer() if any(loc.code is None for g in grants for loc in g.locations) else None
     unknown: set[str] = set()
     without_code = 0
     for grant in grants:
@@ -561,16 +596,21 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
             )
             if loc.code is None:
                 without_code += 1
-                issues.warn(
-                    "location_without_code",
-                    f"The beneficiary location '{loc.published.get('name') or '(no name)'}' has no geographic code, "
-                    "so it matches no place; it is kept on the grant.",
+                assert names is not None
+                _match_name(
+                    loc,
+                    names,
                     grant.identifier,
-                    where(),
+                    issues,
+                    functools.partial(
+                        converted.where, ("grants", grant.index, "beneficiaryLocation", position, "name")
+                    ),
                 )
             elif loc.code in found:
                 loc.place = found[loc.code]
+                loc.matched_by = "code"
                 if loc.code in former:
+                    loc.matched_by = "former_code"
                     place = places[loc.place]
                     issues.warn(
                         "geo_code_former",
@@ -592,8 +632,67 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
     return PlaceCounts(matched=len(found), by_former_code=len(former), unknown=len(unknown), without_code=without_code)
 
 
+async def _gazetteer() -> gazetteer.Gazetteer:
+    """The places a name may name, as the database holds them now (one statement)."""
+    rows = await GAZETTEER_PLACES.rows(listed(gazetteer.LEVEL_DEPTH))
+    return gazetteer.build(
+        gazetteer.GazetteerPlace(
+            id=_uuid(row["id"]),
+            gss_code=row["gss_code"],
+            name=row["name"],
+            level=row["level"],
+            within=frozenset(_uuid(part) for part in row["lineage"].split("/") if part) | {_uuid(row["id"])},
+        )
+        for row in rows
+    )
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _match_name(
+    loc: Location, names: gazetteer.Gazetteer, identifier: str, issues: Issues, where: Callable[[], str | None]
+) -> None:
+    """A location without a code, matched by its name, or warned of: ambiguous, or naming no place."""
+    if loc.name is None:
+        issues.warn(
+            "location_without_code",
+            "A beneficiary location has neither a geographic code nor a name, so it matches no place; it is kept "
+            "on the grant.",
+            identifier,
+            where(),
+        )
+        return
+    match = names.match(loc.name)
+    if match.place is not None:
+        loc.place, loc.matched_by = match.place.id, match.matched_by
+    elif match.ambiguous:
+        loc.candidates = match.candidates
+        listed_candidates = ", ".join(f"{p.name} ({p.gss_code})" for p in match.candidates)
+        issues.warn(
+            "location_ambiguous",
+            f"The beneficiary location '{loc.name}' has no geographic code and its name may mean any of "
+            f"{listed_candidates}: it is not guessed, and is kept on the grant. Give its GSS code to place it.",
+            identifier,
+            where(),
+        )
+    else:
+        issues.warn(
+            "location_without_code",
+            f"The beneficiary location '{loc.name}' has no geographic code and its name names no place Placenet "
+            "knows (names are matched exactly, apart from case, punctuation and council words; misspellings "
+            "are not guessed); it is kept on the grant.",
+            identifier,
+            where(),
+        )
+
+
 def _unmatched(loc: Location) -> Row:
-    reason = "no_code" if loc.code is None else "unknown_code" if geocodes.is_gss(loc.code) else "not_a_gss_code"
+    if loc.code is not None:
+        reason = "unknown_code" if geocodes.is_gss(loc.code) else "not_a_gss_code"
+    else:
+        reason = "ambiguous_name" if loc.candidates else "no_code"
     derived = geocodes.code_type(loc.code)
     published = loc.published
     return {
@@ -603,6 +702,78 @@ def _unmatched(loc: Location) -> Row:
         "area_type": derived[1] if derived else None,
         "reason": reason,
     }
+
+
+def _matched(loc: Location) -> Row:
+    published = loc.published
+    return {
+        "name": published.get("name") if isinstance(published.get("name"), str) else None,
+        "geo_code": published.get("geoCode") if isinstance(published.get("geoCode"), str) else None,
+        "place": str(loc.place),
+        "matched_by": loc.matched_by,
+    }
+
+
+def _coverage(grants: list[GrantPlan]) -> Coverage:
+    """How much of the file reaches the map: grants and money placed, by the surest way each grant was
+    placed, and unplaced; the unplaced location strings most often given; the ambiguous names."""
+    placed: dict[str, list[GrantPlan]] = {how: [] for how in MATCH_ORDER}
+    unplaced: list[GrantPlan] = []
+    unplaced_strings: Counter[tuple[str, str]] = Counter()
+    ambiguous: dict[str, tuple[int, tuple[gazetteer.GazetteerPlace, ...]]] = {}
+    for grant in grants:
+        ways = {loc.matched_by for loc in grant.locations if loc.place is not None}
+        if ways:
+            placed[next(how for how in MATCH_ORDER if how in ways)].append(grant)
+        else:
+            unplaced.append(grant)
+        for loc in grant.locations:
+            if loc.place is not None:
+                continue
+            unmatched = _unmatched(loc)
+            text = loc.name or unmatched["geo_code"] or ""
+            unplaced_strings[(text, unmatched["reason"])] += 1
+            if loc.candidates and loc.name is not None:
+                count, _ = ambiguous.get(loc.name, (0, ()))
+                ambiguous[loc.name] = (count + 1, loc.candidates)
+        if not grant.locations:
+            unplaced_strings[("", "no_location")] += 1
+    everyone = [g for ways in placed.values() for g in ways]
+    return Coverage(
+        placed=_counted(everyone),
+        by_code=_counted(placed["code"]),
+        by_former_code=_counted(placed["former_code"]),
+        by_name=_counted(placed["name"]),
+        by_alias=_counted(placed["alias"]),
+        unplaced=_counted(unplaced),
+        unplaced_without_location=sum(not g.locations for g in unplaced),
+        unplaced_locations=[
+            UnplacedLocation(location=text, reason=reason, count=count)  # type: ignore[arg-type]
+            for (text, reason), count in sorted(unplaced_strings.items(), key=lambda item: (-item[1], item[0]))[
+                :LISTED_UNPLACED
+            ]
+        ],
+        ambiguous=[
+            AmbiguousLocation(
+                name=name,
+                count=count,
+                candidates=[PlaceCandidate(gss_code=p.gss_code, name=p.name, level=p.level) for p in candidates],
+            )
+            for name, (count, candidates) in sorted(ambiguous.items(), key=lambda item: (-item[1][0], item[0]))[
+                :LISTED_AMBIGUOUS
+            ]
+        ],
+    )
+
+
+def _counted(grants: list[GrantPlan]) -> CoverageCount:
+    """How many grants, and their amounts awarded summed by currency (a grant with no amount adds none)."""
+    amounts: dict[str, Decimal] = {}
+    for grant in grants:
+        amount, currency = grant.values.get("amount"), grant.values.get("currency")
+        if amount is not None and isinstance(currency, str):
+            amounts[currency] = amounts.get(currency, Decimal(0)) + Decimal(str(amount))
+    return CoverageCount(grants=len(grants), amounts=dict(sorted(amounts.items())))
 
 
 async def _match_grants(grants: list[GrantPlan]) -> None:
@@ -872,11 +1043,16 @@ def _report(
             matched=sum(not o.new for o in organisations), created=sum(o.new for o in organisations)
         ),
         places=plan.places,
+        coverage=plan.coverage,
         missing_grants=MissingGrants(count=len(plan.missing), identifiers=plan.missing[:LISTED_MISSING]),
         warning_counts=issues.warning_counts(),
         warnings=issues.warnings[:LISTED_WARNINGS],
         warnings_omitted=max(0, len(issues.warnings) - LISTED_WARNINGS),
     )
+
+
+def _money(count: CoverageCount) -> str:
+    return "".join(f", {currency} {amount:,.2f}" for currency, amount in count.amounts.items())
 
 
 def report_lines(report: ImportReport) -> Iterable[str]:
@@ -889,6 +1065,19 @@ def report_lines(report: ImportReport) -> Iterable[str]:
         f"places: {p.matched} codes matched ({p.by_former_code} by a former code), {p.unknown} unknown codes, "
         f"{p.without_code} locations without a code"
     )
+    c = report.coverage
+    yield (
+        f"coverage: {c.placed.grants} of {g.in_file} grants placed{_money(c.placed)} (by code {c.by_code.grants}, "
+        f"former code {c.by_former_code.grants}, name {c.by_name.grants}, alias {c.by_alias.grants}); "
+        f"{c.unplaced.grants} unplaced{_money(c.unplaced)}, {c.unplaced_without_location} of them with no location"
+    )
+    for unplaced in c.unplaced_locations:
+        yield f"  unplaced: {unplaced.location or '(none)'!r} x{unplaced.count} ({unplaced.reason})"
+    for ambiguous in c.ambiguous:
+        yield (
+            f"  ambiguous: {ambiguous.name!r} x{ambiguous.count} may mean "
+            + ", ".join(f"{p.name} ({p.gss_code})" for p in ambiguous.candidates)
+        )
     if report.missing_grants.count:
         yield (
             f"missing: {report.missing_grants.count} grants held from this publisher are not in the file "

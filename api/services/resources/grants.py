@@ -28,11 +28,12 @@ from models.tables import Grant, GrantPlace
 
 
 def _derive(row: Row) -> Row:
-    """The 360Giving money fields as money, and the locations no place matched."""
+    """The 360Giving money fields as money, and the locations matched to places or not."""
     return {
         "amount_applied_for": money_out(row["amount_applied_for"], row["currency"]),
         "amount_disbursed": money_out(row["amount_disbursed"], row["currency"]),
         "unmatched_locations": row["unmatched_locations"] or [],
+        "matched_locations": row["matched_locations"] or [],
     }
 
 

@@ -1,0 +1,225 @@
+"""The gazetteer: the names people write for places, for matching 360Giving beneficiary locations that
+have no code. A place is known by its own name, its council's official name ("Hull City Council") and the
+reviewed aliases of fixtures/places/aliases.json ("UK Wide", "Greater London", "Cymru"); names are compared
+normalised, never fuzzily, so a misspelt name matches nothing rather than the wrong place.
+
+Published locations are often composite: "South East - Kent", "Manchester, North West", "Kent (South
+East)". The specific part is the one the pattern puts there (after a dash; before a comma or a bracket)
+and the location is matched to it when it names exactly one place. The other parts are context: they
+break a tie between places of the same name ("Newport, Isle of Wight"), and are ignored otherwise, since
+publishers often get the region wrong. A name that still names several places is not guessed: the match
+says so, with its candidates."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+from uuid import UUID
+
+# The reviewed name files live with the places fixtures they describe (fixtures/reference/README.md).
+PLACES_DATA = Path(__file__).resolve().parents[3] / "fixtures" / "places"
+ALIASES_FILE = PLACES_DATA / "aliases.json"
+OFFICIAL_NAMES_FILE = PLACES_DATA / "official_names.json"
+
+# How deep a level sits: the deepest part of a composite name is its most specific. Neighbourhoods are
+# left out: their names ("Marks Gate") are local and repeat across the country.
+LEVEL_DEPTH = {"uk": 1, "nation": 2, "region": 3, "combined_authority": 4, "county": 5, "local_authority": 6}
+
+MatchedBy = Literal["code", "former_code", "name", "alias"]
+NameMatchedBy = Literal["name", "alias"]
+
+# Words around a place's name in council titles and in publishers' spellings: "City of Edinburgh",
+# "London Borough of Hackney", "Bristol, City of", "Durham County Council". Stripped (longest first)
+# only when the whole name does not match, so "City of London" stays the City, not London.
+PREFIXES = (
+    "the ",
+    "city and county of ",
+    "city of ",
+    "county of ",
+    "royal borough of ",
+    "london borough of ",
+    "metropolitan borough of ",
+    "borough of ",
+    "county ",
+)
+SUFFIXES = (
+    " council",
+    " corporation",
+    " city of",
+    " county of",
+    " metropolitan borough",
+    " county borough",
+    " borough",
+    " district",
+    " county",
+    " city",
+)
+# A composite location's parts: a spaced dash ("South East - Kent"), a comma, or a bracket.
+DASH_SEPARATOR = re.compile(r"\s+[-\u2010-\u2015]\s+")
+COMMA_OR_BRACKET = re.compile(r"[,;()\[\]]")
+
+
+def normalise(text: str) -> str:
+    """A name as the gazetteer compares it: lower case, accents off ("Môn" is "mon"), "&" as "and",
+    hyphens, dashes, apostrophes, full stops and other punctuation as spaces, and single spaces."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    text = text.replace("&", " and ")
+    text = re.sub(r"['\u2019.]", "", text)  # "King's Lynn" and "Kings Lynn", "U.K." and "UK"
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def stripped(key: str) -> str:
+    """A normalised name without the council and city words around it ("bristol city council" is
+    "bristol"), stripped until none is left."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in PREFIXES:
+            if key.startswith(prefix) and len(key) > len(prefix):
+                key, changed = key[len(prefix) :], True
+        for suffix in SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key, changed = key[: -len(suffix)], True
+    return key
+
+
+@dataclass(frozen=True)
+class GazetteerPlace:
+    """A place as the gazetteer knows it; `within` is the place and the ids of every place above it."""
+
+    id: UUID
+    gss_code: str | None
+    name: str
+    level: str
+    within: frozenset[UUID]
+
+    @property
+    def depth(self) -> int:
+        return LEVEL_DEPTH[self.level]
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """What a location name names: one place and how it was found, or nothing. `candidates` are the
+    places an ambiguous name might mean (then `place` is None and nothing is guessed)."""
+
+    place: GazetteerPlace | None = None
+    matched_by: NameMatchedBy | None = None
+    candidates: tuple[GazetteerPlace, ...] = ()
+    # The part of a composite name that decided, when it is not the whole name.
+    part: str | None = None
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.place is None and len(self.candidates) > 1
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    places: tuple[GazetteerPlace, ...]
+    matched_by: NameMatchedBy
+
+
+@dataclass
+class Gazetteer:
+    """Every place's names, normalised, each with the places it names."""
+
+    places: Sequence[GazetteerPlace]
+    official_names: Mapping[str, str] = field(default_factory=dict)
+    aliases: Sequence[Mapping[str, Any]] = ()
+    ambiguous: Sequence[Mapping[str, Any]] = ()
+
+    def __post_init__(self) -> None:
+        by_code = {p.gss_code: p for p in self.places if p.gss_code}
+        self._names: dict[str, set[GazetteerPlace]] = defaultdict(set)
+        self._stripped: dict[str, set[GazetteerPlace]] = defaultdict(set)
+        self._aliases: dict[str, set[GazetteerPlace]] = defaultdict(set)
+        for place in self.places:
+            names = [place.name]
+            if place.gss_code and place.gss_code in self.official_names:
+                names.append(self.official_names[place.gss_code])
+            for name in names:
+                self._names[normalise(name)].add(place)
+                self._stripped[stripped(normalise(name))].add(place)
+        # An alias decides its name, even one a place also has ("Greater London"): the file is reviewed.
+        # An ambiguous entry lists every place the name might mean, so it is never guessed.
+        for entry in self.aliases:
+            if entry["gss_code"] in by_code:
+                self._aliases[normalise(entry["name"])].add(by_code[entry["gss_code"]])
+        for entry in self.ambiguous:
+            self._aliases[normalise(entry["name"])].update(by_code[c] for c in entry["gss_codes"] if c in by_code)
+
+    def _lookup(self, text: str) -> _Lookup | None:
+        key = normalise(text)
+        if not key:
+            return None
+        for index, matched_by in ((self._aliases, "alias"), (self._names, "name")):
+            if index.get(key):
+                return _Lookup(_ordered(index[key]), matched_by)  # type: ignore[arg-type]
+        short = stripped(key)
+        for index, matched_by in ((self._aliases, "alias"), (self._stripped, "name")):
+            if index.get(short):
+                return _Lookup(_ordered(index[short]), matched_by)  # type: ignore[arg-type]
+        return None
+
+    def match(self, text: str) -> NameMatch:
+        """The place a published location name names, the places an ambiguous one might mean, or
+        nothing (a name no place has, or a composite whose specific part names none)."""
+        whole = self._lookup(text)
+        if whole is not None and len(whole.places) == 1:
+            return NameMatch(whole.places[0], whole.matched_by)
+        parts = _parts(text)
+        if len(parts) < 2:
+            return NameMatch(candidates=whole.places) if whole else NameMatch()
+        specific = parts[-1] if DASH_SEPARATOR.search(text) and not COMMA_OR_BRACKET.search(text) else parts[0]
+        found = {part: lookup for part in parts if (lookup := self._lookup(part)) is not None}
+        if specific not in found:
+            # The specific part names nothing (misspelt, or a place Placenet does not hold): never placed
+            # on the broader context alone, which would say less than the publisher meant.
+            return NameMatch(candidates=whole.places) if whole else NameMatch()
+        # The deepest part named is the most specific ("Kent - South East" is Kent, whatever the order).
+        chosen = max(found, key=lambda part: (max(p.depth for p in found[part].places), part == specific))
+        lookup = found[chosen]
+        if len(lookup.places) == 1:
+            return NameMatch(lookup.places[0], lookup.matched_by, part=chosen)
+        context = {p.id for part, other in found.items() if part != chosen for p in other.places}
+        within = [p for p in lookup.places if p.within & context]
+        if len(within) == 1:
+            return NameMatch(within[0], lookup.matched_by, part=chosen)
+        return NameMatch(candidates=lookup.places, part=chosen)
+
+
+def _ordered(places: Iterable[GazetteerPlace]) -> tuple[GazetteerPlace, ...]:
+    """Candidates in a stable order: the broadest first, then by code."""
+    return tuple(sorted(places, key=lambda p: (p.depth, p.gss_code or "", p.name)))
+
+
+def _parts(text: str) -> list[str]:
+    """The parts of a composite name, in the order written, without empty ones."""
+    pieces = COMMA_OR_BRACKET.split(text)
+    parts = [part.strip() for piece in pieces for part in DASH_SEPARATOR.split(piece)]
+    return [part for part in parts if normalise(part)]
+
+
+@cache
+def name_files() -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The official names, the aliases and the ambiguous names, read once."""
+    official = json.loads(OFFICIAL_NAMES_FILE.read_text(encoding="utf-8"))["official_names"]
+    aliases = json.loads(ALIASES_FILE.read_text(encoding="utf-8"))
+    return (
+        {entry["gss_code"]: entry["official_name"] for entry in official},
+        aliases["aliases"],
+        aliases["ambiguous"],
+    )
+
+
+def build(places: Iterable[GazetteerPlace]) -> Gazetteer:
+    official, aliases, ambiguous = name_files()
+    return Gazetteer(list(places), official, aliases, ambiguous)
