@@ -430,7 +430,8 @@ def test_clicking_a_link_shows_its_evidence(watched: Watched) -> None:
     for evidence in edge["evidence"]:
         assert evidence["record"]["name"] in text
     if edge is edges[key]:
-        assert f"Share {edge['weight']} records" in text
+        # The count of records, not the weight (a sum of damped strengths since issue 20).
+        assert f"Share {edge['records']} records" in text
 
 
 def test_a_path_query_highlights_the_chain(watched: Watched) -> None:
@@ -533,12 +534,12 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     return width, height, pixels
 
 
-def assert_not_blank(png: bytes, what: str) -> None:
+def assert_not_blank(png: bytes, what: str, background: float = 0.9) -> None:
     _, _, pixels = png_pixels(png)
     colours = Counter(pixels)
     commonest = colours.most_common(1)[0][1]
     assert len(colours) >= 8, f"{what}: only {len(colours)} colours"
-    assert commonest / len(pixels) < 0.9, f"{what}: {commonest / len(pixels):.0%} of it is one colour"
+    assert commonest / len(pixels) < background, f"{what}: {commonest / len(pixels):.0%} of it is one colour"
 
 
 def test_a_screenshot_of_each_view_is_not_blank(watched: Watched) -> None:
@@ -548,7 +549,9 @@ def test_a_screenshot_of_each_view_is_not_blank(watched: Watched) -> None:
 
     page.click("#tab-network")
     watched.wait_ready("network")
-    assert_not_blank(page.locator("#cy").screenshot(), "the network")
+    # The seed network is a star of 57 links around Lankelly Chase (docs/network.md); until issue 20 the
+    # thanked organisations drew a clique of 1,176 more, which inked far more of the canvas (92% background now).
+    assert_not_blank(page.locator("#cy").screenshot(), "the network", background=0.95)
 
 
 def test_keep_the_screenshots_when_asked(browser: Browser, server: Server) -> None:

@@ -128,6 +128,7 @@ async def test_strand_3_co_funding_lankelly_contributes_to_paid_for_an_ivar_stud
     assert [study["slug"] for study in studies] == ["ivar-place-based-funding-study"]
     assert studies[0]["kind"] == "study"
     assert slugs(studies[0]["partners"]) == {"ivar"}
+    assert studies[0]["commissioners"] == [], "co-funded, not commissioned (fixtures/seed/README.md)"
     assert studies[0]["funded_by"]["slug"] == arrangements[0]["slug"]
 
 

@@ -108,13 +108,14 @@ class TestOnTheSeed:
     async def test_everything_rolls_up_to_the_uk(self, client: httpx.AsyncClient) -> None:
         (uk,) = (await geojson(client, level="uk", organisation=LANKELLY))["features"]
 
-        # Everything Lankelly Chase takes part in that names a place: two research pieces and the
-        # arrangement name the UK, the manifesto and its discussions England, two grants London boroughs.
+        # Everything Lankelly Chase takes part in that names a place: the review and the arrangement name
+        # the UK, the manifesto and its discussions England, two grants London boroughs. (The study the
+        # arrangement paid for names the UK too, but Lankelly Chase co-funded it, not commissioned it.)
         assert uk["properties"]["counts"] == {
             "organisations": 0,
             "interest_groups": 1,
             "co_funding": 1,
-            "research": 3,
+            "research": 2,
             "grants": 2,
             "engagements": 1,
         }

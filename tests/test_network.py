@@ -64,10 +64,10 @@ class TestOnTheSeed:
         network = await get(client, "/v1/network")
 
         found = edge(network, LANKELLY, IVAR)
-        assert found["weight"] == 3
+        # The review Lankelly Chase commissioned, and the study it co-funded (fixtures/seed/README.md).
+        assert (found["weight"], found["records"]) == (2, 2)
         assert evidence(found) == {
             ("research", "ivar-place-literature-review", ("commissioner",), ("partner",)),
-            ("research", "ivar-place-based-funding-study", ("commissioner",), ("partner",)),
             ("co_funding", "ivar-place-based-funding-study-co-funding", ("funder",), ("recipient",)),
         }
 
@@ -82,7 +82,7 @@ class TestOnTheSeed:
         ]
         assert all(e["evidence"] == f["evidence"][:1] for e, f in zip(capped["edges"], full["edges"], strict=True))
         assert all(e["evidence"] == [] for e in bare["edges"])
-        assert edge(bare, LANKELLY, IVAR)["weight"] == 3
+        assert edge(bare, LANKELLY, IVAR)["weight"] == 2
         assert bare["nodes"] == full["nodes"]
         too_many = await client.get("/v1/network", params={"evidence": "1001"})
         assert too_many.status_code == 400
@@ -102,7 +102,8 @@ class TestOnTheSeed:
         touching = [e for e in network["edges"] if lankelly["id"] in (e["source"], e["target"])]
         assert lankelly["kind"] == "foundation"
         assert lankelly["degree"] == len(touching) == len(nodes) - 1
-        assert lankelly["strength"] == sum(e["weight"] for e in touching)
+        # Each weight is rounded to 6 places, so their sum may differ from the strength in the last places.
+        assert lankelly["strength"] == pytest.approx(sum(e["weight"] for e in touching), abs=1e-5)
         assert lankelly["centrality"] == max(node["centrality"] for node in nodes.values()) > 0
         assert nodes[ACF]["centrality"] == 0
         assert all(0 <= node["centrality"] <= 1 for node in nodes.values())
@@ -115,7 +116,33 @@ class TestOnTheSeed:
         assert len(pairs) == len({frozenset(pair) for pair in pairs})
         for found in network["edges"]:
             assert {found["source"], found["target"]} <= ids and found["source"] != found["target"]
-            assert found["weight"] == len(found["evidence"]) >= 1
+            assert found["records"] == len(found["evidence"]) >= 1
+            assert found["weight"] == pytest.approx(sum(e["weight"] for e in found["evidence"]), abs=1e-5)
+
+    async def test_the_thanked_organisations_are_not_linked_to_each_other(self, client: httpx.AsyncClient) -> None:
+        """The 49 organisations the blog post thanks are the participants of the 200 conversations: each is
+        linked to Lankelly Chase, which convened them, by 1/49 from that record, and to no other thanked
+        organisation by it (before issue 20 they formed a clique of 1,176 links)."""
+        network = await get(client, "/v1/network")
+        conversations = await get(client, "/v1/engagements/conversations-with-over-200-people")
+        thanked = {p["id"] for p in conversations["participants"]}
+        lankelly = {n["slug"]: n["id"] for n in network["nodes"]}[LANKELLY]
+
+        assert len(thanked) == 49
+        assert not [e for e in network["edges"] if {e["source"], e["target"]} <= thanked]
+        touching = {
+            e["target"] if e["source"] == lankelly else e["source"]: e
+            for e in network["edges"]
+            if lankelly in (e["source"], e["target"])
+        }
+        assert thanked <= set(touching)
+        for organisation in thanked:
+            (from_conversations,) = [
+                e for e in touching[organisation]["evidence"] if e["record"]["slug"] == conversations["slug"]
+            ]
+            assert from_conversations["weight"] == round(1 / 49, 6)
+        # A star around Lankelly Chase, plus nothing: every link in the seed has it at one end.
+        assert len(network["edges"]) == len(touching) == len(network["nodes"]) - 1
 
     async def test_a_place_includes_the_places_below_it(self, client: httpx.AsyncClient) -> None:
         network = await get(client, "/v1/network", place="london")
@@ -146,7 +173,7 @@ class TestOnTheSeed:
         assert graph.number_of_edges() == len(network["edges"])
         labels = {data["slug"]: node for node, data in graph.nodes(data=True)}
         link = graph.edges[labels[LANKELLY], labels[IVAR]]
-        assert link["weight"] == 3
+        assert link["weight"] == 2
         assert "research:ivar-place-literature-review" in link["evidence"]
         assert graph.nodes[labels[LANKELLY]]["label"] == "Lankelly Chase Foundation"
 
@@ -204,10 +231,18 @@ class TestOnTheSeed:
         network = await get(client, "/v1/network")
         assert answer["organisation"]["slug"] == LANKELLY
         assert answer["total"] == len(network["nodes"]) - 1
-        ranked = [(c["organisation"]["slug"], c["weight"]) for c in answer["collaborators"]]
-        # IVAR shares three records; then, by name, those sharing two (a grant or research, and the 200
-        # conversations or the manifesto discussions).
-        assert ranked == [(IVAR, 3), ("collaborate", 2), ("foundation-for-families", 2), ("newcastle-university", 2)]
+        ranked = [(c["organisation"]["slug"], c["weight"], c["records"]) for c in answer["collaborators"]]
+        # By name among the two weighing 2: IVAR (the review and the co-funded study) and Newcastle
+        # University (the manifesto research, and the two-party manifesto discussions: 1/(2-1)). Then, by
+        # name, the grantees also thanked: a grant (1) and a place among the 49 participants of the 200
+        # conversations (1/49). (Before issue 20 weight counted records, and the conversations weighed 1
+        # like a grant; IVAR shared three records, the study naming Lankelly Chase as commissioner too.)
+        assert ranked == [
+            (IVAR, 2, 2),
+            ("newcastle-university", 2, 2),
+            ("collaborate", round(1 + 1 / 49, 6), 2),
+            ("foundation-for-families", round(1 + 1 / 49, 6), 2),
+        ]
 
     async def test_a_collaborators_evidence_reads_from_the_organisation_asked_about(
         self, client: httpx.AsyncClient
@@ -292,7 +327,8 @@ async def grow(client: httpx.AsyncClient, start: int, count: int) -> None:
         await builders.post(
             client,
             "/v1/engagements",
-            {"name": f"Meeting {n}", "kind": "meeting", "participants": [f"charity-{n}", "ivar"]},
+            # Convened by IVAR: an engagement links its convenor with each participant, not participants.
+            {"name": f"Meeting {n}", "kind": "meeting", "convenor": "ivar", "participants": [f"charity-{n}"]},
         )
 
 
@@ -361,7 +397,13 @@ async def test_a_region_network_leaves_out_records_outside_it_with_or_without_an
     await builders.post(
         client,
         "/v1/engagements",
-        {"name": "Region meeting", "kind": "meeting", "participants": ["ivar", "neighbour"], "places": ["E12000005"]},
+        {
+            "name": "Region meeting",
+            "kind": "meeting",
+            "convenor": "ivar",
+            "participants": ["neighbour"],
+            "places": ["E12000005"],
+        },
     )
     await builders.post(
         client,
@@ -369,7 +411,8 @@ async def test_a_region_network_leaves_out_records_outside_it_with_or_without_an
         {
             "name": "Both places",
             "kind": "meeting",
-            "participants": ["ivar", "far-away"],
+            "convenor": "ivar",
+            "participants": ["far-away"],
             "places": ["S92000003", "E08000026"],
         },
     )
@@ -378,7 +421,7 @@ async def test_a_region_network_leaves_out_records_outside_it_with_or_without_an
     assert set(slugs_by_id(region).values()) == {LANKELLY, "grapevine", "ivar", "neighbour", "far-away"}
     assert evidence(edge(region, LANKELLY, "grapevine")) == {("grant", "coventry-grant", ("funder",), ("recipient",))}
     assert evidence(edge(region, "ivar", "far-away")) == {
-        ("engagement", "both-places", ("participant",), ("participant",))
+        ("engagement", "both-places", ("convenor",), ("participant",))
     }
     assert len(region["edges"]) == 3
 
@@ -388,3 +431,180 @@ async def test_a_region_network_leaves_out_records_outside_it_with_or_without_an
 
     collaborators = await get(client, f"/v1/organisations/{LANKELLY}/collaborators", place="E12000005")
     assert [c["organisation"]["slug"] for c in collaborators["collaborators"]] == ["grapevine"]
+
+
+# How each kind of record links its parties (docs/network.md, `TIES`): exact weights on small records.
+
+
+def weights(network: dict[str, Any]) -> dict[frozenset[str], tuple[float, int]]:
+    """Each link as {slug, slug}: (weight, records)."""
+    slug = slugs_by_id(network)
+    return {frozenset((slug[e["source"]], slug[e["target"]])): (e["weight"], e["records"]) for e in network["edges"]}
+
+
+def pair(one: str, other: str) -> frozenset[str]:
+    return frozenset((one, other))
+
+
+async def organisations(client: httpx.AsyncClient, *slugs: str) -> None:
+    for slug in slugs:
+        await builders.organisation(client, slug.replace("-", " ").title())
+
+
+async def test_co_funders_are_linked_pairwise_and_to_the_partners_of_research_they_paid_for(
+    client: httpx.AsyncClient,
+) -> None:
+    await organisations(client, "lead-funder", "funder-one", "funder-two", "partner-one", "partner-two")
+    fund = await builders.post(
+        client,
+        "/v1/co-funding",
+        {"name": "Fund", "lead": "lead-funder", "contributions": [{"funder": "funder-one"}, {"funder": "funder-two"}]},
+    )
+    await builders.post(
+        client,
+        "/v1/research",
+        {"name": "Study", "kind": "study", "partners": ["partner-one", "partner-two"], "funded_by": fund["slug"]},
+    )
+
+    co_funding = weights(await get(client, "/v1/network", kind="co_funding"))
+    everything = weights(await get(client, "/v1/network"))
+
+    funders = ("lead-funder", "funder-one", "funder-two")
+    expected = {pair(a, b): (1, 1) for i, a in enumerate(funders) for b in funders[i + 1 :]}
+    expected |= {pair(f, p): (1, 1) for f in funders for p in ("partner-one", "partner-two")}
+    assert co_funding == expected, "two recipients are not linked by the arrangement"
+    # The research itself links its two partners: 1/(n-1) with n = 2.
+    assert everything == expected | {pair("partner-one", "partner-two"): (1, 1)}
+
+
+async def test_a_grant_links_its_funder_and_recipient_once_per_grant(client: httpx.AsyncClient) -> None:
+    await organisations(client, "giver", "doer")
+    await builders.grant(client, "giver", "doer", "First")
+    await builders.grant(client, "giver", "doer", "Second")
+
+    assert weights(await get(client, "/v1/network")) == {pair("giver", "doer"): (2, 2)}
+
+
+async def test_research_links_commissioners_fully_and_partners_with_each_other_damped(
+    client: httpx.AsyncClient,
+) -> None:
+    await organisations(client, "commissioner-one", "commissioner-two", "partner-a", "partner-b", "partner-c")
+    await builders.post(
+        client,
+        "/v1/research",
+        {
+            "name": "Review",
+            "kind": "study",
+            "commissioners": ["commissioner-one", "commissioner-two"],
+            "partners": ["partner-a", "partner-b", "partner-c"],
+        },
+    )
+
+    found = weights(await get(client, "/v1/network"))
+
+    partners = ("partner-a", "partner-b", "partner-c")
+    expected: dict[frozenset[str], tuple[float, int]] = {pair("commissioner-one", "commissioner-two"): (1, 1)}
+    expected |= {pair(c, p): (1, 1) for c in ("commissioner-one", "commissioner-two") for p in partners}
+    expected |= {pair(a, b): (0.25, 1) for i, a in enumerate(partners) for b in partners[i + 1 :]}  # n = 5
+    assert found == expected
+
+
+async def test_an_interest_group_is_damped_by_its_size_and_observers_link_only_to_the_convenor(
+    client: httpx.AsyncClient,
+) -> None:
+    await organisations(client, "host", "member-one", "member-two", "member-three", "watcher")
+    await builders.post(
+        client,
+        "/v1/interest-groups",
+        {
+            "name": "Group",
+            "convenor": "host",
+            "members": [
+                {"organisation": "member-one"},
+                {"organisation": "member-two"},
+                {"organisation": "member-three"},
+                {"organisation": "watcher", "role": "observer"},
+            ],
+        },
+    )
+
+    found = weights(await get(client, "/v1/network"))
+
+    members = ("host", "member-one", "member-two", "member-three")
+    expected = {pair(a, b): (0.25, 1) for i, a in enumerate(members) for b in members[i + 1 :]}  # n = 5
+    assert found == expected | {pair("host", "watcher"): (0.25, 1)}
+
+
+async def test_an_engagement_links_its_convenor_with_each_participant_and_never_two_participants(
+    client: httpx.AsyncClient,
+) -> None:
+    await organisations(client, "organiser", "guest-one", "guest-two", "guest-three", "stranger")
+    await builders.post(
+        client,
+        "/v1/engagements",
+        {
+            "name": "Event",
+            "kind": "meeting",
+            "convenor": "organiser",
+            "participants": ["guest-one", "guest-two", "guest-three"],
+        },
+    )
+    await builders.post(
+        client, "/v1/engagements", {"name": "Unconvened", "kind": "meeting", "participants": ["guest-one", "stranger"]}
+    )
+
+    network = await get(client, "/v1/network")
+    path = await get(client, "/v1/network/path", **{"from": "guest-one", "to": "guest-two"})
+    collaborators = await get(client, "/v1/organisations/guest-one/collaborators")
+
+    assert weights(network) == {
+        pair("organiser", g): (round(1 / 3, 6), 1) for g in ("guest-one", "guest-two", "guest-three")
+    }
+    assert "stranger" in slugs_by_id(network).values(), "a party linked to nobody is still a node"
+    assert [(h["source"]["slug"], h["target"]["slug"]) for h in path["hops"]] == [
+        ("guest-one", "organiser"),
+        ("organiser", "guest-two"),
+    ]
+    assert [(c["organisation"]["slug"], c["weight"], c["records"]) for c in collaborators["collaborators"]] == [
+        ("organiser", round(1 / 3, 6), 1)
+    ]
+    response = await client.get("/v1/network/path", params={"from": "guest-one", "to": "stranger"})
+    assert response.status_code == 404
+
+
+async def test_a_link_sums_what_each_record_adds_and_counts_the_records(client: httpx.AsyncClient) -> None:
+    await organisations(client, "host", "member-one", "member-two")
+    await builders.post(
+        client,
+        "/v1/interest-groups",
+        {
+            "name": "Group",
+            "convenor": "host",
+            "members": [{"organisation": "member-one"}, {"organisation": "member-two"}],
+        },
+    )
+    await builders.grant(client, "host", "member-one", "Grant")
+
+    network = await get(client, "/v1/network")
+    found = edge(network, "host", "member-one")
+
+    assert (found["weight"], found["records"]) == (1.5, 2)
+    assert [(e["kind"], e["weight"]) for e in found["evidence"]] == [("grant", 1), ("interest_group", 0.5)]
+    nodes = {n["slug"]: n for n in network["nodes"]}
+    assert (nodes["host"]["degree"], nodes["host"]["strength"]) == (2, 2.0)
+
+
+def test_the_rules_documented_are_the_rules_applied() -> None:
+    from pathlib import Path
+
+    from api.services.views.network import ties, ties_table
+
+    assert ties_table() in (Path(__file__).parent.parent / "docs" / "network.md").read_text()
+    # Several roles in one record: the strongest tie, once.
+    assert ties("research", {1: {"commissioner", "partner"}, 2: {"partner"}, 3: {"partner"}}) == {
+        (1, 2): 1.0,
+        (1, 3): 1.0,
+        (2, 3): 0.5,
+    }
+    assert ties("engagement", {1: {"participant"}, 2: {"participant"}}) == {}
+    assert ties("grant", {1: {"funder", "recipient"}}) == {}

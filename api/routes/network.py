@@ -34,9 +34,32 @@ class WithGraphML(Operation):
                 schema=Schema(
                     type=OpenAPIType.STRING,
                     description="GraphML (http://graphml.graphdrawing.org/): nodes with label, slug, kind, "
-                    "degree, strength and centrality; edges with weight, kinds and evidence as text.",
+                    "degree, strength and centrality; edges with weight, records, kinds and evidence as text.",
                 )
             )
+
+
+NETWORK_DESCRIPTION = f"""Organisations as nodes, linked when their parts in the same collaboration record say
+they worked together. Each kind of record links its parties in its own way, and only as this table says;
+n is how many organisations take part in the record (in scope), so that a large group or event adds
+little to each of its pairs, as in collaboration-network research:
+
+{network_service.ties_table()}
+
+Roles the table does not pair make no link: being acknowledged or attending a large event is not
+collaboration, so two participants of one engagement are never linked by it. An organisation holding
+several roles in one record is linked by the strongest tie among them, once per record.
+
+Each edge's `weight` is the summed strength of the records linking the two (a decimal, to 6 places),
+`records` how many records those are, and its evidence lists them with each side's roles and what each
+adds. Each node carries its organisation kind, its degree (how many organisations it is linked to), its
+strength (the sum of its edge weights) and its normalised betweenness centrality (over the links,
+ignoring weights). Every organisation taking part in a record in scope is a node, linked or not.
+
+JSON by default; GraphML, for Gephi, Cytoscape and yEd, with `Accept: application/graphml+xml` or
+`format=graphml`. Records are in scope by their time: an interest group's, arrangement's or
+engagement's start and end, a grant's planned start (or award date) and planned end, research up to
+its publication date; an empty date is open-ended."""
 
 
 PATH_PROBLEMS = {
@@ -53,7 +76,13 @@ class NetworkController(Controller):
     path = "/v1/network"
     tags = ["Network"]
 
-    @get("/", summary="Get the collaboration network", responses=problems(400, 422), operation_class=WithGraphML)
+    @get(
+        "/",
+        summary="Get the collaboration network",
+        description=NETWORK_DESCRIPTION,
+        responses=problems(400, 422),
+        operation_class=WithGraphML,
+    )
     async def get_network(
         self,
         request: AnyRequest,
@@ -87,23 +116,11 @@ class NetworkController(Controller):
                 # Litestar 2.25 leaves a zero bound out of the schema (it tests the bound for truth).
                 schema_extra={"minimum": 0},
                 description="At most this many evidence records per edge (the first by kind and name); `weight` "
-                "still counts them all. `0` leaves evidence out: the compact network of a large region. "
+                "and `records` still count them all. `0` leaves evidence out: the compact network of a large region. "
                 "Default: every record.",
             ),
         ] = None,
     ) -> Response[Network]:
-        """Organisations as nodes, linked when they take part in the same collaboration record: an interest
-        group (convenor, members, observers), a co-funding arrangement (its lead, its funders, and the
-        partners of research it paid for), research (commissioners and partners), a grant (funder and
-        recipient) or an engagement (convenor and participants). Each edge's weight is how many records the
-        two share, and its evidence lists them with each side's roles. Each node carries its organisation
-        kind, its degree (how many organisations it is linked to), its strength (the sum of its edge weights)
-        and its normalised betweenness centrality.
-
-        JSON by default; GraphML, for Gephi, Cytoscape and yEd, with `Accept: application/graphml+xml` or
-        `format=graphml`. Records are in scope by their time: an interest group's, arrangement's or
-        engagement's start and end, a grant's planned start (or award date) and planned end, research up to
-        its publication date; an empty date is open-ended."""
         # Its own set: `organisation` says more here than elsewhere, and stands between `kind` and `place`.
         filters = ScopeFilters(
             kinds=kind,
@@ -145,11 +162,11 @@ class NetworkController(Controller):
         place: ScopePlace = None,
         active_on: ActiveOn = None,
     ) -> NetworkPath:
-        """The shortest chain of collaborations from one organisation to another (fewest hops), each hop
-        with the records its two organisations share and their roles; 404 when no chain joins them. The
-        filters limit which records count, as for the network (here `from` and `to` name the two
-        organisations, so there is no date range; `active_on` limits the records to one day). From an
-        organisation to itself the chain has no hops."""
+        """The shortest chain of collaborations from one organisation to another (fewest hops, over the
+        links the network draws), each hop with the records linking its two organisations and their roles;
+        404 when no chain joins them. The filters limit which records count, as for the network (here `from`
+        and `to` name the two organisations, so there is no date range; `active_on` limits the records to
+        one day). From an organisation to itself the chain has no hops."""
         return await network_service.find_path(
             source=source, target=target, filters=ScopeFilters(kinds=kind, place=place, active_on=active_on)
         )

@@ -122,8 +122,8 @@ class OrganisationController(Controller):
         filters: Filters,
         limit: Annotated[int, Parameter(ge=1, le=200, description="How many collaborators to list, 1 to 200.")] = 50,
     ) -> Collaborators:
-        """The organisations that take part in the same collaboration records as this one, most shared
-        records first (then by name), each with the evidence: every shared record and both organisations'
-        roles in it (`source` is this organisation). The filters limit which records count, as for the
-        network."""
+        """The organisations linked to this one in the collaboration network, by the same rules (see
+        `GET /v1/network`): strongest link first (then by name), each with its `weight`, how many `records`
+        link them, and the evidence: every such record, both organisations' roles in it (`source` is this
+        organisation) and what it adds. The filters limit which records count, as for the network."""
         return await network.list_collaborators(ref=ref, filters=filters, limit=limit)

@@ -117,6 +117,10 @@
   }
   var integer = new Intl.NumberFormat('en-GB');
   function fmtNumber(value) { return integer.format(value); }
+  // A link's weight or a node's strength: a sum of 1s and 1/(n-1)s (docs/network.md).
+  var decimal = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 2 });
+  function fmtWeight(value) { return decimal.format(value); }
+  function recordCount(count) { return fmtNumber(count) + (count === 1 ? ' record' : ' records'); }
   function fmtMoney(amount, currency) {
     try {
       return new Intl.NumberFormat('en-GB', { style: 'currency', currency: currency, maximumFractionDigits: 0 })
@@ -322,7 +326,8 @@
       { key: 'kind', label: 'Kind', value: function (n) { return n.kind; },
         cell: function (n) { var f = family(n.kind); return glyph(f.shape, f.colour) + ' ' + esc(kindLabel(n.kind)); } },
       numberColumn('degree', 'Linked to', function (n) { return n.degree; }),
-      numberColumn('strength', 'Shared records (sum)', function (n) { return n.strength; }),
+      { key: 'strength', label: 'Strength (sum of link weights)', num: true, value: function (n) { return n.strength; },
+        cell: function (n) { return fmtWeight(n.strength); } },
       { key: 'centrality', label: 'Centrality', num: true, value: function (n) { return n.centrality; },
         cell: function (n) { return n.centrality.toFixed(3); } }
     ], { sortKey: 'centrality', descending: true, onAction: function (node) { selectNode(node.id, true); } });
@@ -742,7 +747,7 @@
     var maxWeight = data.edges.reduce(function (m, e) { return Math.max(m, e.weight); }, 1);
     state.nodes = new Map(data.nodes.map(function (n) { return [n.id, n]; }));
     state.edges = new Map(data.edges.map(function (e) { return [edgeKey(e.source, e.target), e]; }));
-    // The most central organisations, then those with the most shared records, are named; the rest on hover.
+    // The most central organisations, then the strongest linked, are named; the rest on hover.
     var named = new Set(data.nodes.slice().sort(function (a, b) {
       return b.centrality - a.centrality || b.strength - a.strength;
     }).slice(0, 8).map(function (n) { return n.id; }));
@@ -752,13 +757,13 @@
       var size = 16 + (maxCentrality > 0 ? 54 * Math.sqrt(n.centrality / maxCentrality) : 0);
       // Start on a circle, so that no two nodes coincide before the layout has run.
       var angle = 2 * Math.PI * index / data.nodes.length;
-      // Rings by centrality, then by shared records (in steps of RING); around each ring, kinds together.
+      // Rings by centrality, then by strength (in steps of RING); around each ring, kinds together.
       var ring = Math.floor((n.centrality * 1000 + n.strength) / RING) * RING;
       return { group: 'nodes', position: { x: 500 * Math.cos(angle), y: 500 * Math.sin(angle) },
         data: { id: n.id, label: n.name, colour: fam.colour, shape: fam.shape, size: size, named: named.has(n.id),
           order: ring + (FAMILIES.length - FAMILIES.indexOf(fam)) * RING / (FAMILIES.length + 2) } };
     }).concat(data.edges.map(function (e) {
-      var share = (e.weight - 1) / Math.max(1, maxWeight - 1);
+      var share = e.weight / maxWeight;
       return { group: 'edges', data: { id: edgeKey(e.source, e.target), source: e.source, target: e.target,
         width: 1 + 5 * share, opacity: 0.18 + 0.6 * share } };
     }));
@@ -815,7 +820,7 @@
       return present.has(f.key);
     }).map(function (f) {
       return '<li>' + glyph(f.shape, f.colour) + esc(f.label) + '</li>';
-    }).join('') + '</ul><p>Larger: more central. Darker, thicker links: more records shared.</p>';
+    }).join('') + '</ul><p>Larger: more central. Darker, thicker links: stronger links (weight).</p>';
   }
 
   function fillPathSelects(nodes) {
@@ -867,7 +872,7 @@
     var panel = $('#detail');
     panel.dataset.edge = key;
     panel.innerHTML = '<h3 id="detail-heading">' + esc(a.name) + ' and ' + esc(b.name) + '</h3>' +
-      '<p class="sub">Share ' + fmtNumber(edge.weight) + (edge.weight === 1 ? ' record' : ' records') + ':</p>' +
+      '<p class="sub">Share ' + recordCount(edge.records) + ' (weight ' + fmtWeight(edge.weight) + '):</p>' +
       '<div class="evidence">' + evidenceHtml(edge.evidence, a.name, b.name) + '</div>' +
       '<p class="json-links">JSON: ' + orgLinkJson(a) + ' · ' + orgLinkJson(b) + '</p>';
   }
@@ -891,13 +896,13 @@
     panel.innerHTML = '<h3 id="detail-heading">' + esc(node.name) + '</h3>' +
       '<p class="sub">' + glyph(fam.shape, fam.colour) + ' ' + esc(kindLabel(node.kind)) + '</p>' +
       '<dl class="figures"><div><dt>Linked to</dt><dd>' + fmtNumber(node.degree) + '</dd></div>' +
-      '<div><dt>Shared records</dt><dd>' + fmtNumber(node.strength) + '</dd></div>' +
+      '<div><dt>Strength</dt><dd>' + fmtWeight(node.strength) + '</dd></div>' +
       '<div><dt>Centrality</dt><dd>' + node.centrality.toFixed(3) + '</dd></div></dl>' +
       '<p><button type="button" class="secondary" data-action="org-map" data-slug="' + esc(node.slug) + '">Show its records on the map</button></p>' +
       '<h4>Its links (' + fmtNumber(links.length) + ')</h4><ul class="links">' + links.slice(0, 80).map(function (e) {
         var other = state.nodes.get(e.source === id ? e.target : e.source);
         return '<li><button type="button" class="link" data-action="edge" data-edge="' + edgeKey(e.source, e.target) + '">' +
-          esc(other.name) + '</button> <span class="roles">' + fmtNumber(e.weight) + (e.weight === 1 ? ' record' : ' records') + '</span></li>';
+          esc(other.name) + '</button> <span class="roles">' + recordCount(e.records) + '</span></li>';
       }).join('') + '</ul>' +
       '<div class="activity"><p class="sub">Loading what it takes part in…</p></div>' +
       '<p class="json-links">JSON: <a href="' + orgUrl + '">the organisation</a> · <a href="' + orgUrl +
@@ -944,7 +949,7 @@
       } else {
         html += '<p>' + fmtNumber(path.length) + (path.length === 1 ? ' step' : ' steps') + ':</p><ol class="hops">' + path.hops.map(function (h) {
           return '<li><strong>' + esc(h.source.name) + '</strong> and <strong>' + esc(h.target.name) + '</strong> share ' +
-            fmtNumber(h.weight) + (h.weight === 1 ? ' record' : ' records') + evidenceHtml(h.evidence, h.source.name, h.target.name) + '</li>';
+            recordCount(h.records) + evidenceHtml(h.evidence, h.source.name, h.target.name) + '</li>';
         }).join('') + '</ol>';
       }
       result.innerHTML = html + '<p class="json-links"><a href="' + esc(url) + '">This chain as JSON</a></p>';
