@@ -4,6 +4,7 @@ kernel's out-of-memory killer would), and requests go on being answered by the s
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import socket
@@ -44,6 +45,12 @@ async def answering_pids(server: Served, tag: str, count: int = 20) -> tuple[lis
     return statuses, server.pids_for(set(ids))
 
 
+# A connection the killed worker held dies under httpx mid-request, and asyncio may then warn, when the
+# transport is collected, that it was never closed (fd no longer registered). That is the kill, not the
+# server: it is collected here (`gc.collect()` at the end), where this one warning is expected.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <function _SelectorTransport.__del__:pytest.PytestUnraisableExceptionWarning"
+)
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_a_killed_worker_is_replaced_and_requests_go_on(workers: int) -> None:
     with served({"REDIS_URL": ""}, workers=workers) as server:
@@ -85,6 +92,7 @@ async def test_a_killed_worker_is_replaced_and_requests_go_on(workers: int) -> N
         # The load went on through the kill: nothing but answers and the connections the dead worker held.
         assert set(read) <= {0, 200}, read
         assert read[-1] == 200
+    gc.collect()
 
 
 async def keep_reading(server: Served, stop: asyncio.Event) -> list[int]:
