@@ -1,0 +1,1 @@
+"""What every HTTP request shares, below the routes and above the services (docs/architecture.md)."""
