@@ -31,9 +31,11 @@ def main() -> None:
     wiring.install()
 
 
-# Migrations after which the map's tallies are counted again from the records, with today's code on
-# today's schema, once every migration has run.
-RECOUNT_AFTER = {"2026-11-26T15:30:01:000000"}
+# Migrations after which the places' ancestors are worked out again (`ANCESTRY_AFTER`) and the map's
+# tallies counted again from the records (`RECOUNT_AFTER`), with today's code on today's schema, once
+# every migration has run.
+ANCESTRY_AFTER = {"2026-12-07T18:30:01:000000"}
+RECOUNT_AFTER = {"2026-11-26T15:30:01:000000", *ANCESTRY_AFTER}
 
 
 async def run_migrations() -> list[str]:
@@ -45,6 +47,7 @@ async def run_migrations() -> list[str]:
     from piccolo.apps.migrations.tables import Migration
 
     from api.services import wiring
+    from api.services.resources import places
     from api.services.views import tally
 
     await Migration.create_table(if_not_exists=True)
@@ -54,8 +57,10 @@ async def run_migrations() -> list[str]:
     if not result.success:
         raise click.ClickException(f"migrations failed: {result.message}\n{report.getvalue()}")
     applied = sorted(set(await Migration.get_migrations_which_ran(app_name="models")) - before)
+    wiring.install()
+    if ANCESTRY_AFTER & set(applied):
+        await places.rebuild_ancestry()
     if RECOUNT_AFTER & set(applied):
-        wiring.install()
         await tally.rebuild()
     return applied
 

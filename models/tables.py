@@ -94,10 +94,9 @@ class Place(Record, Table):
     gss_code = Varchar(length=9, unique=True, null=True, default=None)
     level = Varchar(length=40, index=True)
     area_type = Varchar(length=100, null=True, default=None)
+    # The place directly above, shown as the place's parent; larger places it is also in are
+    # `PlaceWithin` rows, and every place above it by any path is a `PlaceAncestor` row.
     parent: ForeignKey[Place] = ForeignKey("self", null=True, on_delete=OnDelete.restrict, index=True)
-    # The ids of the place's ancestors and itself, "/<uuid>/<uuid>/": a prefix match finds every
-    # place below, on SQLite and PostgreSQL alike, without a recursive query.
-    lineage = Varchar(length=1000, index=True, default="")
     org_id = Varchar(length=200, null=True, default=None)
     lat = DoublePrecision(null=True, default=None)
     lon = DoublePrecision(null=True, default=None)
@@ -109,6 +108,23 @@ class PlaceFormerCode(Link, Table):
 
     place = _owner_fk("Place")
     code = Varchar(length=9, unique=True)
+
+
+class PlaceWithin(Link, Table):
+    """A larger place the place is also in, beyond its parent: a borough in its combined authority, a
+    district in its ceremonial county."""
+
+    place = _owner_fk("Place")
+    within = _place_fk(null=False)
+
+
+class PlaceAncestor(Link, Table):
+    """The place is in `ancestor` (itself included), by its parent or any place it is also in: the
+    closure of the places' graph, kept by the places' writes, so "in a place" is one indexed lookup and
+    a place reached by two paths is still one row."""
+
+    place = _owner_fk("Place")
+    ancestor = _owner_fk("Place")
 
 
 class InterestGroup(Record, Table):
@@ -298,7 +314,7 @@ class PlaceTally(Table):
 
 class TallyRecord(Table):
     """What one record adds to the tallies, as last counted: its own places (the places above them
-    follow from their lineages) and its money per currency. A write compares it with the record as it
+    follow from `PlaceAncestor`) and its money per currency. A write compares it with the record as it
     is now and moves the difference."""
 
     key = Varchar(length=100, primary_key=True)  # kind/record id

@@ -496,7 +496,16 @@ async def test_a_loader_killed_mid_load_leaves_the_database_as_it_was(tmp_path: 
     report = await load([write_fixture(tmp_path / "one.json", {"places": [first]})])
     assert dict(report.counts["places"]) == {"created": 1}
     assert await Place.count().where(Place.level == "neighbourhood") == 1
-    assert await table_counts() == {**before, "place": before["place"] + 1, "change": before["change"] + 1}
+    from models.tables import PlaceAncestor
+
+    ancestors = await PlaceAncestor.count().where(PlaceAncestor.place.slug == first["slug"])
+    assert ancestors >= 4  # itself, its authority, ..., the UK
+    assert await table_counts() == {
+        **before,
+        "place": before["place"] + 1,
+        "change": before["change"] + 1,
+        "place_ancestor": before["place_ancestor"] + ancestors,
+    }
 
 
 # Dump and load ----------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from api.services.giving360 import importer
 from api.services.giving360.issues import ImportRefused
 from api.services.platform.actors import Actor
 from fixtures.loader import load
-from models.tables import Grant, GrantPlace, Organisation, Place, PlaceFormerCode
+from models.tables import Grant, GrantPlace, Organisation, Place, PlaceAncestor, PlaceFormerCode, PlaceWithin
 from tests import builders
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +52,11 @@ async def places() -> None:
     copy of its rows before each test that asks (parents first), which is 20 times quicker."""
     if not _PLACES:
         await load([ROOT / "fixtures" / "places" / "uk.json"])
-        _PLACES.append((Place, await Place.select().order_by(Place.lineage)))
-        _PLACES.append((PlaceFormerCode, await PlaceFormerCode.select()))
+        depth = Counter(row["place"] for row in await PlaceAncestor.select(PlaceAncestor.place))
+        _PLACES.append((Place, sorted(await Place.select(), key=lambda row: depth[row["id"]])))
+        copied: tuple[type[Table], ...] = (PlaceWithin, PlaceAncestor, PlaceFormerCode)
+        for table in copied:
+            _PLACES.append((table, await table.select()))
         return
     for table, rows in _PLACES:
         for start in range(0, len(rows), 200):

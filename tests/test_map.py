@@ -315,8 +315,8 @@ async def test_the_map_sends_the_same_queries_however_much_data(
     before = queries()
     large = await geojson(client, **params)
     assert len(large["features"]) == 12
-    # resolve the organisation and the place, the place's lineage, the places, the counts
-    assert queries() - before == small == 5
+    # resolve the organisation and the place, the places, the counts
+    assert queries() - before == small == 4
 
 
 async def test_a_region_counts_what_the_whole_map_counts_there(client: httpx.AsyncClient) -> None:

@@ -11,10 +11,21 @@ from msgspec import UNSET, Meta, UnsetType
 from api.schemas.common import GssCode, Name, OrgId, Page, Provenance, Ref, Reference, Slug, WriteBody
 
 PlaceLevel = Literal[
-    "uk", "nation", "region", "combined_authority", "county", "local_authority", "neighbourhood", "other"
+    "uk",
+    "nation",
+    "region",
+    "ceremonial_county",
+    "former_county",
+    "combined_authority",
+    "county",
+    "local_authority",
+    "neighbourhood",
+    "other",
 ]
 LEVEL = Meta(
-    description="Where the place sits in the hierarchy: `uk`, `nation`, `region`, `combined_authority`, "
+    description="What kind of place it is: `uk`, `nation`, `region`, `ceremonial_county` (a lieutenancy "
+    "area such as Merseyside or Berkshire, or a preserved county of Wales, made of current authorities), "
+    "`former_county` (an area people still name, such as Avon or Humberside), `combined_authority`, "
     "`county` (an upper-tier authority over districts), `local_authority`, `neighbourhood` (an MSOA) or "
     "`other`."
 )
@@ -23,7 +34,13 @@ AREA_TYPE = Meta(
     max_length=100,
     pattern=r"^[^\x00]*$",
 )
-PARENT = Meta(description="The place directly above this one.")
+PARENT = Meta(description="The place directly above this one, where it is shown to sit.")
+ALSO_WITHIN = Meta(
+    description="Larger places this place is also in, beyond its parent: a borough's combined authority, a "
+    "district's ceremonial county. A place is in everything above it by any path, so `within=`, `place=` "
+    "filters, the map and the tallies count what is in this place in each of them, once.",
+    max_length=20,
+)
 FORMER_CODES = Meta(description="GSS codes the place used to have; each still finds the place.")
 LAT = Meta(ge=-90, le=90, description="Latitude of the centroid (WGS84).")
 LON = Meta(ge=-180, le=180, description="Longitude of the centroid (WGS84).")
@@ -51,6 +68,7 @@ class Place(Provenance):
     level: Annotated[PlaceLevel, LEVEL]
     area_type: Annotated[str | None, Meta(description=AREA_TYPE.description)]
     parent: Annotated[Reference | None, PARENT]
+    also_within: Annotated[list[Reference], ALSO_WITHIN]
     org_id: Annotated[str | None, PLACE_ORG_ID]
     lat: Annotated[float | None, Meta(description=LAT.description)]
     lon: Annotated[float | None, Meta(description=LON.description)]
@@ -71,6 +89,7 @@ class PlaceCreate(WriteBody):
     former_codes: Annotated[list[GssCode], FORMER_CODES, Meta(max_length=50)] = msgspec.field(default_factory=list)
     area_type: Annotated[str, AREA_TYPE] | None = None
     parent: Annotated[Ref | None, PARENT] = None
+    also_within: Annotated[list[Ref], ALSO_WITHIN] = msgspec.field(default_factory=list)
     org_id: Annotated[OrgId | None, PLACE_ORG_ID] = None
     lat: Annotated[float, LAT] | None = None
     lon: Annotated[float, LON] | None = None
@@ -87,6 +106,7 @@ class PlaceUpdate(WriteBody):
     former_codes: Annotated[list[GssCode], FORMER_CODES, Meta(max_length=50)] | UnsetType = UNSET
     area_type: Annotated[str, AREA_TYPE] | UnsetType | None = UNSET
     parent: Annotated[Ref | None, PARENT] | UnsetType = UNSET
+    also_within: Annotated[list[Ref], ALSO_WITHIN] | UnsetType = UNSET
     org_id: Annotated[OrgId | None, PLACE_ORG_ID] | UnsetType = UNSET
     lat: Annotated[float, LAT] | UnsetType | None = UNSET
     lon: Annotated[float, LON] | UnsetType | None = UNSET

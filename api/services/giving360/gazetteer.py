@@ -30,7 +30,16 @@ OFFICIAL_NAMES_FILE = PLACES_DATA / "official_names.json"
 
 # How deep a level sits: the deepest part of a composite name is its most specific. Neighbourhoods are
 # left out: their names ("Marks Gate") are local and repeat across the country.
-LEVEL_DEPTH = {"uk": 1, "nation": 2, "region": 3, "combined_authority": 4, "county": 5, "local_authority": 6}
+LEVEL_DEPTH = {
+    "uk": 1,
+    "nation": 2,
+    "region": 3,
+    "ceremonial_county": 4,
+    "former_county": 4,
+    "combined_authority": 4,
+    "county": 5,
+    "local_authority": 6,
+}
 
 MatchedBy = Literal["code", "former_code", "name", "alias"]
 NameMatchedBy = Literal["name", "alias"]
@@ -160,13 +169,19 @@ class Gazetteer:
         key = normalise(text)
         if not key:
             return None
-        for index, matched_by in ((self._aliases, "alias"), (self._names, "name")):
-            if index.get(key):
-                return _Lookup(_ordered(index[key]), matched_by)  # type: ignore[arg-type]
         short = stripped(key)
-        for index, matched_by in ((self._aliases, "alias"), (self._stripped, "name")):
-            if index.get(short):
-                return _Lookup(_ordered(index[short]), matched_by)  # type: ignore[arg-type]
+        for index, name, matched_by in (
+            (self._aliases, key, "alias"),
+            (self._names, key, "name"),
+            (self._aliases, short, "alias"),
+            (self._stripped, short, "name"),
+        ):
+            if index.get(name):
+                # A name two places share where one holds the other ("Lancashire": the ceremonial county,
+                # and the county council's area inside it) names the larger: the whole of what was written.
+                # A reviewed alias or ambiguous entry is taken as it is.
+                places = index[name] if matched_by == "alias" else _outermost(index[name])
+                return _Lookup(_ordered(places), matched_by)  # type: ignore[arg-type]
         return None
 
     def match(self, text: str) -> NameMatch:
@@ -194,6 +209,14 @@ class Gazetteer:
         if len(within) == 1:
             return NameMatch(within[0], lookup.matched_by, part=chosen)
         return NameMatch(candidates=lookup.places, part=chosen)
+
+
+def _outermost(places: set[GazetteerPlace]) -> set[GazetteerPlace]:
+    """The one place that holds all the others, when there is one; else all of them."""
+    for place in places:
+        if all(place.id in other.within for other in places):
+            return {place}
+    return places
 
 
 def _ordered(places: Iterable[GazetteerPlace]) -> tuple[GazetteerPlace, ...]:

@@ -13,7 +13,7 @@ import gc
 import json
 import re
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -94,8 +94,11 @@ ORGANISATIONS_BY_ORG_ID = Statement("SELECT id, org_id, name FROM organisation W
 ORGANISATIONS_BY_SLUG = Statement("SELECT id, slug, name FROM organisation WHERE slug {in}")
 GRANTS_BY_IDENTIFIER = Statement('SELECT id, identifier FROM "grant" WHERE identifier {in}')
 PLACES_NAMED = Statement("SELECT id, slug, name FROM place WHERE id {in} ORDER BY name, id")
-# The places a location name may name: every level the gazetteer knows, with the ids above each (lineage).
-GAZETTEER_PLACES = Statement("SELECT id, gss_code, name, level, lineage FROM place WHERE level {in}")
+# The places a location name may name: every level the gazetteer knows, and the places each is in.
+GAZETTEER_PLACES = Statement("SELECT id, gss_code, name, level FROM place WHERE level {in}")
+GAZETTEER_ANCESTORS = Statement(
+    "SELECT a.place, a.ancestor FROM place_ancestor a JOIN place p ON p.id = a.place WHERE p.level {in}"
+)
 # How many unplaced location strings, and ambiguous names, the report lists.
 LISTED_UNPLACED = 10
 LISTED_AMBIGUOUS = 100
@@ -633,17 +636,20 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
 
 
 async def _gazetteer() -> gazetteer.Gazetteer:
-    """The places a name may name, as the database holds them now (one statement)."""
-    rows = await GAZETTEER_PLACES.rows(listed(gazetteer.LEVEL_DEPTH))
+    """The places a name may name, as the database holds them now (two statements)."""
+    levels = listed(gazetteer.LEVEL_DEPTH)
+    within: dict[UUID, set[UUID]] = defaultdict(set)
+    for row in await GAZETTEER_ANCESTORS.rows(levels):
+        within[_uuid(row["place"])].add(_uuid(row["ancestor"]))
     return gazetteer.build(
         gazetteer.GazetteerPlace(
-            id=_uuid(row["id"]),
+            id=(place_id := _uuid(row["id"])),
             gss_code=row["gss_code"],
             name=row["name"],
             level=row["level"],
-            within=frozenset(_uuid(part) for part in row["lineage"].split("/") if part) | {_uuid(row["id"])},
+            within=frozenset(within[place_id] | {place_id}),
         )
-        for row in rows
+        for row in await GAZETTEER_PLACES.rows(levels)
     )
 
 

@@ -27,7 +27,7 @@ from api.services.platform.errors import NotFound, Unprocessable
 from api.services.platform.sql import Statement, listed
 from api.services.records.cursors import decode_list_cursor, encode_list_cursor
 from api.services.records.unit_of_work import Work
-from models.tables import CoFunding, Grant, Organisation, Place, PlaceFormerCode
+from models.tables import CoFunding, Grant, Organisation, Place, PlaceAncestor, PlaceFormerCode
 
 Read = TypeVar("Read", bound=msgspec.Struct)
 PageT = TypeVar("PageT", bound=Page[Any])
@@ -391,10 +391,9 @@ async def list_page(
 
 
 async def places_within(ref: str, parameter: str = "place") -> Any:
-    """A subquery of the place a ref names and every place below it."""
+    """A subquery of the place a ref names and every place in it, by any path."""
     place_id = await resolve_filter(PLACE, ref, parameter)
-    lineage = await Place.select(Place.lineage).where(Place.id == place_id).output(as_list=True)
-    return Place.select(Place.id).where(Place.lineage.like(f"{lineage[0]}%"))
+    return PlaceAncestor.select(PlaceAncestor.place).where(PlaceAncestor.ancestor == place_id)
 
 
 def linked_to(resource: Resource[Any], link_field: str, targets: Any) -> Combinable:

@@ -150,10 +150,11 @@ async def unit_of_work(actor: Actor) -> AsyncIterator[Work]:
 
 
 def _written(row: Row, before: msgspec.Struct | None, after: msgspec.Struct | None) -> Written:
-    # A place with records in it cannot be deleted, so only a move changes what the tallies count.
+    # A place with records in it cannot be deleted, so only a move (to another parent, or in or out of
+    # a larger place) changes what the tallies count.
     reparented = (
         row["collection"] == "places"
         and None not in (before, after)
-        and getattr(before, "parent", None) != getattr(after, "parent", None)
+        and any(getattr(before, name, None) != getattr(after, name, None) for name in ("parent", "also_within"))
     )
     return Written(row["collection"], row["record_id"], row["owner_id"], reparented)

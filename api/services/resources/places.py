@@ -1,21 +1,34 @@
-"""Places: the hierarchy (kept as a lineage of ids so "everything below" is one prefix match) and
-former GSS codes that still find a place."""
+"""Places: a graph, not a tree. Each place has one parent (shown as where it sits) and may also be in
+other larger places (`also_within`: a borough in its combined authority, a district in its ceremonial
+county). Every place above a place by any path is kept as a `PlaceAncestor` row, so "everything in a
+place" is one indexed lookup and a place reached by two paths is counted once. Former GSS codes still
+find a place."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
 from api.schemas.common import FieldError
 from api.schemas.places import Place as PlaceRead
 from api.schemas.places import PlacePage
+from api.services.platform.actors import Actor
 from api.services.platform.errors import Conflict, Unprocessable
-from api.services.platform.sql import contains
-from api.services.records.resource import PLACE, Resource, Row, list_page, one, places_within, resolve_filter
-from api.services.records.unit_of_work import Work
-from models.tables import Place, PlaceFormerCode
+from api.services.platform.sql import contains, insert_rows
+from api.services.records.resource import (
+    PLACE,
+    LinkSet,
+    Resource,
+    Row,
+    list_page,
+    one,
+    places_within,
+    resolve_filter,
+)
+from api.services.records.unit_of_work import Work, unit_of_work
+from models.tables import Place, PlaceAncestor, PlaceFormerCode, PlaceWithin
 
 
 async def _former_codes(place_ids: list[UUID]) -> Mapping[UUID, Row]:
@@ -54,8 +67,8 @@ async def _check_codes(place_id: UUID, gss_code: str | None, former_codes: list[
 
 
 async def after_write(place_id: UUID, fields: Row, work: Work) -> None:
-    """Keep former codes and the lineage of the place, and of everything below it, true."""
-    place = await one(Place.select(Place.gss_code, Place.parent, Place.lineage).where(Place.id == place_id))
+    """Keep former codes, and the ancestors of the place and of everything below it, true."""
+    place = await one(Place.select(Place.gss_code).where(Place.id == place_id))
     if "former_codes" in fields or "gss_code" in fields:
         codes = fields.get("former_codes")
         if codes is None:
@@ -67,14 +80,19 @@ async def after_write(place_id: UUID, fields: Row, work: Work) -> None:
         await PlaceFormerCode.delete().where(PlaceFormerCode.place == place_id)
         if codes:
             await PlaceFormerCode.insert(*(PlaceFormerCode(place=place_id, code=code) for code in dict.fromkeys(codes)))
-    if "parent" in fields or not place["lineage"]:
-        await _set_lineage(place_id, place["parent"], place["lineage"])
+    if (
+        "parent" in fields
+        or "also_within" in fields
+        or not await PlaceAncestor.exists().where(PlaceAncestor.place == place_id)
+    ):
+        await _set_ancestry(place_id)
 
 
 RESOURCE = Resource(
     kind=PLACE,
     read=PlaceRead,
     references={"parent": PLACE},
+    links=(LinkSet("also_within", PlaceWithin, "place", "within", PLACE),),
     expand=_former_codes,
     after_write=after_write,
     admin_only=True,
@@ -82,27 +100,83 @@ RESOURCE = Resource(
 )
 
 
-async def _set_lineage(place_id: UUID, parent_id: UUID | None, old: str) -> None:
-    parent_lineage = ""
-    if parent_id is not None:
-        parent = await one(Place.select(Place.lineage).where(Place.id == parent_id))
-        parent_lineage = parent["lineage"]
-        if f"/{place_id}/" in parent_lineage:
-            raise Unprocessable(
-                "A place cannot sit below itself.",
-                [FieldError(field="parent", message="is this place or a place below it", location="body")],
-            )
-    new = f"{parent_lineage or '/'}{place_id}/"
-    if old:
-        # Rewrite the prefix of every place below in one statement, on SQLite and PostgreSQL alike.
-        await Place.raw(
-            "UPDATE place SET lineage = {} || substr(lineage, {}) WHERE lineage LIKE {}",
-            new,
-            len(old) + 1,
-            f"{old}%",
+# The places' graph ----------------------------------------------------------------------------------------
+
+
+async def _directly_above(place_ids: Iterable[UUID] | None = None) -> dict[UUID, dict[UUID, str]]:
+    """Each place's parent and the places it is also in (all places when `place_ids` is None), each
+    with the field that names it."""
+    parents = Place.select(Place.id, Place.parent).where(Place.parent.is_not_null())
+    within = PlaceWithin.select(PlaceWithin.place, PlaceWithin.within)
+    if place_ids is not None:
+        ids = list(place_ids)
+        parents, within = parents.where(Place.id.is_in(ids)), within.where(PlaceWithin.place.is_in(ids))
+    above: dict[UUID, dict[UUID, str]] = defaultdict(dict)
+    for row in await within:
+        above[row["place"]][row["within"]] = "also_within"
+    for row in await parents:
+        above[row["id"]][row["parent"]] = "parent"
+    return above
+
+
+def _closure(
+    places: Iterable[UUID], above: Mapping[UUID, Mapping[UUID, str]], known: Mapping[UUID, frozenset[UUID]]
+) -> dict[UUID, frozenset[UUID]]:
+    """Every place above each of `places`, itself included, through `above`; `known` holds the
+    ancestors of places outside `places` that are already right."""
+    done: dict[UUID, frozenset[UUID]] = dict(known)
+
+    def ancestors(place: UUID) -> frozenset[UUID]:
+        if place not in done:
+            done[place] = frozenset({place}).union(*(ancestors(up) for up in above.get(place, {})))
+        return done[place]
+
+    return {place: ancestors(place) for place in places}
+
+
+async def _set_ancestry(place_id: UUID) -> None:
+    """Work out again the ancestors of the place and of every place below it, after the places it is
+    directly in changed. A place cannot be in itself or in a place inside it."""
+    below = {
+        row["place"]
+        for row in await PlaceAncestor.select(PlaceAncestor.place).where(PlaceAncestor.ancestor == place_id)
+    }
+    below.add(place_id)
+    above = await _directly_above(below)
+    loops = {field for up, field in above.get(place_id, {}).items() if up in below}
+    if loops:
+        raise Unprocessable(
+            "A place cannot be inside itself.",
+            [
+                FieldError(field=field, message="is this place or a place inside it", location="body")
+                for field in sorted(loops)
+            ],
         )
-    else:
-        await Place.update({Place.lineage: new}).where(Place.id == place_id)
+    outside = {up for ups in above.values() for up in ups if up not in below}
+    known: dict[UUID, set[UUID]] = defaultdict(set)
+    for row in (
+        await PlaceAncestor.select(PlaceAncestor.place, PlaceAncestor.ancestor).where(
+            PlaceAncestor.place.is_in(list(outside))
+        )
+        if outside
+        else []
+    ):
+        known[row["place"]].add(row["ancestor"])
+    closure = _closure(below, above, {place: frozenset(ancestors) for place, ancestors in known.items()})
+    await PlaceAncestor.delete().where(PlaceAncestor.place.is_in(list(below)))
+    await insert_rows(PlaceAncestor, [{"place": place, "ancestor": up} for place, ups in closure.items() for up in ups])
+
+
+async def rebuild_ancestry() -> None:
+    """Work out every place's ancestors again from the parents and `also_within` (a migration that
+    needs it)."""
+    async with unit_of_work(Actor()):
+        places = [row["id"] for row in await Place.select(Place.id)]
+        closure = _closure(places, await _directly_above(), {})
+        await PlaceAncestor.delete(force=True)
+        await insert_rows(
+            PlaceAncestor, [{"place": place, "ancestor": up} for place, ups in closure.items() for up in ups]
+        )
 
 
 async def list_places(

@@ -3,7 +3,8 @@ when, and its money; and from that, the story of a place (what is in it, who fun
 organisation (everything it takes part in). The map and the network read the same views.
 
 The views are common table expressions over the collection tables, so a request runs a fixed number of
-queries however much data there is; a place includes every place below it through the `lineage` prefix."""
+queries however much data there is; a place includes every place in it by any path (`place_ancestor`),
+each once."""
 
 from __future__ import annotations
 
@@ -227,13 +228,13 @@ class ScopeFilters:
 @dataclass(frozen=True)
 class Selection:
     """The collaboration records a request is about, resolved from its `ScopeFilters`: of these kinds, that
-    this organisation (by id) takes part in, linked to a place whose lineage starts with `lineage`, whose
+    this organisation (by id) takes part in, linked to the place `region` (an id) or a place in it, whose
     time includes `active_on` and overlaps `starts`..`ends`, and (when given) among `records`. Empty filters
     let everything through; `views` is the SQL that selects them."""
 
     kinds: tuple[str, ...] = KINDS
     organisation: UUID | None = None
-    lineage: str | None = None
+    region: UUID | None = None
     active_on: datetime.date | None = None
     starts: datetime.date | None = None
     ends: datetime.date | None = None
@@ -265,7 +266,7 @@ class Selection:
         only the records linked to one of them (`in_region`), so `selected` needs no place condition of its
         own. Every reader of `parties` only asks about records in `selected`, so parties of records outside
         the region are never missed."""
-        region = self.lineage is not None
+        region = self.region is not None
         conditions = self._in_time("starts", "ends")
         party_conditions = self._in_time("joined_on", "left_on")
         if self.organisation is not None:
@@ -283,10 +284,7 @@ class Selection:
         views = [sql(f"record_places (kind, record_id, place) AS ({union(PLACES, self.kinds)})")]
         if region:
             views.append(
-                sql(
-                    "region_places AS (SELECT id FROM place WHERE lineage LIKE {})",
-                    f"{self.lineage}%",
-                )
+                sql("region_places AS (SELECT place AS id FROM place_ancestor WHERE ancestor = {})", self.region)
             )
         views += [
             sql("records (kind, record_id, slug, name, starts, ends) AS ({})", records),
@@ -313,23 +311,17 @@ def check_dates(date_from: datetime.date | None, date_to: datetime.date | None) 
         )
 
 
-async def lineage_of(place_id: UUID) -> str:
-    row = await one(Place.select(Place.lineage).where(Place.id == place_id))
-    lineage: str = row["lineage"]
-    return lineage
-
-
 async def selection(filters: ScopeFilters) -> Selection:
     """The records the filters name: an unknown ref or a backwards range is a 422 naming the parameter."""
     check_dates(filters.date_from, filters.date_to)
     kinds, organisation, place = filters.kinds, filters.organisation, filters.place
     wanted = tuple(kind for kind in KINDS if kinds is None or not kinds or kind in kinds)
     organisation_id = await resolve_filter(ORGANISATION, organisation, "organisation") if organisation else None
-    lineage = await lineage_of(await resolve_filter(PLACE, place, "place")) if place else None
+    region = await resolve_filter(PLACE, place, "place") if place else None
     return Selection(
         kinds=wanted,
         organisation=organisation_id,
-        lineage=lineage,
+        region=region,
         active_on=filters.active_on,
         starts=filters.date_from,
         ends=filters.date_to,
@@ -443,9 +435,9 @@ async def _groups(scope: Selection, limit: int, organisation_id: UUID | None = N
     return {GROUPS[kind]: group(total=totals.get(kind, 0), items=items[kind]) for kind in KINDS}  # type: ignore[arg-type]
 
 
-async def _based_in(lineage: str, organisation_id: UUID | None, limit: int) -> OrganisationGroup:
-    """The organisations based in the place or below it, by name, with how many there are."""
-    conditions = [sql("p.lineage LIKE {}", f"{lineage}%")]
+async def _based_in(region: UUID, organisation_id: UUID | None, limit: int) -> OrganisationGroup:
+    """The organisations based in the place or a place in it, by name, with how many there are."""
+    conditions = [sql("p.id IN (SELECT place FROM place_ancestor WHERE ancestor = {})", region)]
     if organisation_id is not None:
         conditions.append(sql("o.id = {}", organisation_id))
     rows = await run(
@@ -477,10 +469,9 @@ async def place_activity(*, ref: str, filters: ScopeFilters, limit: int) -> Plac
     """The place's story; the place is the one `ref` names (`filters.place` is not read)."""
     place_id = await resolve(PLACE, ref)
     in_scope = await selection(replace(filters, place=None))
-    lineage = await lineage_of(place_id)
-    in_scope = replace(in_scope, lineage=lineage)
+    in_scope = replace(in_scope, region=place_id)
     based = (
-        await _based_in(lineage, in_scope.organisation, limit)
+        await _based_in(place_id, in_scope.organisation, limit)
         if not filters.kinds or "organisation" in filters.kinds
         else OrganisationGroup(total=0, items=[])
     )
@@ -504,7 +495,7 @@ async def place_funders(*, ref: str, filters: ScopeFilters, rank_by: str, limit:
             date_to=filters.date_to,
         )
     )
-    in_scope = replace(in_scope, lineage=await lineage_of(place_id))
+    in_scope = replace(in_scope, region=place_id)
     funding = sql(
         "funding (kind, organisation, currency, amount) AS ("
         "SELECT 'grant', g.funder, COALESCE(g.currency, 'GBP'), g.amount "

@@ -1,5 +1,6 @@
-"""The shared map: the places at one level, each with the records in it and in every place below it
-counted and their money summed, in two queries whatever the number of places or records."""
+"""The shared map: the places at one level, each with the records in it and in every place in it (by
+any path, each record once) counted and their money summed, in two queries whatever the number of
+places or records."""
 
 from __future__ import annotations
 
@@ -34,7 +35,6 @@ from api.services.views.activity import (
     Selection,
     as_decimal,
     as_uuid,
-    lineage_of,
     money_list,
     run,
     selection,
@@ -76,7 +76,7 @@ def parse_bbox(text: str) -> BBox:
     return west, south, east, north
 
 
-def _feature_conditions(level: str, box: BBox | None, lineage: str | None) -> QueryString:
+def _feature_conditions(level: str, box: BBox | None, region: UUID | None) -> QueryString:
     conditions = [sql("level = {}", level), sql("lat IS NOT NULL AND lon IS NOT NULL")]
     if box is not None:
         west, south, east, north = box
@@ -85,8 +85,8 @@ def _feature_conditions(level: str, box: BBox | None, lineage: str | None) -> Qu
             conditions.append(sql("lon >= {} AND lon <= {}", west, east))
         else:
             conditions.append(sql("(lon >= {} OR lon <= {})", west, east))
-    if lineage is not None:
-        conditions.append(sql("lineage LIKE {}", f"{lineage}%"))
+    if region is not None:
+        conditions.append(sql("id IN (SELECT place FROM place_ancestor WHERE ancestor = {})", region))
     return all_of(conditions)
 
 
@@ -97,17 +97,19 @@ async def _counts(
     organisation_id: UUID | None,
     views: Any,
     *,
-    lineage: str | None,
+    region: UUID | None,
     filtered: bool,
 ) -> list[dict[str, Any]]:
     """Per feature and kind: how many records are linked to it or a place below it (each once), and
-    their money per currency. `lineage` is the region the features are in, if any; `filtered` says
+    their money per currency. `region` is the place the features are in, if any; `filtered` says
     whether anything but the kinds narrows the records."""
 
     def in_region(column: str) -> list[QueryString]:
         # Every feature is in the region, so a link to a place outside it is never counted: taking only the
         # links into the region makes the work the records there, not every record in the database.
-        return [sql(f"{column} IN (SELECT id FROM place WHERE lineage LIKE {{}})", f"{lineage}%")] if lineage else []
+        if region is None:
+            return []
+        return [sql(f"{column} IN (SELECT place FROM place_ancestor WHERE ancestor = {{}})", region)]
 
     located = []
     if kinds:
@@ -127,16 +129,14 @@ async def _counts(
             )
         )
     steps = [
-        sql("feature AS (SELECT id, lineage FROM place WHERE {})", features),
+        sql("feature AS (SELECT id FROM place WHERE {})", features),
         sql("located (kind, record_id, place) AS ({})", join(located, " UNION ALL ")),
         sql("linked AS (SELECT DISTINCT place FROM located)"),
-        # A feature covers a linked place when the feature's lineage starts the place's. As an equality
-        # on the place's lineage cut to each length a feature's lineage has (one per depth), it is a hash
-        # join per distinct linked place, not a prefix comparison of every feature with every place.
-        sql("depths AS (SELECT DISTINCT length(lineage) AS n FROM feature)"),
+        # A feature covers a linked place when it is one of the place's ancestors: one indexed lookup per
+        # distinct linked place. A place under a feature by two paths is one ancestor row, so counted once.
         sql(
-            "covers AS (SELECT f.id AS feature, p.id AS place FROM linked l JOIN place p ON p.id = l.place "
-            "JOIN depths d ON length(p.lineage) >= d.n JOIN feature f ON f.lineage = substr(p.lineage, 1, d.n))"
+            "covers AS (SELECT a.ancestor AS feature, a.place FROM linked l "
+            "JOIN place_ancestor a ON a.place = l.place JOIN feature f ON f.id = a.ancestor)"
         ),
         sql(
             "covered AS (SELECT DISTINCT c.feature, l.kind, l.record_id FROM covers c "
@@ -204,8 +204,8 @@ async def feature_collection(
     box = parse_bbox(bbox) if bbox is not None else None
     in_scope = await selection(replace(filters, place=None))
     place = filters.place
-    lineage = await lineage_of(await resolve_filter(PLACE, place, "place")) if place else None
-    features = _feature_conditions(level, box, lineage)
+    region = await resolve_filter(PLACE, place, "place") if place else None
+    features = _feature_conditions(level, box, region)
     boundary = ", boundary" if geometry == "boundary" else ""
     places = await run(
         sql(
@@ -227,7 +227,7 @@ async def feature_collection(
                 counts_organisations,
                 in_scope.organisation,
                 in_scope.views,
-                lineage=lineage,
+                region=region,
                 filtered=filtered,
             )
             if filtered

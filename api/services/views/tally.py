@@ -11,8 +11,9 @@ each, what it adds now (its places, and so every place above them, and its money
 what it added when last counted (`TallyRecord`), and only the difference moves. A place moved under
 another parent changes the ancestry of everything below it, so it rebuilds every tally (rare: places
 are reference data that admins change; a place with records in it cannot be deleted). Between moves
-the ancestry of a place is fixed, so a record keeps only its own places and its ancestors are read
-from the lineages when it changes."""
+the ancestry of a place is fixed, so a record keeps only its own places and their ancestors (by any
+path: `place_ancestor`) are read when it changes; a place above a record's places by several paths
+counts it once."""
 
 from __future__ import annotations
 
@@ -79,10 +80,10 @@ LINKS = {
 AMOUNTS = {
     kind: Statement(activity.money(kind, f"{record} {{in}}")) for kind, (_, record) in activity.MONEY_TABLES.items()
 }
-LINEAGES = {
+RECORD_PLACES = {
     kind: Statement(
-        f"SELECT x.{record} AS record_id, p.id AS place, p.lineage AS lineage FROM {table} AS x "
-        f"JOIN place AS p ON p.id = x.{place} WHERE x.{record} {{in}}"
+        f"SELECT x.{record} AS record_id, x.{place} AS place FROM {table} AS x "
+        f"WHERE x.{record} {{in}} AND x.{place} IS NOT NULL"
     )
     for kind, (table, record, place) in LINKS.items()
 }
@@ -92,7 +93,7 @@ EVERY_RECORD = {
     kind: Statement(f"SELECT DISTINCT {record} AS record_id FROM {table} WHERE {place} IS NOT NULL")
     for kind, (table, record, place) in LINKS.items()
 }
-PLACE_LINEAGES = Statement("SELECT id, lineage FROM place WHERE id {in}")
+PLACE_ANCESTORS = Statement("SELECT place, ancestor FROM place_ancestor WHERE place {in}")
 RECORDED = Statement('SELECT "key", places, money FROM tally_record WHERE "key" {in}')
 TALLIES = Statement('SELECT "key", records, amount FROM place_tally WHERE "key" {in}')
 FORGET_RECORDS = Statement('DELETE FROM tally_record WHERE "key" {in}')
@@ -103,21 +104,14 @@ KEEP_TALLY = Statement(
 )
 
 
-Lineages = dict[str, list[str]]  # a place id: it and every place above it
+Ancestries = dict[str, set[str]]  # a place id: it and every place above it, by any path
 
 
-def _ancestry(lineage: str) -> list[str]:
-    return lineage.strip("/").split("/")
-
-
-async def shares(kind: str, record_ids: Sequence[UUID], lineages: Lineages) -> dict[UUID, Share]:
-    """What each record adds now; a record that no longer exists (or has no place) adds nothing. The
-    lineages of its places are added to `lineages`."""
+async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
+    """What each record adds now; a record that no longer exists (or has no place) adds nothing."""
     places: dict[UUID, set[str]] = defaultdict(set)
-    for row in await LINEAGES[kind].records(listed(record_ids)):
-        place = str(row["place"])
-        places[as_uuid(row["record_id"])].add(place)
-        lineages[place] = _ancestry(row["lineage"])
+    for row in await RECORD_PLACES[kind].records(listed(record_ids)):
+        places[as_uuid(row["record_id"])].add(str(row["place"]))
     money: dict[UUID, dict[str, Decimal]] = defaultdict(dict)
     if kind in AMOUNTS:
         for row in await AMOUNTS[kind].records(listed(record_ids)):
@@ -129,11 +123,15 @@ async def shares(kind: str, record_ids: Sequence[UUID], lineages: Lineages) -> d
     }
 
 
-async def _add_lineages(places: Iterable[str], lineages: Lineages) -> None:
-    missing = {place for place in places if place not in lineages}
-    if missing:
-        for row in await PLACE_LINEAGES.records(listed(missing)):
-            lineages[str(row["id"])] = _ancestry(row["lineage"])
+async def _add_ancestries(shares: Iterable[Share], ancestries: Ancestries) -> None:
+    """The ancestors of the shares' places, added to `ancestries` where it does not have them."""
+    missing = {place for share in shares for place in share.places if place not in ancestries}
+    for start in range(0, len(missing), CHUNK) if missing else ():
+        chunk = sorted(missing)[start : start + CHUNK]
+        for place in chunk:
+            ancestries.setdefault(place, {place})
+        for row in await PLACE_ANCESTORS.records(listed(chunk)):
+            ancestries[str(row["place"])].add(str(row["ancestor"]))
 
 
 def _key(*parts: Any) -> str:
@@ -150,8 +148,8 @@ class Moves:
         self.records: dict[Tally, int] = defaultdict(int)
         self.amounts: dict[Tally, Decimal] = defaultdict(Decimal)
 
-    def add(self, kind: str, share: Share, sign: int, lineages: Lineages) -> None:
-        every_place = {above for place in share.places for above in lineages.get(place, [place])}
+    def add(self, kind: str, share: Share, sign: int, ancestries: Ancestries) -> None:
+        every_place = {above for place in share.places for above in ancestries.get(place, {place})}
         for place in every_place:
             self.records[place, kind, COUNT] += sign
             for currency, amount in share.money.items():
@@ -201,13 +199,15 @@ async def settle(written: Iterable[Written]) -> None:
                 keys[row["key"]]: Share.decode(row["places"], row["money"])
                 for row in await RECORDED.records(listed(list(keys)))
             }
-            lineages: Lineages = {}
-            now = await shares(kind, chunk, lineages)
+            now = await shares(kind, chunk)
             changed = [record_id for record_id in chunk if now[record_id] != before.get(record_id, Share())]
-            await _add_lineages((place for share in before.values() for place in share.places), lineages)
+            ancestries: Ancestries = {}
+            await _add_ancestries(
+                [*(now[r] for r in changed), *(before[r] for r in changed if r in before)], ancestries
+            )
             for done, record_id in enumerate(changed, start=1):
-                moves.add(kind, before.get(record_id, Share()), -1, lineages)
-                moves.add(kind, now[record_id], +1, lineages)
+                moves.add(kind, before.get(record_id, Share()), -1, ancestries)
+                moves.add(kind, now[record_id], +1, ancestries)
                 if done % YIELD_EVERY == 0:
                     # A large import settles tens of thousands of records at once: let the reads the event
                     # loop holds go first (bench/import_latency.py measured 0.7 s without a break).
@@ -239,12 +239,13 @@ async def rebuild() -> None:
         await FORGET_EVERYTHING.execute()
         await FORGET_EVERY_RECORD.execute()
         moves = Moves()
+        ancestries: Ancestries = {}
         for kind in LINKS:
             ids = sorted(as_uuid(row["record_id"]) for row in await EVERY_RECORD[kind].records())
             for start in range(0, len(ids), CHUNK):
-                lineages: Lineages = {}
-                now = await shares(kind, ids[start : start + CHUNK], lineages)
+                now = await shares(kind, ids[start : start + CHUNK])
+                await _add_ancestries(now.values(), ancestries)
                 for share in now.values():
-                    moves.add(kind, share, +1, lineages)
+                    moves.add(kind, share, +1, ancestries)
                 await _record(kind, now)
         await moves.apply()
