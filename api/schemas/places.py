@@ -11,7 +11,16 @@ from msgspec import UNSET, Meta, UnsetType
 from api.schemas.common import GssCode, Name, OrgId, Page, Provenance, Ref, Reference, Slug, WriteBody
 
 PlaceLevel = Literal[
-    "uk", "nation", "region", "combined_authority", "county", "local_authority", "neighbourhood", "other"
+    "uk",
+    "nation",
+    "region",
+    "combined_authority",
+    "ceremonial_county",
+    "former_county",
+    "county",
+    "local_authority",
+    "neighbourhood",
+    "other",
 ]
 LEVEL = Meta(
     description="Where the place sits in the hierarchy: `uk`, `nation`, `region`, `combined_authority`, "
