@@ -39,7 +39,8 @@ def location_rows() -> list[dict[str, str]]:
 @cache
 def fixture_gazetteer() -> gazetteer.Gazetteer:
     """The gazetteer over the places fixture, without a database (ids made from the codes)."""
-    rows = json.loads(UK_PLACES.read_text(encoding="utf-8"))["places"]
+    # Only places with a code: the gazetteer's levels all have one (a ceremonial county may not).
+    rows = [row for row in json.loads(UK_PLACES.read_text(encoding="utf-8"))["places"] if row["gss_code"]]
     ids = {row["gss_code"]: uuid.uuid5(uuid.NAMESPACE_URL, row["gss_code"]) for row in rows}
     parents = {row["gss_code"]: row.get("parent") for row in rows}
 
