@@ -178,9 +178,10 @@ class Gazetteer:
         ):
             if index.get(name):
                 # A name two places share where one holds the other ("Lancashire": the ceremonial county,
-                # and the county council's area inside it) names the larger: the whole of what was written.
-                # A reviewed alias or ambiguous entry is taken as it is.
-                places = index[name] if matched_by == "alias" else _outermost(index[name])
+                # and the county council's area inside it) names the inner one, the authority: publishers
+                # write the authority's name, and what is in it counts in the larger area too. A reviewed
+                # alias or ambiguous entry is taken as it is.
+                places = index[name] if matched_by == "alias" else _innermost(index[name])
                 return _Lookup(_ordered(places), matched_by)  # type: ignore[arg-type]
         return None
 
@@ -211,10 +212,10 @@ class Gazetteer:
         return NameMatch(candidates=lookup.places, part=chosen)
 
 
-def _outermost(places: set[GazetteerPlace]) -> set[GazetteerPlace]:
-    """The one place that holds all the others, when there is one; else all of them."""
+def _innermost(places: set[GazetteerPlace]) -> set[GazetteerPlace]:
+    """The one place that all the others hold, when there is one; else all of them."""
     for place in places:
-        if all(place.id in other.within for other in places):
+        if all(other.id in place.within for other in places):
             return {place}
     return places
 

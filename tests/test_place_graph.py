@@ -1,0 +1,215 @@
+"""Places as a graph: a place may be in several larger places (its parent, and `also_within`), and
+everything that counts "in a place" (filters, the map and its tallies, a place's activity and funders,
+the network) counts what is in it by any path, and each record once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fixtures.loader import load
+from tests import builders
+
+ROOT = Path(__file__).resolve().parent.parent
+UK = ROOT / "fixtures" / "places" / "uk.json"
+GREATER_MANCHESTER = "E47000001"
+BOROUGHS = [
+    "Bolton",
+    "Bury",
+    "Manchester",
+    "Oldham",
+    "Rochdale",
+    "Salford",
+    "Stockport",
+    "Tameside",
+    "Trafford",
+    "Wigan",
+]
+
+
+async def north_west(client: httpx.AsyncClient) -> None:
+    """UK > England > North West, holding: Greater Manchester (a combined authority) with Manchester and
+    Bury in it as well as in the region; Lancashire (a county) with Burnley under it, itself in the
+    Lancashire combined authority; and Blackpool, in the Lancashire ceremonial county with the county."""
+    await builders.place(client, "United Kingdom", "uk", gss_code="K02000001", lat=54.0, lon=-2.0)
+    await builders.place(client, "England", "nation", gss_code="E92000001", parent="K02000001", lat=53.0, lon=-1.5)
+    await builders.place(client, "North West", "region", gss_code="E12000002", parent="E92000001", lat=54.0, lon=-2.7)
+    await builders.place(
+        client,
+        "Greater Manchester",
+        "combined_authority",
+        gss_code=GREATER_MANCHESTER,
+        parent="E12000002",
+        lat=53.5,
+        lon=-2.3,
+    )
+    await builders.place(
+        client, "Lancashire CCA", "combined_authority", gss_code="E47000020", parent="E12000002", lat=53.8, lon=-2.6
+    )
+    await builders.place(
+        client, "Lancashire", "ceremonial_county", slug="lancashire-ceremonial", parent="E12000002", lat=53.8, lon=-2.7
+    )
+    for name, code in (("Manchester", "E08000003"), ("Bury", "E08000002")):
+        await builders.place(
+            client, name, gss_code=code, parent="E12000002", also_within=[GREATER_MANCHESTER], lat=53.5, lon=-2.3
+        )
+    await builders.place(
+        client,
+        "Lancashire",
+        "county",
+        gss_code="E10000017",
+        parent="E12000002",
+        also_within=["E47000020", "lancashire-ceremonial"],
+        lat=53.8,
+        lon=-2.6,
+    )
+    await builders.place(client, "Burnley", gss_code="E07000117", parent="E10000017", lat=53.79, lon=-2.25)
+    await builders.place(
+        client,
+        "Blackpool",
+        gss_code="E06000009",
+        parent="E12000002",
+        also_within=["lancashire-ceremonial"],
+        lat=53.8,
+        lon=-3.05,
+    )
+    await builders.organisation(client, "Funder")
+    await builders.organisation(client, "Charity", kind="charity")
+
+
+async def get(client: httpx.AsyncClient, path: str, **params: Any) -> Any:
+    response = await client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def counted(client: httpx.AsyncClient, level: str, **params: Any) -> dict[str, tuple[int, list[Any]]]:
+    """Each mapped place's grants and money at a level."""
+    features = (await get(client, "/v1/map", level=level, **params))["features"]
+    return {
+        f["properties"]["slug"]: (f["properties"]["counts"]["grants"], f["properties"]["money"]["awarded"])
+        for f in features
+    }
+
+
+async def test_a_place_lists_and_reads_the_larger_places_it_is_also_in(client: httpx.AsyncClient) -> None:
+    await north_west(client)
+
+    bury = await get(client, "/v1/places/E08000002")
+    assert bury["parent"]["slug"] == "north-west"
+    assert [p["slug"] for p in bury["also_within"]] == ["greater-manchester"]
+    within = await get(client, "/v1/places", within=GREATER_MANCHESTER, level="local_authority")
+    assert [p["name"] for p in within["items"]] == ["Bury", "Manchester"]
+    # A district is in its county's combined authority and ceremonial county through the county.
+    for larger in ("E47000020", "lancashire-ceremonial"):
+        names = [p["name"] for p in (await get(client, "/v1/places", within=larger))["items"]]
+        assert "Burnley" in names
+    assert "Blackpool" not in [p["name"] for p in (await get(client, "/v1/places", within="E47000020"))["items"]]
+
+
+@pytest.mark.parametrize("filtered", [False, True], ids=["tallied", "counted live"])
+async def test_a_grant_in_two_boroughs_counts_once_in_every_place_above_them(
+    client: httpx.AsyncClient, filtered: bool
+) -> None:
+    await north_west(client)
+    await builders.grant(
+        client, "funder", "charity", "Two boroughs", places=["E08000003", "E08000002"], amount={"amount": "16000"}
+    )
+    # Narrowed by the funder, the map counts from the records; unnarrowed, from the kept tallies.
+    params = {"organisation": "funder"} if filtered else {}
+    once = (1, [{"amount": "16000.00", "currency": "GBP"}])
+
+    assert (await counted(client, "combined_authority", **params))["greater-manchester"] == once
+    assert (await counted(client, "region", **params))["north-west"] == once
+    assert (await counted(client, "nation", **params))["england"] == once
+    assert (await counted(client, "uk", **params))["united-kingdom"] == once
+    assert (await counted(client, "combined_authority", **params))["lancashire-cca"][0] == 0
+
+    for place in (GREATER_MANCHESTER, "E12000002", "E92000001", "K02000001"):
+        assert len((await get(client, "/v1/grants", place=place))["items"]) == 1
+        funders = await get(client, f"/v1/places/{place}/funders")
+        assert funders["totals"]["grants"] == 1
+        assert funders["totals"]["awarded"] == once[1]
+        assert (await get(client, f"/v1/places/{place}/activity"))["grants"]["total"] == 1
+        network = await get(client, "/v1/network", place=place)
+        assert {node["slug"] for node in network["nodes"]} >= {"funder", "charity"}
+    assert (await get(client, "/v1/places/E47000020/funders"))["totals"]["grants"] == 0
+    assert not [n for n in (await get(client, "/v1/network", place="E47000020"))["nodes"] if n["slug"] == "funder"]
+
+
+async def test_a_district_in_a_county_counts_in_the_county_s_combined_authority_and_ceremonial_county(
+    client: httpx.AsyncClient,
+) -> None:
+    await north_west(client)
+    await builders.grant(client, "funder", "charity", "In Burnley", places=["E07000117"], amount={"amount": "500"})
+    await builders.grant(client, "funder", "charity", "In Blackpool", places=["E06000009"], amount={"amount": "70"})
+
+    authorities = await counted(client, "combined_authority")
+    assert authorities["lancashire-cca"] == (1, [{"amount": "500.00", "currency": "GBP"}])
+    assert authorities["greater-manchester"][0] == 0
+    ceremonial = await counted(client, "ceremonial_county")
+    assert ceremonial["lancashire-ceremonial"] == (2, [{"amount": "570.00", "currency": "GBP"}])
+    assert (await counted(client, "region"))["north-west"] == (2, [{"amount": "570.00", "currency": "GBP"}])
+    in_ceremonial = await get(client, "/v1/grants", place="lancashire-ceremonial")
+    assert sorted(g["name"] for g in in_ceremonial["items"]) == ["In Blackpool", "In Burnley"]
+
+
+async def test_joining_and_leaving_a_larger_place_moves_what_it_counts(client: httpx.AsyncClient) -> None:
+    await north_west(client)
+    await builders.grant(client, "funder", "charity", "In Bury", places=["E08000002"], amount={"amount": "10"})
+    assert (await counted(client, "combined_authority"))["greater-manchester"][0] == 1
+
+    left = await client.patch("/v1/places/E08000002", json={"also_within": []})
+    assert left.status_code == 200, left.text
+    assert (await counted(client, "combined_authority"))["greater-manchester"][0] == 0
+    assert len((await get(client, "/v1/grants", place=GREATER_MANCHESTER))["items"]) == 0
+    assert (await counted(client, "region"))["north-west"][0] == 1
+
+    joined = await client.patch("/v1/places/E08000002", json={"also_within": [GREATER_MANCHESTER, "E47000020"]})
+    assert joined.status_code == 200, joined.text
+    authorities = await counted(client, "combined_authority")
+    assert authorities["greater-manchester"][0] == authorities["lancashire-cca"][0] == 1
+
+
+async def test_a_place_cannot_be_in_itself_or_in_a_place_inside_it(client: httpx.AsyncClient) -> None:
+    await north_west(client)
+
+    for body, field in (
+        ({"also_within": ["E08000003"]}, "also_within"),
+        ({"also_within": [GREATER_MANCHESTER]}, "also_within"),
+        ({"parent": "E08000002"}, "parent"),
+    ):
+        response = await client.patch(f"/v1/places/{GREATER_MANCHESTER}", json=body)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert (await get(client, f"/v1/places/{GREATER_MANCHESTER}"))["also_within"] == []
+
+
+async def test_a_larger_place_with_members_cannot_be_deleted(client: httpx.AsyncClient) -> None:
+    await north_west(client)
+
+    refused = await client.delete(f"/v1/places/{GREATER_MANCHESTER}")
+    assert refused.status_code == 409
+    assert "bury" in json.dumps(refused.json()["errors"])
+    await client.patch("/v1/places/E08000002", json={"also_within": []})
+    await client.patch("/v1/places/E08000003", json={"also_within": []})
+    assert (await client.delete(f"/v1/places/{GREATER_MANCHESTER}")).status_code == 204
+    assert len((await get(client, "/v1/places", within="E12000002"))["items"]) == 8
+
+
+async def test_greater_manchester_holds_its_ten_boroughs_in_the_reference_places(client: httpx.AsyncClient) -> None:
+    await load([UK])
+
+    within = await get(client, "/v1/places", within=GREATER_MANCHESTER, level="local_authority", limit=50)
+    assert [p["name"] for p in within["items"]] == BOROUGHS
+    merseyside = await get(client, "/v1/places", within="merseyside", level="local_authority", limit=50)
+    assert [p["name"] for p in merseyside["items"]] == ["Knowsley", "Liverpool", "Sefton", "St. Helens", "Wirral"]
+    # Every place with a combined authority in the reference data is within it, and none is in two regions.
+    for authority in (await get(client, "/v1/places", level="combined_authority", limit=50))["items"]:
+        members = await get(client, "/v1/places", within=authority["slug"], level="local_authority", limit=100)
+        assert members["items"], f"{authority['name']} holds no authority"
