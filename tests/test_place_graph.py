@@ -213,3 +213,73 @@ async def test_greater_manchester_holds_its_ten_boroughs_in_the_reference_places
     for authority in (await get(client, "/v1/places", level="combined_authority", limit=50))["items"]:
         members = await get(client, "/v1/places", within=authority["slug"], level="local_authority", limit=100)
         assert members["items"], f"{authority['name']} holds no authority"
+
+
+def left_out(collection: dict[str, Any]) -> dict[str, tuple[int, list[Any]]]:
+    return {entry["reason"]: (entry["counts"]["grants"], entry["money"]["awarded"]) for entry in collection["left_out"]}
+
+
+@pytest.mark.parametrize("filtered", [False, True], ids=["tallied", "counted live"])
+async def test_the_map_says_what_its_counts_leave_out_and_why(client: httpx.AsyncClient, filtered: bool) -> None:
+    await north_west(client)
+    gbp = [{"amount": "100.00", "currency": "GBP"}]
+    await builders.grant(client, "funder", "charity", "In Bury", places=["E08000002"], amount={"amount": "100"})
+    await builders.grant(client, "funder", "charity", "UK wide", places=["K02000001"], amount={"amount": "100"})
+    await builders.grant(client, "funder", "charity", "Region wide", places=["E12000002"], amount={"amount": "100"})
+    await builders.grant(
+        client, "funder", "charity", "Region and Bury", places=["E12000002", "E08000002"], amount={"amount": "1"}
+    )
+    await builders.grant(client, "funder", "charity", "Nowhere", amount={"amount": "100"})
+    params = {"organisation": "funder"} if filtered else {}
+
+    boroughs = await get(client, "/v1/map", level="local_authority", **params)
+    # On a map of authorities the UK-wide and region-wide grants are at no feature: left out as broader,
+    # not spread over the boroughs; the grant with no place is on no map at all.
+    assert left_out(boroughs) == {
+        "broader": (2, [{"amount": "200.00", "currency": "GBP"}]),
+        "unplaced": (1, gbp),
+    }
+    regions = await get(client, "/v1/map", level="region", **params)
+    assert left_out(regions) == {"broader": (1, gbp), "unplaced": (1, gbp)}
+    assert left_out(await get(client, "/v1/map", level="uk", **params)) == {"unplaced": (1, gbp)}
+    # A map of one place asks only about what is in it: the region-wide grant is left out there, the UK-wide
+    # one and the one with no place are not in the region at all.
+    in_region = await get(client, "/v1/map", level="local_authority", place="E12000002", **params)
+    assert left_out(in_region) == {"broader": (1, gbp)}
+    assert left_out(await get(client, "/v1/map", level="local_authority", place="E08000002", **params)) == {}
+
+
+@pytest.mark.parametrize("dated", [False, True], ids=["any time", "dated"])
+async def test_a_place_s_funders_say_what_their_totals_leave_out(client: httpx.AsyncClient, dated: bool) -> None:
+    await north_west(client)
+    when = {"awarded_on": "2020-06-01"}
+    for name, places, amount in (
+        ("In Bury", ["E08000002"], "100"),
+        ("UK wide", ["K02000001"], "20"),
+        ("Region wide", ["E12000002"], "3"),
+        ("Region and Bury", ["E12000002", "E08000002"], "1"),
+        ("In Burnley", ["E07000117"], "5000"),
+        ("Nowhere", [], "7"),
+    ):
+        await builders.grant(client, "funder", "charity", name, places=places, amount={"amount": amount}, **when)
+    await builders.grant(
+        client,
+        "funder",
+        "charity",
+        "Earlier, nowhere",
+        amount={"amount": "9"},
+        awarded_on="2010-01-01",
+        planned_end_on="2010-12-31",
+    )
+    params = {"from": "2020-01-01", "to": "2020-12-31"} if dated else {}
+
+    funders = await get(client, "/v1/places/E08000002/funders", **params)
+    assert funders["totals"]["grants"] == 2
+    by_reason = {entry["reason"]: entry for entry in funders["left_out"]}
+    assert by_reason["broader"]["grants"] == 2
+    assert by_reason["broader"]["awarded"] == [{"amount": "23.00", "currency": "GBP"}]
+    assert by_reason["unplaced"]["grants"] == (1 if dated else 2)
+    assert by_reason["unplaced"]["awarded"] == [{"amount": "7.00" if dated else "16.00", "currency": "GBP"}]
+    # The UK holds everything placed: nothing is broader than it.
+    uk = await get(client, "/v1/places/K02000001/funders", **params)
+    assert [entry["reason"] for entry in uk["left_out"]] == ["unplaced"]

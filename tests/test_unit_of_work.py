@@ -17,6 +17,7 @@ from api.services.platform.actors import Actor
 from api.services.records import crud, unit_of_work
 from api.services.records.unit_of_work import Written
 from api.services.resources import organisations
+from api.services.views.activity import NOWHERE
 from fixtures.loader import load
 from models.tables import Change, GrantPlace, Organisation, PlaceTally
 from tests import builders
@@ -54,8 +55,11 @@ async def feed(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 async def tallied(kind: str) -> int:
-    """How many records of a kind the map's tallies count, summed over every place they are counted in."""
-    rows = await PlaceTally.select(PlaceTally.records).where(PlaceTally.kind == kind, PlaceTally.currency == "")
+    """How many records of a kind the map's tallies count, summed over every place they are counted in
+    (the records with no place, counted apart, are not among them)."""
+    rows = await PlaceTally.select(PlaceTally.records).where(
+        PlaceTally.kind == kind, PlaceTally.currency == "", PlaceTally.place.not_in([NOWHERE])
+    )
     return sum(row["records"] for row in rows)
 
 

@@ -158,9 +158,31 @@ class FunderTotals(msgspec.Struct, kw_only=True):
     contributed: Annotated[list[Money], Meta(description="What was contributed, one total per currency.")]
 
 
+class FundingLeftOut(msgspec.Struct, kw_only=True):
+    """Grants and contributions within the dates that the place's totals do not count, for one reason."""
+
+    reason: Annotated[
+        Literal["broader", "unplaced"],
+        Meta(
+            description="`broader`: placed at places that hold this one (the UK, its nation or region, its "
+            "combined authority...) and at nothing inside it, such as UK-wide grants: they may benefit the "
+            "place, but no one can say how much, so they are counted there, not here. `unplaced`: with no "
+            "place at all, so counted in no place."
+        ),
+    ]
+    grants: Annotated[int, Meta(ge=0, description="How many grants.")]
+    awarded: Annotated[list[Money], Meta(description="What they awarded, one total per currency.")]
+    co_funding: Annotated[int, Meta(ge=0, description="How many co-funding arrangements.")]
+    contributed: Annotated[list[Money], Meta(description="What was contributed to them, one total per currency.")]
+
+
 class PlaceFunders(msgspec.Struct, kw_only=True):
-    """Who funds in a place and the places below it, ranked, with totals."""
+    """Who funds in a place and the places below it, ranked, with totals, and what they leave out."""
 
     place: Annotated[Reference, Meta(description="The place asked about.")]
     totals: FunderTotals
     funders: Annotated[list[Funder], Meta(description="The funders, best ranked first, up to `limit`.")]
+    left_out: Annotated[
+        list[FundingLeftOut],
+        Meta(description="What the totals do not count, by reason (only reasons with something in them)."),
+    ] = msgspec.field(default_factory=list)

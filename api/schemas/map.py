@@ -93,8 +93,35 @@ class Feature(msgspec.Struct, kw_only=True):
     properties: MapPlace
 
 
+LeftOutReason = Literal["broader", "unplaced"]
+
+
+class LeftOut(msgspec.Struct, kw_only=True):
+    """Records the filters select that no feature of the map counts, for one reason, and their money."""
+
+    reason: Annotated[
+        LeftOutReason,
+        Meta(
+            description="`broader`: placed, but only at places this level does not divide (the UK, a nation, a "
+            "region, a ceremonial county on a map of local authorities...): counted on the maps of those "
+            "levels, never spread over the places here. `unplaced`: with no place at all, so on no map (not "
+            "given on a map of one place, `place=`)."
+        ),
+    ]
+    counts: MapCounts
+    money: MapMoney
+
+
 class FeatureCollection(msgspec.Struct, kw_only=True):
-    """A GeoJSON (RFC 7946) FeatureCollection of places, in WGS84 longitude/latitude."""
+    """A GeoJSON (RFC 7946) FeatureCollection of places, in WGS84 longitude/latitude, with what its counts
+    leave out (a foreign member, which GeoJSON readers pass over)."""
 
     type: Literal["FeatureCollection"] = "FeatureCollection"
     features: Annotated[list[Feature], Meta(description="One feature per place, by name.")]
+    left_out: Annotated[
+        list[LeftOut],
+        Meta(
+            description="What the features do not count, by reason (only reasons with something to say): a "
+            "map never silently leaves out records the filters select."
+        ),
+    ] = msgspec.field(default_factory=list)

@@ -24,6 +24,7 @@ from api.schemas.activity import (
     BasedOrganisation,
     Funder,
     FunderTotals,
+    FundingLeftOut,
     OrganisationActivity,
     OrganisationActivityRecord,
     OrganisationGroup,
@@ -41,6 +42,9 @@ from api.services.records.resource import CENTS, ORGANISATION, PLACE, Row, one, 
 from models.tables import Organisation, Place
 
 KINDS = ("interest_group", "co_funding", "research", "grant", "engagement")
+# The map's tallies (api/services/views/tally.py) count the records with no place at all under an id no
+# place has, so that what a count leaves out can be said without counting every record.
+NOWHERE = UUID(int=0)
 # The plural names the kinds go by in grouped answers.
 GROUPS = {
     "interest_group": "interest_groups",
@@ -240,7 +244,7 @@ class Selection:
     ends: datetime.date | None = None
     records: tuple[UUID, ...] | None = None
 
-    def _in_time(self, starts: str, ends: str) -> list[QueryString]:
+    def in_time(self, starts: str, ends: str) -> list[QueryString]:
         """Conditions that a span from `starts` to `ends` (columns; empty is open-ended) meets the dates."""
         conditions = []
         if self.active_on is not None:
@@ -267,8 +271,8 @@ class Selection:
         own. Every reader of `parties` only asks about records in `selected`, so parties of records outside
         the region are never missed."""
         region = self.region is not None
-        conditions = self._in_time("starts", "ends")
-        party_conditions = self._in_time("joined_on", "left_on")
+        conditions = self.in_time("starts", "ends")
+        party_conditions = self.in_time("joined_on", "left_on")
         if self.organisation is not None:
             conditions.append(
                 sql("record_id IN (SELECT record_id FROM parties WHERE organisation = {})", self.organisation)
@@ -549,7 +553,94 @@ async def place_funders(*, ref: str, filters: ScopeFilters, rank_by: str, limit:
         contributions=sum(c["co_funding"] for c in counts.values()),
         contributed=money_list(_add(s["co_funding"] for s in sums.values())),
     )
-    return PlaceFunders(place=await reference(Place, place_id), totals=totals, funders=funders)
+    return PlaceFunders(
+        place=await reference(Place, place_id),
+        totals=totals,
+        funders=funders,
+        left_out=await _funding_left_out(in_scope, place_id),
+    )
+
+
+# The money a place's funders leave out: each kind with its place links, its span (as the views read
+# it) and the table holding its money.
+FUNDING = {
+    "grant": ('"grant"', "grant_place", '"grant"', "COALESCE(r.planned_start_on, r.awarded_on)", "r.planned_end_on"),
+    "co_funding": ("co_funding", "co_funding_place", "co_funding", "r.starts_on", "r.ends_on"),
+}
+
+
+async def _funding_left_out(scope: Selection, place_id: UUID) -> list[FundingLeftOut]:
+    """Grants and co-funding within the scope's dates that the place's totals do not count: placed at places
+    holding it and at nothing inside it (`broader`), or at no place (`unplaced`: read from the map's tallies
+    when no dates narrow them, so a request does not count every record). One statement."""
+    dated = scope.active_on is not None or scope.starts is not None or scope.ends is not None
+    left_out = []
+    for kind, (table, links, record, starts, ends) in FUNDING.items():
+        broader = [
+            *scope.in_time(starts, ends),
+            sql("x.place IN (SELECT id FROM holding)"),
+            sql(
+                f"NOT EXISTS (SELECT 1 FROM {links} y WHERE y.{record} = x.{record} "
+                "AND y.place IN (SELECT id FROM inside))"
+            ),
+        ]
+        left_out.append(
+            sql(
+                f"SELECT DISTINCT 'broader', '{kind}', r.id FROM {links} x JOIN {table} r ON r.id = x.{record}{{}}",
+                where(broader),
+            )
+        )
+        if dated:
+            nowhere = [
+                *scope.in_time(starts, ends),
+                sql(f"NOT EXISTS (SELECT 1 FROM {links} y WHERE y.{record} = r.id)"),
+            ]
+            left_out.append(sql(f"SELECT 'unplaced', '{kind}', r.id FROM {table} r{{}}", where(nowhere)))
+    money = (
+        "SELECT l.reason, l.kind, COALESCE(m.currency, 'GBP') AS currency, COUNT(DISTINCT l.record_id) AS n, "
+        "CAST(SUM(m.amount) AS VARCHAR(40)) AS amount FROM left_out l JOIN {table} m ON m.{record} = l.record_id "
+        "WHERE l.kind = '{kind}' AND m.amount IS NOT NULL GROUP BY l.reason, l.kind, COALESCE(m.currency, 'GBP')"
+    )
+    statement = [
+        sql(
+            "WITH holding AS (SELECT ancestor AS id FROM place_ancestor WHERE place = {} AND ancestor <> {}), "
+            "inside AS (SELECT place AS id FROM place_ancestor WHERE ancestor = {}), "
+            "left_out (reason, kind, record_id) AS ({}) "
+            "SELECT reason, kind, '' AS currency, COUNT(*) AS n, NULL AS amount FROM left_out GROUP BY reason, kind",
+            place_id,
+            place_id,
+            place_id,
+            join(left_out, " UNION ALL "),
+        ),
+        sql(money.format(table='"grant"', record="id", kind="grant")),
+        sql(money.format(table="contribution", record="co_funding", kind="co_funding")),
+    ]
+    if not dated:
+        statement.append(
+            sql(
+                "SELECT 'unplaced', kind, currency, records, amount FROM place_tally WHERE place = {} AND {}",
+                NOWHERE,
+                is_in("kind", list(FUNDING)),
+            )
+        )
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"grant": 0, "co_funding": 0})
+    sums: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(lambda: {"grant": {}, "co_funding": {}})
+    for row in await run(join(statement, " UNION ALL ")):
+        if not row["currency"]:
+            counts[row["reason"]][row["kind"]] += int(row["n"])
+        elif row["amount"] is not None:
+            sums[row["reason"]][row["kind"]][row["currency"]] = as_decimal(row["amount"])
+    return [
+        FundingLeftOut(
+            reason=reason,
+            grants=counts[reason]["grant"],
+            awarded=money_list(sums[reason]["grant"]),
+            co_funding=counts[reason]["co_funding"],
+            contributed=money_list(sums[reason]["co_funding"]),
+        )
+        for reason in ("broader", "unplaced")
+        if any(counts[reason].values())
+    ]
 
 
 def _add(totals: Iterable[dict[str, Decimal]]) -> dict[str, Decimal]:

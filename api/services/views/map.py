@@ -20,6 +20,7 @@ from api.schemas.map import (
     Feature,
     FeatureCollection,
     Geometry,
+    LeftOut,
     MapCounts,
     MapMoney,
     MapPlace,
@@ -31,6 +32,8 @@ from api.services.records.resource import PLACE, resolve_filter
 from api.services.views.activity import (
     GROUPS,
     KINDS,
+    LINKS,
+    NOWHERE,
     ScopeFilters,
     Selection,
     as_decimal,
@@ -90,6 +93,51 @@ def _feature_conditions(level: str, box: BBox | None, region: UUID | None) -> Qu
     return all_of(conditions)
 
 
+def _in_region(column: str, region: UUID | None) -> list[QueryString]:
+    return [sql(f"{column} IN (SELECT place FROM place_ancestor WHERE ancestor = {{}})", region)] if region else []
+
+
+def _levels(level: str, region: UUID | None) -> list[QueryString]:
+    """`level_places`, the places at the level (in the region); `uncovered`, the places (in the region) in
+    none of them: a record linked only to those is on no feature of the map."""
+    return [
+        sql("level_places AS (SELECT id FROM place{})", where([sql("level = {}", level), *_in_region("id", region)])),
+        sql(
+            "uncovered AS (SELECT p.id FROM place p{})",
+            where(
+                [
+                    sql(
+                        "NOT EXISTS (SELECT 1 FROM place_ancestor a WHERE a.place = p.id "
+                        "AND a.ancestor IN (SELECT id FROM level_places))"
+                    ),
+                    *_in_region("p.id", region),
+                ]
+            ),
+        ),
+    ]
+
+
+# A located record (`located`: kind, record_id, place) on no feature: linked to an uncovered place, and to no
+# place inside one at the level.
+BROADER = (
+    "SELECT DISTINCT 'broader' AS reason, l.kind, l.record_id FROM located l "
+    "WHERE l.place IN (SELECT id FROM uncovered) AND NOT EXISTS (SELECT 1 FROM located m "
+    "JOIN place_ancestor a ON a.place = m.place WHERE m.kind = l.kind AND m.record_id = l.record_id "
+    "AND a.ancestor IN (SELECT id FROM level_places))"
+)
+
+
+def _money(source: str, feature: str, count: str = "NULL", amount: str = "SUM(m.amount)") -> str:
+    """The money of the records in `source` (feature, reason, kind, record_id) per feature, reason and
+    currency: `count` and `amount` say how (the tallies' rows give a count per currency, and text)."""
+    return " UNION ALL ".join(
+        f"SELECT {feature}, c.reason, '{kind}', COALESCE(m.currency, 'GBP'), {count}, {amount} FROM {source} c "
+        f"JOIN {table} m ON m.{record} = c.record_id WHERE c.kind = '{kind}' AND m.amount IS NOT NULL "
+        f"GROUP BY {'' if feature == 'NULL' else f'{feature}, '}c.reason, COALESCE(m.currency, 'GBP')"
+        for kind, (table, record) in (("grant", ('"grant"', "id")), ("co_funding", ("contribution", "co_funding")))
+    )
+
+
 async def _counts(
     features: QueryString,
     kinds: Sequence[str],
@@ -97,37 +145,46 @@ async def _counts(
     organisation_id: UUID | None,
     views: Any,
     *,
+    level: str,
     region: UUID | None,
     filtered: bool,
 ) -> list[dict[str, Any]]:
     """Per feature and kind: how many records are linked to it or a place below it (each once), and
-    their money per currency. `region` is the place the features are in, if any; `filtered` says
-    whether anything but the kinds narrows the records."""
-
-    def in_region(column: str) -> list[QueryString]:
-        # Every feature is in the region, so a link to a place outside it is never counted: taking only the
-        # links into the region makes the work the records there, not every record in the database.
-        if region is None:
-            return []
-        return [sql(f"{column} IN (SELECT place FROM place_ancestor WHERE ancestor = {{}})", region)]
-
+    their money per currency; with no feature, the same for the records left out, by reason. `region` is
+    the place the features are in, if any; `filtered` says whether anything but the kinds narrows the
+    records."""
     located = []
     if kinds:
         # Unfiltered, `selected` is every record of the kinds `record_places` holds (a link's record always
         # exists: the foreign key cascades), and the semi-join would only look up every record's links.
+        # Every feature is in the region, so a link to a place outside it is never counted: taking only the
+        # links into the region makes the work the records there, not every record in the database.
         conditions = [sql("record_id IN (SELECT record_id FROM selected)")] if filtered else []
-        conditions += in_region("place")
+        conditions += _in_region("place", region)
         located.append(sql("SELECT kind, record_id, place FROM record_places{}", where(conditions)))
+    unplaced = []
     if organisations:
-        conditions = [sql("home_place IS NOT NULL"), *in_region("home_place")]
+        conditions = [sql("home_place IS NOT NULL"), *_in_region("home_place", region)]
+        nowhere = [sql("home_place IS NULL")]
         if organisation_id is not None:
             conditions.append(sql("id = {}", organisation_id))
+            nowhere.append(sql("id = {}", organisation_id))
         located.append(
             sql(
                 "SELECT 'organisation' AS kind, id AS record_id, home_place AS place FROM organisation{}",
                 where(conditions),
             )
         )
+        unplaced.append(sql("SELECT 'unplaced', 'organisation', id FROM organisation{}", where(nowhere)))
+    if kinds:
+        unplaced.append(
+            sql(
+                "SELECT 'unplaced', s.kind, s.record_id FROM selected s WHERE NOT EXISTS "
+                "(SELECT 1 FROM record_places rp WHERE rp.kind = s.kind AND rp.record_id = s.record_id)"
+            )
+        )
+    # A map of one place leaves out nothing unplaced: only what is in the place is asked about.
+    left_out = [sql(BROADER), *([] if region else unplaced)]
     steps = [
         sql("feature AS (SELECT id FROM place WHERE {})", features),
         sql("located (kind, record_id, place) AS ({})", join(located, " UNION ALL ")),
@@ -138,9 +195,12 @@ async def _counts(
             "covers AS (SELECT a.ancestor AS feature, a.place FROM linked l "
             "JOIN place_ancestor a ON a.place = l.place JOIN feature f ON f.id = a.ancestor)"
         ),
+        *_levels(level, region),
+        sql("left_out (reason, kind, record_id) AS ({})", join(left_out, " UNION ALL ")),
         sql(
-            "covered AS (SELECT DISTINCT c.feature, l.kind, l.record_id FROM covers c "
-            "JOIN located l ON l.place = c.place)"
+            "counted (feature, reason, kind, record_id) AS (SELECT DISTINCT c.feature, NULL, l.kind, l.record_id "
+            "FROM covers c JOIN located l ON l.place = c.place "
+            "UNION ALL SELECT NULL, reason, kind, record_id FROM left_out)"
         ),
     ]
     head = views(*steps) if kinds else sql("WITH {}", join(steps, ", "))
@@ -148,33 +208,53 @@ async def _counts(
     # row (or a few contributions) and does not expect millions of rows.
     return await run(
         sql(
-            "{} SELECT feature, kind, NULL AS currency, COUNT(*) AS n, NULL AS amount FROM covered "
-            "GROUP BY feature, kind "
-            "UNION ALL SELECT c.feature, 'grant', COALESCE(g.currency, 'GBP'), NULL, SUM(g.amount) "
-            'FROM covered c JOIN "grant" g ON g.id = c.record_id '
-            "WHERE c.kind = 'grant' AND g.amount IS NOT NULL GROUP BY c.feature, COALESCE(g.currency, 'GBP') "
-            "UNION ALL SELECT c.feature, 'co_funding', COALESCE(m.currency, 'GBP'), NULL, SUM(m.amount) "
-            "FROM covered c JOIN contribution m ON m.co_funding = c.record_id "
-            "WHERE c.kind = 'co_funding' AND m.amount IS NOT NULL GROUP BY c.feature, COALESCE(m.currency, 'GBP')",
+            "{} SELECT feature, reason, kind, NULL AS currency, COUNT(*) AS n, NULL AS amount FROM counted "
+            f"GROUP BY feature, reason, kind UNION ALL {_money('counted', 'c.feature')}",
             head,
         )
     )
 
 
-async def _tallied(features: QueryString, kinds: Sequence[str], organisations: bool) -> list[dict[str, Any]]:
-    """What `_counts` answers when nothing narrows the records, read from the tallies the writes keep
-    (api/services/views/tally.py): one row per feature, kind and currency, however many records there are."""
+async def _tallied(
+    features: QueryString, kinds: Sequence[str], organisations: bool, *, level: str, region: UUID | None
+) -> list[dict[str, Any]]:
+    """What `_counts` answers when nothing narrows the records: the features' counts and the records with
+    no place read from the tallies the writes keep (api/services/views/tally.py), one row per feature,
+    kind and currency, however many records there are; the records placed only at broader places counted
+    from their links to those places."""
     wanted = [*kinds, *(["organisation"] if organisations else [])]
-    return [
-        {**row, "currency": row["currency"] or None, "n": row["n"] if not row["currency"] else None}
-        for row in await run(
-            sql(
-                "SELECT t.place AS feature, t.kind AS kind, t.currency AS currency, t.records AS n, t.amount AS amount "
-                "FROM place_tally t WHERE t.place IN (SELECT id FROM place WHERE {}) AND {}",
-                features,
-                is_in("t.kind", wanted),
-            )
+    # The links to uncovered places, each record asked of its own links whether it is also inside a place
+    # at the level: the work is the records placed broadly, not every record.
+    broader = " UNION ALL ".join(
+        f"SELECT DISTINCT 'broader', '{kind}', x.{record} FROM {table} x WHERE x.place IN (SELECT id FROM uncovered) "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} y JOIN place_ancestor a ON a.place = y.place "
+        f"WHERE y.{record} = x.{record} AND a.ancestor IN (SELECT id FROM level_places))"
+        for kind, (table, record) in LINKS.items()
+        if kind in kinds
+    )
+    if organisations:
+        homeless = (
+            "SELECT 'broader', 'organisation', id FROM organisation WHERE home_place IN (SELECT id FROM uncovered)"
         )
+        broader = f"{broader} UNION ALL {homeless}" if broader else homeless
+    places = sql("t.place IN (SELECT id FROM place WHERE {})", features)
+    if region is None:
+        places = sql("({} OR t.place = {})", places, NOWHERE)
+    rows = await run(
+        sql(
+            "WITH {}, left_out (reason, kind, record_id) AS ({}) "
+            "SELECT t.place AS feature, NULL AS reason, t.kind AS kind, t.currency AS currency, t.records AS n, "
+            "t.amount AS amount FROM place_tally t WHERE {} AND {} "
+            "UNION ALL SELECT NULL, reason, kind, '', COUNT(*), NULL FROM left_out GROUP BY reason, kind "
+            f"UNION ALL {_money('left_out', 'NULL', 'COUNT(*)', 'CAST(SUM(m.amount) AS VARCHAR(40))')}",
+            join(_levels(level, region), ", "),
+            sql(broader),
+            places,
+            is_in("t.kind", wanted),
+        )
+    )
+    return [
+        {**row, "currency": row["currency"] or None, "n": row["n"] if not row["currency"] else None} for row in rows
     ]
 
 
@@ -219,7 +299,7 @@ async def feature_collection(
     # Selection() lets every record through: the kinds aside, is anything narrowing them?
     filtered = replace(in_scope, kinds=KINDS) != Selection()
     rows: list[dict[str, Any]] = []
-    if places and (in_scope.kinds or counts_organisations):
+    if in_scope.kinds or counts_organisations:
         rows = (
             await _counts(
                 features,
@@ -227,18 +307,24 @@ async def feature_collection(
                 counts_organisations,
                 in_scope.organisation,
                 in_scope.views,
+                level=level,
                 region=region,
                 filtered=filtered,
             )
             if filtered
-            else await _tallied(features, in_scope.kinds, counts_organisations)
+            else await _tallied(features, in_scope.kinds, counts_organisations, level=level, region=region)
         )
+    # What no feature counts, by reason: the same counts and money, keyed by the reason.
+    left_counts: dict[str, dict[str, int]] = defaultdict(dict)
+    left_money: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(lambda: {"grant": {}, "co_funding": {}})
     for row in rows:
-        feature_id = as_uuid(row["feature"])
+        reason = row["reason"] or ("unplaced" if as_uuid(row["feature"]) == NOWHERE else None)
+        into_counts, into_money = (counts, money) if reason is None else (left_counts, left_money)
+        key: Any = reason or as_uuid(row["feature"])
         if row["n"] is not None:
-            counts[feature_id][row["kind"]] = int(row["n"])
+            into_counts[key][row["kind"]] = int(row["n"])
         elif row["amount"] is not None and row["kind"] in ("grant", "co_funding"):
-            money[feature_id][row["kind"]][row["currency"]] = as_decimal(row["amount"])
+            into_money[key][row["kind"]][row["currency"]] = as_decimal(row["amount"])
     collection = []
     for row in places:
         place_id = as_uuid(row["id"])
@@ -257,12 +343,24 @@ async def feature_collection(
                     gss_code=row["gss_code"],
                     level=row["level"],
                     centroid=centroid.coordinates,
-                    counts=MapCounts(**{field: found.get(kind, 0) for kind, field in COUNT_FIELDS.items()}),
-                    money=MapMoney(
-                        awarded=money_list(money[place_id]["grant"]) if place_id in money else [],
-                        pooled=money_list(money[place_id]["co_funding"]) if place_id in money else [],
-                    ),
+                    counts=_map_counts(found),
+                    money=_map_money(money.get(place_id)),
                 ),
             )
         )
-    return FeatureCollection(features=collection)
+    left_out = [
+        LeftOut(reason=reason, counts=_map_counts(left_counts[reason]), money=_map_money(left_money.get(reason)))
+        for reason in ("broader", "unplaced")
+        if any(left_counts.get(reason, {}).values())
+    ]
+    return FeatureCollection(features=collection, left_out=left_out)
+
+
+def _map_counts(found: dict[str, int]) -> MapCounts:
+    return MapCounts(**{field: found.get(kind, 0) for kind, field in COUNT_FIELDS.items()})
+
+
+def _map_money(found: dict[str, dict[str, Decimal]] | None) -> MapMoney:
+    return MapMoney(
+        awarded=money_list(found["grant"]) if found else [], pooled=money_list(found["co_funding"]) if found else []
+    )

@@ -32,7 +32,7 @@ from api.services.platform.actors import Actor
 from api.services.platform.sql import Statement, insert_rows, listed
 from api.services.records.unit_of_work import Written, unit_of_work
 from api.services.views import activity
-from api.services.views.activity import as_uuid
+from api.services.views.activity import NOWHERE, as_uuid
 from models.tables import TallyRecord
 
 log = logging.getLogger("placenet.tally")
@@ -56,10 +56,12 @@ COUNT = ""  # the currency of a count row
 
 @dataclass
 class Share:
-    """What one record adds: its own places (and through them every place above), and its money."""
+    """What one record adds: its own places (and through them every place above; with none, it counts
+    `NOWHERE`) and its money. A record that does not exist adds nothing (`counted` is False)."""
 
     places: frozenset[str] = frozenset()
     money: dict[str, Decimal] = field(default_factory=dict)
+    counted: bool = False
 
     def encode(self) -> tuple[str, str]:
         return " ".join(sorted(self.places)), msgspec.json.encode({c: str(a) for c, a in self.money.items()}).decode()
@@ -67,7 +69,7 @@ class Share:
     @classmethod
     def decode(cls, places: str, money: str) -> Share:
         amounts = msgspec.json.decode(money) if money else {}
-        return cls(frozenset(places.split()), {currency: Decimal(amount) for currency, amount in amounts.items()})
+        return cls(frozenset(places.split()), {currency: Decimal(amount) for currency, amount in amounts.items()}, True)
 
 
 # Where each kind's records are linked to places: (table, record column, place column), as the live
@@ -87,12 +89,19 @@ RECORD_PLACES = {
     )
     for kind, (table, record, place) in LINKS.items()
 }
+# Each kind's own table: its records exist, with places or without.
+TABLES = {
+    "interest_group": "interest_group",
+    "co_funding": "co_funding",
+    "research": "research",
+    "grant": '"grant"',
+    "engagement": "engagement",
+    ORGANISATION: "organisation",
+}
+EXISTING = {kind: Statement(f"SELECT id AS record_id FROM {table} WHERE id {{in}}") for kind, table in TABLES.items()}
 FORGET_EVERYTHING = Statement("DELETE FROM place_tally")
 FORGET_EVERY_RECORD = Statement("DELETE FROM tally_record")
-EVERY_RECORD = {
-    kind: Statement(f"SELECT DISTINCT {record} AS record_id FROM {table} WHERE {place} IS NOT NULL")
-    for kind, (table, record, place) in LINKS.items()
-}
+EVERY_RECORD = {kind: Statement(f"SELECT id AS record_id FROM {table}") for kind, table in TABLES.items()}
 PLACE_ANCESTORS = Statement("SELECT place, ancestor FROM place_ancestor WHERE place {in}")
 RECORDED = Statement('SELECT "key", places, money FROM tally_record WHERE "key" {in}')
 TALLIES = Statement('SELECT "key", records, amount FROM place_tally WHERE "key" {in}')
@@ -108,7 +117,8 @@ Ancestries = dict[str, set[str]]  # a place id: it and every place above it, by 
 
 
 async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
-    """What each record adds now; a record that no longer exists (or has no place) adds nothing."""
+    """What each record adds now; a record that no longer exists adds nothing."""
+    existing = {as_uuid(row["record_id"]) for row in await EXISTING[kind].records(listed(record_ids))}
     places: dict[UUID, set[str]] = defaultdict(set)
     for row in await RECORD_PLACES[kind].records(listed(record_ids)):
         places[as_uuid(row["record_id"])].add(str(row["place"]))
@@ -118,7 +128,9 @@ async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
             record_money = money[as_uuid(row["record_id"])]
             record_money[row["currency"]] = record_money.get(row["currency"], Decimal(0)) + Decimal(str(row["amount"]))
     return {
-        record_id: Share(frozenset(places.get(record_id, ())), money.get(record_id, {}) if record_id in places else {})
+        record_id: Share(frozenset(places.get(record_id, ())), money.get(record_id, {}), True)
+        if record_id in existing
+        else Share()
         for record_id in record_ids
     }
 
@@ -149,7 +161,10 @@ class Moves:
         self.amounts: dict[Tally, Decimal] = defaultdict(Decimal)
 
     def add(self, kind: str, share: Share, sign: int, ancestries: Ancestries) -> None:
+        if not share.counted:
+            return
         every_place = {above for place in share.places for above in ancestries.get(place, {place})}
+        every_place = every_place or {str(NOWHERE)}
         for place in every_place:
             self.records[place, kind, COUNT] += sign
             for currency, amount in share.money.items():
@@ -226,7 +241,7 @@ async def _record(kind: str, now: dict[UUID, Share], recorded: Iterable[UUID] = 
         await FORGET_RECORDS.execute(listed(forget))
     rows = []
     for record_id, share in now.items():
-        if share.places:
+        if share.counted:
             places, money = share.encode()
             rows.append({"key": _key(kind, record_id), "places": places, "money": money})
     await insert_rows(TallyRecord, rows)
