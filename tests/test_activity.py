@@ -272,8 +272,8 @@ async def test_an_items_money_totals_its_contributions(client: httpx.AsyncClient
         ("/v1/places/west-midlands/activity", {"organisation": "small-funder"}, 8),
         # resolve, the funding, the place's name, what the totals leave out
         ("/v1/places/west-midlands/funders", {}, 4),
-        # resolve, place filter, records, parties, places, money, the organisation's name
-        ("/v1/organisations/small-funder/activity", {"place": "england"}, 7),
+        # resolve, place filter, records, parties, places, money, the organisation's name, its coverage
+        ("/v1/organisations/small-funder/activity", {"place": "england"}, 8),
     ],
 )
 async def test_activity_sends_the_same_queries_however_much_data(

@@ -283,3 +283,41 @@ async def test_a_place_s_funders_say_what_their_totals_leave_out(client: httpx.A
     # The UK holds everything placed: nothing is broader than it.
     uk = await get(client, "/v1/places/K02000001/funders", **params)
     assert [entry["reason"] for entry in uk["left_out"]] == ["unplaced"]
+
+
+async def test_an_organisation_s_activity_shows_how_much_of_its_granting_is_placed(client: httpx.AsyncClient) -> None:
+    await north_west(client)
+    await builders.grant(client, "funder", "charity", "In Bury", places=["E08000002"], amount={"amount": "100"})
+    await builders.grant(client, "funder", "charity", "UK wide", places=["K02000001"], amount={"amount": "20"})
+    await builders.grant(client, "funder", "charity", "Nowhere", amount={"amount": "7"})
+    await builders.grant(client, "funder", "charity", "Nowhere, no amount")
+
+    coverage = (await get(client, "/v1/organisations/funder/activity"))["coverage"]
+    assert coverage == {
+        "placed": {"grants": 2, "awarded": [{"amount": "120.00", "currency": "GBP"}]},
+        "unplaced": {"grants": 2, "awarded": [{"amount": "7.00", "currency": "GBP"}]},
+    }
+    nothing = {"grants": 0, "awarded": []}
+    assert (await get(client, "/v1/organisations/charity/activity"))["coverage"] == {
+        "placed": nothing,
+        "unplaced": nothing,
+    }
+
+
+async def test_a_place_search_finds_places_by_the_gazetteer_s_names(client: httpx.AsyncClient) -> None:
+    await load([UK])
+
+    for q, slug in (
+        ("Caerdydd", "cardiff"),
+        ("Hull City Council", "kingston-upon-hull"),
+        ("UK wide", "united-kingdom"),
+    ):
+        found = await get(client, "/v1/places", q=q)
+        assert slug in [p["slug"] for p in found["items"]], (q, [p["slug"] for p in found["items"]])
+    # Its own name still finds it, and a name nothing has finds nothing.
+    assert [p["slug"] for p in (await get(client, "/v1/places", q="Bury"))["items"]] == [
+        "bury",
+        "canterbury",
+        "tewkesbury",
+    ]
+    assert (await get(client, "/v1/places", q="Atlantis"))["items"] == []

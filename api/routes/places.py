@@ -28,6 +28,7 @@ from api.routes.filters import DateFrom, DateTo, MapKinds, PerKindLimit
 from api.schemas.activity import PlaceActivity, PlaceFunders
 from api.schemas.common import NO_NUL
 from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlacePage, PlaceUpdate
+from api.services.giving360 import gazetteer
 from api.services.records import crud
 from api.services.records import resource as records
 from api.services.resources import places
@@ -65,7 +66,9 @@ class PlaceController(Controller):
         q: Annotated[
             str | None,
             Parameter(
-                description="Text to look for in names and GSS codes.",
+                description="Text to look for in names and GSS codes, and in the names the gazetteer knows a "
+                "place by: its council's official name ('Hull City Council'), its Welsh name ('Caerdydd') and "
+                "common aliases ('UK Wide', 'Greater London').",
                 max_length=200,
                 pattern=NO_NUL,
             ),
@@ -74,9 +77,17 @@ class PlaceController(Controller):
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[PlacePage]:
-        """Places, filtered by level and by where they sit in the hierarchy, a page at a time."""
+        """Places, filtered by level and by where they sit among the places (`within` follows every
+        membership: a borough is within its region and its combined authority), a page at a time."""
         page = await places.list_places(
-            level=level, within=within, parent=parent, q=q, sort=sort, limit=limit, cursor=cursor
+            level=level,
+            within=within,
+            parent=parent,
+            q=q,
+            also_named=gazetteer.codes_named(q) if q else [],
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
         )
         return page_response(request, page)
 

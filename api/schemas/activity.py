@@ -122,6 +122,29 @@ class PlaceActivity(msgspec.Struct, kw_only=True):
     engagements: Annotated[RecordGroup, Meta(description="Engagements concerning it.")]
 
 
+class GrantsPlaced(msgspec.Struct, kw_only=True):
+    """A number of grants and what they awarded."""
+
+    grants: Annotated[int, Meta(ge=0, description="How many grants.")]
+    awarded: Annotated[list[Money], Meta(description="What they awarded, one total per currency.")]
+
+
+class FunderCoverage(msgspec.Struct, kw_only=True):
+    """How much of what an organisation funded the map can show: the grants it made within the dates (the
+    place filter aside), with a place and without."""
+
+    placed: Annotated[
+        GrantsPlaced, Meta(description="Grants with at least one place: counted on the map and in place filters.")
+    ]
+    unplaced: Annotated[
+        GrantsPlaced,
+        Meta(
+            description="Grants with no place: on no map and in no place's counts (a 360Giving import reports "
+            "why each location placed nothing, and keeps it on the grant as `unmatched_locations`)."
+        ),
+    ]
+
+
 class OrganisationActivity(msgspec.Struct, kw_only=True):
     """Every collaboration an organisation takes part in, grouped by kind, with its roles."""
 
@@ -133,6 +156,7 @@ class OrganisationActivity(msgspec.Struct, kw_only=True):
     research: Annotated[OrganisationRecordGroup, Meta(description="Research it commissioned or carried out.")]
     grants: Annotated[OrganisationRecordGroup, Meta(description="Grants it made or received.")]
     engagements: Annotated[OrganisationRecordGroup, Meta(description="Engagements it convened or took part in.")]
+    coverage: Annotated[FunderCoverage, Meta(description="How much of the money it granted the map can place.")]
 
 
 class Funder(msgspec.Struct, kw_only=True):

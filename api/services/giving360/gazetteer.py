@@ -244,6 +244,23 @@ def name_files() -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, A
     )
 
 
+@cache
+def _other_names() -> tuple[tuple[str, str], ...]:
+    """(normalised name, GSS code) for every official name, alias and ambiguous name in the name files."""
+    official, aliases, ambiguous = name_files()
+    pairs = [(name, code) for code, name in official.items()]
+    pairs += [(entry["name"], entry["gss_code"]) for entry in aliases]
+    pairs += [(entry["name"], code) for entry in ambiguous for code in entry["gss_codes"]]
+    return tuple((normalise(name), code) for name, code in pairs)
+
+
+def codes_named(text: str) -> list[str]:
+    """The GSS codes of the places whose official name, alias or Welsh name contains `text` (compared
+    normalised): what a search for a place finds beyond its own name."""
+    key = normalise(text)
+    return sorted({code for name, code in _other_names() if key and key in name})
+
+
 def build(places: Iterable[GazetteerPlace]) -> Gazetteer:
     official, aliases, ambiguous = name_files()
     return Gazetteer(list(places), official, aliases, ambiguous)

@@ -7,7 +7,7 @@ find a place."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -185,6 +185,7 @@ async def list_places(
     within: str | None,
     parent: str | None,
     q: str | None,
+    also_named: Sequence[str] = (),
     sort: str,
     limit: int,
     cursor: str | None,
@@ -197,5 +198,7 @@ async def list_places(
     if parent is not None:
         where.append(Place.parent == await resolve_filter(PLACE, parent, "parent"))
     if q:
-        where.append(contains(Place.name, q) | contains(Place.gss_code, q))
+        # `also_named`: the GSS codes of the places other names of theirs (official, Welsh, aliases) match.
+        found = contains(Place.name, q) | contains(Place.gss_code, q)
+        where.append(found | Place.gss_code.is_in(list(also_named)) if also_named else found)
     return await list_page(RESOURCE, PlacePage, where=where, sort=sort, limit=limit, cursor=cursor)

@@ -23,8 +23,10 @@ from api.schemas.activity import (
     ActivityRecord,
     BasedOrganisation,
     Funder,
+    FunderCoverage,
     FunderTotals,
     FundingLeftOut,
+    GrantsPlaced,
     OrganisationActivity,
     OrganisationActivityRecord,
     OrganisationGroup,
@@ -660,4 +662,31 @@ async def organisation_activity(*, ref: str, filters: ScopeFilters, limit: int) 
     in_scope = await selection(replace(filters, organisation=None))
     in_scope = replace(in_scope, organisation=organisation_id)
     groups = await _groups(in_scope, limit, organisation_id)
-    return OrganisationActivity(organisation=await reference(Organisation, organisation_id), **groups)
+    return OrganisationActivity(
+        organisation=await reference(Organisation, organisation_id),
+        **groups,
+        coverage=await _coverage(organisation_id, in_scope),
+    )
+
+
+async def _coverage(funder_id: UUID, scope: Selection) -> FunderCoverage:
+    """The grants the funder made within the scope's dates, with a place and without (one statement)."""
+    _, _, _, starts, ends = FUNDING["grant"]
+    conditions = [sql("r.funder = {}", funder_id), *scope.in_time(starts, ends)]
+    rows = await run(
+        sql(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM grant_place p WHERE p.\"grant\" = r.id) THEN 'placed' "
+            "ELSE 'unplaced' END AS placed, COALESCE(r.currency, 'GBP') AS currency, COUNT(*) AS n, "
+            'SUM(r.amount) AS amount FROM "grant" r{} GROUP BY 1, 2',
+            where(conditions),
+        )
+    )
+    counts: dict[str, int] = defaultdict(int)
+    sums: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for row in rows:
+        counts[row["placed"]] += int(row["n"])
+        if row["amount"] is not None:
+            sums[row["placed"]][row["currency"]] = as_decimal(row["amount"])
+    return FunderCoverage(
+        **{how: GrantsPlaced(grants=counts[how], awarded=money_list(sums[how])) for how in ("placed", "unplaced")}
+    )
