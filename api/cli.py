@@ -31,11 +31,12 @@ def main() -> None:
     wiring.install()
 
 
-# Migrations after which the places' ancestors are worked out again (`ANCESTRY_AFTER`) and the map's
-# tallies counted again from the records (`RECOUNT_AFTER`), with today's code on today's schema, once
-# every migration has run.
+# Migrations after which the places' ancestors are worked out again (`ANCESTRY_AFTER`), the map's
+# tallies counted again from the records (`RECOUNT_AFTER`) and the network's links (`RELINK_AFTER`), with
+# today's code on today's schema, once every migration has run.
 ANCESTRY_AFTER = {"2026-12-07T18:30:01:000000"}
 RECOUNT_AFTER = {"2026-11-26T15:30:01:000000", *ANCESTRY_AFTER}
+RELINK_AFTER = {"2026-12-07T19:00:00:000000"}
 
 
 async def run_migrations() -> list[str]:
@@ -48,7 +49,7 @@ async def run_migrations() -> list[str]:
 
     from api.services import wiring
     from api.services.resources import places
-    from api.services.views import tally
+    from api.services.views import links, tally
 
     await Migration.create_table(if_not_exists=True)
     before = set(await Migration.get_migrations_which_ran(app_name="models"))
@@ -62,6 +63,8 @@ async def run_migrations() -> list[str]:
         await places.rebuild_ancestry()
     if RECOUNT_AFTER & set(applied):
         await tally.rebuild()
+    if RELINK_AFTER & set(applied):
+        await links.rebuild()
     return applied
 
 
@@ -97,13 +100,17 @@ def _database_name() -> str:
 
 @main.command()
 def recount() -> None:
-    """Count the map's tallies again from the records. Every write keeps them true; this is for data
-    written past the API (a bulk COPY, a restore) and takes minutes at a million grants."""
-    from api.services.views import tally
+    """Count the map's tallies and the network's links again from the records. Every write keeps them
+    true; this is for data written past the API (a bulk COPY, a restore) and takes minutes at a million
+    grants."""
+    from api.services.views import links, tally
 
     started = time.perf_counter()
     asyncio.run(_with_database(tally.rebuild))
     click.echo(f"recounted the map's tallies in {time.perf_counter() - started:.1f} s", err=True)
+    started = time.perf_counter()
+    asyncio.run(_with_database(links.rebuild))
+    click.echo(f"recounted the network's links in {time.perf_counter() - started:.1f} s", err=True)
 
 
 @main.command()

@@ -343,3 +343,24 @@ class ImportJob(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     heartbeat_at = Timestamptz(default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
+
+
+class NetworkLink(Table):
+    """The network's links, kept by every write (api/services/views/links.py): for two organisations
+    (`source` < `target`) and a kind of record, the summed weight of the records of that kind that link
+    them, by the network's rules over all time, and how many there are."""
+
+    key = Varchar(length=200, primary_key=True)  # source/target/kind
+    source = UUID(index=True)
+    target = UUID(index=True)
+    kind = Varchar(length=40)
+    weight = DoublePrecision(default=0.0)
+    records = Integer(default=0)
+
+
+class NetworkRecord(Table):
+    """What one record adds to the network's links, as last counted: its pairs and weights (and, for
+    research, the co-funding arrangement it feeds). A write compares it with the record as it is now."""
+
+    key = Varchar(length=100, primary_key=True)  # kind/record id
+    ties = Text(default="")
