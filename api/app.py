@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -44,6 +46,7 @@ from api.routes.research import ResearchController
 from api.services import wiring
 from api.services.platform import connections as database
 from api.services.platform.store import close_store, open_store
+from api.services.views import measures
 from api.settings import Settings
 
 DESCRIPTION = """An open JSON API for how funders work together in places: organisations, the places they work
@@ -172,9 +175,18 @@ def lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextMan
         # request queued on the worker, become short (in-process: a 69-78 ms worst case became 17-19 ms).
         gc.collect()
         gc.freeze()
+        measuring = (
+            asyncio.create_task(measures.keep_measured(settings.measure_interval))
+            if settings.measure_interval > 0
+            else None
+        )
         try:
             yield
         finally:
+            if measuring is not None:
+                measuring.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await measuring
             await close_store()
             await database.close()
 

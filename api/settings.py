@@ -33,6 +33,8 @@ class Settings:
     log_level: str = "INFO"
     # A request body that stops arriving for this long is answered 408 (api/http/timeouts.py).
     body_read_timeout: float = 30.0
+    # Each worker looks this often for a changed network to measure in the background (0: never).
+    measure_interval: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -49,6 +51,7 @@ class Settings:
             log_format=env.get("LOG_FORMAT") or cls.log_format,
             log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
             body_read_timeout=float(env.get("BODY_READ_TIMEOUT") or cls.body_read_timeout),
+            measure_interval=float(env.get("MEASURE_INTERVAL") or cls.measure_interval),
         )
 
     @property

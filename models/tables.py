@@ -8,6 +8,7 @@ from typing import Any
 from piccolo.columns import (
     JSON,
     UUID,
+    BigInt,
     BigSerial,
     Boolean,
     Bytea,
@@ -364,3 +365,23 @@ class NetworkRecord(Table):
 
     key = Varchar(length=100, primary_key=True)  # kind/record id
     ties = Text(default="")
+
+
+class NetworkMeasure(Table):
+    """Each linked organisation's place in the whole network, measured in the background from the kept
+    links (api/services/views/measures.py) at the change-feed position `network_state` names."""
+
+    organisation = UUID(primary_key=True)
+    degree = Integer(default=0)
+    strength = DoublePrecision(default=0.0)
+    centrality = DoublePrecision(default=0.0)
+
+
+class NetworkState(Table):
+    """Where the background measures stand: the change-feed position they reflect, and until when one
+    worker has claimed the next measurement (so several workers do not all measure at once)."""
+
+    name = Varchar(length=40, primary_key=True)
+    position = BigInt(default=0)
+    measured_at = Timestamptz(null=True, default=None)
+    claimed_until = Timestamptz(null=True, default=None)

@@ -1,13 +1,14 @@
-"""The network's links, kept by the writes; `placenet migrate` counts them from the records once every
-migration has run, when this one was among them (api/cli.py: RELINK_AFTER)."""
+"""The network's links, kept by the writes, and its measures, kept in the background; `placenet migrate`
+counts the links from the records once every migration has run, when this one was among them (api/cli.py:
+RELINK_AFTER)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import UUID, DoublePrecision, Integer, Text, Varchar
+from piccolo.columns.column_types import UUID, BigInt, DoublePrecision, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-12-07T19:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "the network's links, kept by the writes"
+DESCRIPTION = "the network's links, kept by the writes, and its measures, kept in the background"
 
 
 def _params(**overrides):
@@ -36,6 +37,18 @@ TABLES = {
     ("NetworkRecord", "network_record"): [
         ("key", Varchar, _params(length=100, default="", primary_key=True)),
         ("ties", Text, _params(default="")),
+    ],
+    ("NetworkMeasure", "network_measure"): [
+        ("organisation", UUID, _params(primary_key=True)),
+        ("degree", Integer, _params(default=0)),
+        ("strength", DoublePrecision, _params(default=0.0)),
+        ("centrality", DoublePrecision, _params(default=0.0)),
+    ],
+    ("NetworkState", "network_state"): [
+        ("name", Varchar, _params(length=40, default="", primary_key=True)),
+        ("position", BigInt, _params(default=0)),
+        ("measured_at", Timestamptz, _params(null=True, default=None)),
+        ("claimed_until", Timestamptz, _params(null=True, default=None)),
     ],
 }
 

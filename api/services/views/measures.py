@@ -1,0 +1,154 @@
+"""The whole network's measures, kept in the background: each linked organisation's degree, strength and
+betweenness centrality, measured from the kept links (links.py) for a change-feed position. Reads never
+wait for networkx; they say which position the measures reflect.
+
+`refresh` measures when the change feed has moved since the last measure. It reads the position, the
+links and the position again, and keeps the result only when nothing was written in between (otherwise
+the next turn tries again), so a position always names links that were exactly as measured. Each worker
+runs `keep_measured`; a claim on the state row lets one measure while the others skip their turn."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import networkx as nx
+
+from api.services.platform import clock
+from api.services.platform.connections import write_transaction
+from api.services.platform.sql import Statement, insert_rows, listed
+from api.services.views.activity import as_uuid
+from api.services.views.network import centrality, rounded
+from models.tables import NetworkMeasure
+
+log = logging.getLogger("placenet.measures")
+
+STATE = "measures"
+# How long one worker may take to measure before another may claim the turn (a worker that died
+# measuring does not stop the measures for longer than this).
+CLAIM = datetime.timedelta(minutes=5)
+
+POSITION = Statement("SELECT COALESCE(MAX(id), 0) AS position FROM change")
+STATE_ROW = Statement("SELECT position, measured_at FROM network_state WHERE name = {}")
+ADD_STATE = Statement("INSERT INTO network_state (name, position) VALUES ({}, -1) ON CONFLICT (name) DO NOTHING")
+TAKE_TURN = Statement(
+    "UPDATE network_state SET claimed_until = {} WHERE name = {} AND (claimed_until IS NULL OR claimed_until < {}) "
+    "RETURNING name"
+)
+MEASURED = Statement("UPDATE network_state SET position = {}, measured_at = {}, claimed_until = NULL WHERE name = {}")
+GIVE_UP_TURN = Statement("UPDATE network_state SET claimed_until = NULL WHERE name = {}")
+EVERY_LINK = Statement(
+    "SELECT source, target, SUM(weight) AS weight FROM network_link GROUP BY source, target ORDER BY source, target"
+)
+FORGET_MEASURES = Statement("DELETE FROM network_measure")
+MEASURES_OF = Statement(
+    "SELECT organisation, degree, strength, centrality FROM network_measure WHERE organisation {in}"
+)
+
+
+@dataclass(frozen=True)
+class Measure:
+    degree: int
+    strength: float
+    centrality: float
+
+
+@dataclass(frozen=True)
+class Measures:
+    """The measures of some organisations, and the change-feed position they reflect (None: never
+    measured yet). An organisation with no link has none."""
+
+    position: int | None
+    measured_at: datetime.datetime | None
+    of: Mapping[UUID, Measure] = field(default_factory=dict)
+
+
+def measure(links: Sequence[tuple[UUID, UUID, float]]) -> dict[UUID, Measure]:
+    """Degree (how many organisations it is linked to), strength (the summed weight of its links) and
+    normalised betweenness of every linked organisation. Pure: run in a thread."""
+    graph = nx.Graph()
+    graph.add_weighted_edges_from(links)
+    scores = centrality(graph)
+    return {
+        node: Measure(
+            degree=graph.degree(node),
+            strength=rounded(graph.degree(node, weight="weight")),
+            centrality=round(min(1.0, max(0.0, scores.get(node, 0.0))), 6),
+        )
+        for node in graph.nodes
+    }
+
+
+async def _position() -> int:
+    (row,) = await POSITION.records()
+    return int(row["position"])
+
+
+async def refresh() -> int | None:
+    """Measure the network if the change feed has moved since the last measure and no other worker is
+    measuring; the position measured, or None when there was nothing to do (or it must wait its turn)."""
+    async with write_transaction():
+        await ADD_STATE.execute(STATE)
+    (state,) = await STATE_ROW.records(STATE)
+    position = await _position()
+    if state["position"] == position:
+        return None
+    now = clock.now()
+    async with write_transaction():
+        if not await TAKE_TURN.records(now + CLAIM, STATE, now):
+            return None
+    try:
+        links = [
+            (as_uuid(row["source"]), as_uuid(row["target"]), float(row["weight"])) for row in await EVERY_LINK.records()
+        ]
+        if await _position() != position:
+            return None  # written meanwhile: the next turn measures what is there then
+        measured = await asyncio.to_thread(measure, links)
+        async with write_transaction():
+            await FORGET_MEASURES.execute()
+            await insert_rows(
+                NetworkMeasure,
+                [
+                    {"organisation": node, "degree": m.degree, "strength": m.strength, "centrality": m.centrality}
+                    for node, m in measured.items()
+                ],
+            )
+            await MEASURED.execute(position, clock.now(), STATE)
+        log.info("measured the network at change %s: %s organisations", position, len(measured))
+        return position
+    finally:
+        async with write_transaction():
+            await GIVE_UP_TURN.execute(STATE)
+
+
+async def read(organisations: Sequence[UUID]) -> Measures:
+    """The kept measures of these organisations and the position they reflect."""
+    rows = await STATE_ROW.records(STATE)
+    if not rows or rows[0]["position"] < 0:
+        return Measures(position=None, measured_at=None)
+    found: dict[UUID, Measure] = {}
+    for start in range(0, len(organisations), 5000):
+        for row in await MEASURES_OF.records(listed(list(organisations[start : start + 5000]))):
+            found[as_uuid(row["organisation"])] = Measure(row["degree"], row["strength"], row["centrality"])
+    measured_at: Any = rows[0]["measured_at"]
+    if isinstance(measured_at, str):
+        measured_at = datetime.datetime.fromisoformat(measured_at)
+    return Measures(position=int(rows[0]["position"]), measured_at=measured_at, of=found)
+
+
+async def keep_measured(interval: float) -> None:
+    """Measure whenever the network has changed, every `interval` seconds, until cancelled."""
+    while True:
+        try:
+            await refresh()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A failed turn (the database restarting, a lock) is tried again next turn.
+            log.exception("measuring the network failed; trying again in %s s", interval)
+        await asyncio.sleep(interval)
