@@ -37,7 +37,7 @@ async def evidence_of(client: httpx.AsyncClient, source: str, target: str, **par
     records: list[dict[str, Any]] = []
     cursor = None
     while True:
-        extra = {"cursor": cursor} if cursor else {}
+        extra: dict[str, str] = {"cursor": cursor} if cursor else {}
         page = await get(client, "/v1/network/links", between=f"{source},{target}", **params, **extra)
         records += page["evidence"]
         cursor = page["next_cursor"]
@@ -116,7 +116,9 @@ class TestOnTheSeed:
         self, client: httpx.AsyncClient
     ) -> None:
         first = await get(client, "/v1/network/links", between=f"{IVAR},{LANKELLY}", limit=1)
-        second = await get(client, "/v1/network/links", between=f"{IVAR},{LANKELLY}", limit=1, cursor=first["next_cursor"])
+        second = await get(
+            client, "/v1/network/links", between=f"{IVAR},{LANKELLY}", limit=1, cursor=first["next_cursor"]
+        )
         whole = await get(client, "/v1/network/links", between=f"{IVAR},{LANKELLY}")
 
         assert (first["source"]["slug"], first["target"]["slug"]) == (IVAR, LANKELLY)
@@ -296,9 +298,7 @@ class TestOnTheSeed:
         assert response.headers["content-type"].startswith(GRAPHML)
         assert nx.read_graphml(io.BytesIO(response.content)).number_of_nodes() == 3
 
-    async def test_a_bad_filter_on_a_download_is_a_problem_not_a_broken_file(
-        self, client: httpx.AsyncClient
-    ) -> None:
+    async def test_a_bad_filter_on_a_download_is_a_problem_not_a_broken_file(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/v1/network", params={"format": "csv", "place": "nowhere-at-all"})
 
         assert response.status_code == 422
@@ -765,3 +765,92 @@ def test_the_rules_documented_are_the_rules_applied() -> None:
     }
     assert ties("engagement", {1: {"participant"}, 2: {"participant"}}) == {}
     assert ties("grant", {1: {"funder", "recipient"}}) == {}
+
+
+# Bounded answers: a page of the strongest links at a time.
+
+
+async def a_big_group(client: httpx.AsyncClient, size: int = 33) -> None:
+    """An interest group of `size` members: size·(size-1)/2 links of 1/(size-1) each (528 for 33, more than
+    the default page), and one grant making one of them stronger."""
+    slugs = [f"member-{n:02d}" for n in range(size)]
+    await organisations(client, *slugs)
+    await builders.post(
+        client, "/v1/interest-groups", {"name": "Big group", "members": [{"organisation": s} for s in slugs]}
+    )
+    await builders.grant(client, "member-00", "member-01", "Grant")
+
+
+async def test_the_default_answer_is_bounded_and_says_so(client: httpx.AsyncClient) -> None:
+    from api.services.views.network import DEFAULT_LINKS
+
+    await a_big_group(client)
+
+    network = await get(client, "/v1/network")
+
+    assert (network["total_edges"], network["total_nodes"]) == (528, 33)
+    assert len(network["edges"]) == DEFAULT_LINKS < 528
+    assert network["truncated"] is True and network["next_cursor"]
+    assert network["edges"][0]["weight"] == round(1 + 1 / 32, 6) and network["edges"][0]["kinds"] == {
+        "grant": 1,
+        "interest_group": 1,
+    }
+    ends = {end for e in network["edges"] for end in (e["source"], e["target"])}
+    assert {n["id"] for n in network["nodes"]} == ends, "the nodes are those the page's links join"
+    assert all(n["degree"] == 32 for n in network["nodes"]), "measured in the whole network"
+    too_many = await client.get("/v1/network", params={"limit": "5001"})
+    assert too_many.status_code == 400
+
+
+async def test_a_cursor_pages_through_every_link_once_in_order(client: httpx.AsyncClient) -> None:
+    await a_big_group(client)
+    whole = await get(client, "/v1/network", limit=5000)
+
+    seen: list[tuple[str, str]] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = await get(client, "/v1/network", limit=100, **({"cursor": cursor} if cursor else {}))
+        pages += 1
+        seen += [(e["source"], e["target"]) for e in page["edges"]]
+        assert page["total_edges"] == 528
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert pages == 6
+    assert len(seen) == len(set(seen)) == 528
+    assert seen == [(e["source"], e["target"]) for e in whole["edges"]]
+    assert whole["truncated"] is False
+    weights = [e["weight"] for e in whole["edges"]]
+    assert weights == sorted(weights, reverse=True)
+
+
+async def test_min_weight_keeps_only_links_as_strong(client: httpx.AsyncClient) -> None:
+    await a_big_group(client)
+
+    strong = await get(client, "/v1/network", min_weight=0.5)
+    exact = await get(client, "/v1/network", min_weight=round(1 / 32, 6))
+    above = await get(client, "/v1/network", min_weight=round(1 / 32, 6) + 0.000001)
+
+    assert [(e["weight"], e["records"]) for e in strong["edges"]] == [(round(1 + 1 / 32, 6), 2)]
+    assert (strong["total_edges"], strong["truncated"], len(strong["nodes"])) == (1, False, 2)
+    assert exact["total_edges"] == 528, "at least: a link of exactly min_weight is kept"
+    assert above["total_edges"] == 1
+    negative = await client.get("/v1/network", params={"min_weight": "-1"})
+    assert negative.status_code == 400
+
+
+async def test_a_neighbourhood_is_paged_and_filtered_like_the_network(client: httpx.AsyncClient) -> None:
+    await a_big_group(client)
+
+    own = await get(client, "/v1/organisations/member-00/network", limit=10)
+    strong = await get(client, "/v1/organisations/member-00/network", depth=2, min_weight=0.5)
+    wide = await get(client, "/v1/organisations/member-00/network", depth=2, limit=5000)
+
+    assert (own["total_edges"], len(own["edges"]), own["truncated"]) == (32, 10, True)
+    assert own["edges"][0]["kinds"] == {"grant": 1, "interest_group": 1}
+    assert {n["distance"] for n in own["nodes"]} == {0, 1}
+    # Over links of at least 0.5, member-00's one neighbour is member-01, linked to nobody else so strongly.
+    assert strong["total_edges"] == 1 and {n["slug"] for n in strong["nodes"]} == {"member-00", "member-01"}
+    assert wide["total_edges"] == 528 and not wide["truncated"]

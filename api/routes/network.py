@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get
-from litestar.response import Stream
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import Parameter, QueryParameter
+from litestar.response import Stream
 
 from api.http.errors import PROBLEM_MEDIA_TYPE
 from api.routes.common import ActiveOn, AnyRequest, problems

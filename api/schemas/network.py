@@ -83,7 +83,7 @@ class KindCounts(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 KINDS = Meta(
-    description="The records linking the two, counted by kind (`{\"co_funding\": 2, \"grant\": 1}`); their sum is "
+    description='The records linking the two, counted by kind (`{"co_funding": 2, "grant": 1}`); their sum is '
     "`records`. The records themselves: `GET /v1/network/links?between=<source>,<target>`."
 )
 NEXT_CURSOR = Meta(

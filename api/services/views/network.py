@@ -29,8 +29,8 @@ from api.schemas.network import (
     Hop,
     KindCounts,
     LinkEvidence,
-    NeighbourNode,
     Neighbourhood,
+    NeighbourNode,
     Network,
     NetworkPath,
     Node,
@@ -647,7 +647,8 @@ def _nodes_statement(in_scope: Selection) -> Any:
         "LEFT JOIN ends e ON e.organisation = o.id WHERE o.id IN (SELECT organisation FROM party) "
         "GROUP BY o.id, o.slug, o.name, o.kind ORDER BY o.name, o.id",
         in_scope.views(
-            sql(LINKS), sql("ends AS (SELECT a AS organisation, weight FROM links UNION ALL SELECT b, weight FROM links)")
+            sql(LINKS),
+            sql("ends AS (SELECT a AS organisation, weight FROM links UNION ALL SELECT b, weight FROM links)"),
         ),
     )
 
