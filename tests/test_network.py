@@ -854,3 +854,26 @@ async def test_a_neighbourhood_is_paged_and_filtered_like_the_network(client: ht
     # Over links of at least 0.5, member-00's one neighbour is member-01, linked to nobody else so strongly.
     assert strong["total_edges"] == 1 and {n["slug"] for n in strong["nodes"]} == {"member-00", "member-01"}
     assert wide["total_edges"] == 528 and not wide["truncated"]
+
+
+async def test_a_download_is_written_a_chunk_of_rows_at_a_time(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows come from a database cursor STREAM_CHUNK at a time, each chunk written as it comes: the
+    download never holds the whole network (here 33 nodes and 528 links, in chunks of 50)."""
+    from api.services.platform import sql
+    from api.services.views.activity import ScopeFilters
+    from api.services.views.network import download
+
+    await a_big_group(client)
+    monkeypatch.setattr(sql, "STREAM_CHUNK", 50)
+
+    chunks = [chunk async for chunk in await download(filters=ScopeFilters(), min_weight=None, output="csv")]
+    graphml = [chunk async for chunk in await download(filters=ScopeFilters(), min_weight=None, output="graphml")]
+
+    assert len(chunks) == 1 + 11  # the header, then 528 links in chunks of 50
+    assert max(len(chunk) for chunk in chunks) < 50 * 300
+    assert len(graphml) == 1 + 1 + 11 + 1  # the header, 33 nodes, 528 links, the end
+    answer = await client.get("/v1/network", params={"format": "csv"})
+    assert answer.content == b"".join(chunks)
+    assert nx.read_graphml(io.BytesIO(b"".join(graphml))).number_of_edges() == 528

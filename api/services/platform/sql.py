@@ -217,13 +217,14 @@ def contains(column: Column, text: str) -> Combinable:
 STREAM_CHUNK = 2_000
 
 
-async def stream(query: QueryString, size: int = STREAM_CHUNK) -> AsyncIterator[list[Mapping[str, Any]]]:
+async def stream(query: QueryString, size: int | None = None) -> AsyncIterator[list[Mapping[str, Any]]]:
     """A read's rows a chunk at a time, from a database cursor of its own, so that the process holds one
     chunk however many rows there are (the database sorts and groups in its own memory and temporary
     files). PostgreSQL: a server-side cursor in a read-only transaction on a connection of the pool.
     SQLite: a read-only connection of its own, fetched from in a thread (the kept reader must not hold
     one statement open across other requests' reads: they would share its snapshot). Not for use inside
     a write transaction, whose uncommitted rows it would not see."""
+    size = size or STREAM_CHUNK
     db = engine()
     text, args = query.compile_string(engine_type=db.engine_type)
     if isinstance(db, SQLiteEngine):
