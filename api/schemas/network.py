@@ -68,18 +68,19 @@ class Node(OrganisationSummary, kw_only=True):
     ]
 
 
-COUNT = Meta(ge=0)
+def _count(what: str) -> Meta:
+    return Meta(ge=0, description=f"How many {what} link the two (left out when none do).")
 
 
 class KindCounts(msgspec.Struct, kw_only=True, omit_defaults=True):
     """How many of the records linking two organisations are of each kind; a kind with none is left out.
     The records themselves are at `GET /v1/network/links?between=source,target`."""
 
-    interest_group: Annotated[int, COUNT] = 0
-    co_funding: Annotated[int, COUNT] = 0
-    research: Annotated[int, COUNT] = 0
-    grant: Annotated[int, COUNT] = 0
-    engagement: Annotated[int, COUNT] = 0
+    interest_group: Annotated[int, _count("interest groups")] = 0
+    co_funding: Annotated[int, _count("co-funding arrangements")] = 0
+    research: Annotated[int, _count("pieces of research")] = 0
+    grant: Annotated[int, _count("grants")] = 0
+    engagement: Annotated[int, _count("engagements")] = 0
 
 
 KINDS = Meta(
