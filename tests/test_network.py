@@ -877,3 +877,17 @@ async def test_a_download_is_written_a_chunk_of_rows_at_a_time(
     answer = await client.get("/v1/network", params={"format": "csv"})
     assert answer.content == b"".join(chunks)
     assert nx.read_graphml(io.BytesIO(b"".join(graphml))).number_of_edges() == 528
+
+
+async def test_downloads_escape_names_for_xml_and_spreadsheets(client: httpx.AsyncClient) -> None:
+    await builders.organisation(client, "=HYPERLINK(1)", slug="formula")
+    await builders.organisation(client, 'Smith & "Sons" <Trust>, Ltd', slug="smith")
+    await builders.grant(client, "formula", "smith")
+
+    table = await client.get("/v1/network", params={"format": "csv"})
+    graphml = await client.get("/v1/network", params={"format": "graphml"})
+
+    (row,) = list(csv.DictReader(io.StringIO(table.text)))
+    assert {row["source_name"], row["target_name"]} == {"'=HYPERLINK(1)", 'Smith & "Sons" <Trust>, Ltd'}
+    labels = {d["label"] for _, d in nx.read_graphml(io.BytesIO(graphml.content)).nodes(data=True)}
+    assert labels == {"=HYPERLINK(1)", 'Smith & "Sons" <Trust>, Ltd'}

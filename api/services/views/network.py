@@ -704,8 +704,15 @@ async def _graphml(in_scope: Selection, floor: int) -> AsyncIterator[bytes]:
     yield b"  </graph>\n</graphml>\n"
 
 
+# A name a spreadsheet would evaluate as a formula gets a quote in front, as the 360Giving export's cells
+# do (api/services/giving360/cells.py, OWASP's CSV injection advice; that tier is above this one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     text = str(value)
+    if isinstance(value, str) and text.lstrip("'").startswith(FORMULA_STARTS):
+        text = "'" + text
     if any(ch in text for ch in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text
