@@ -142,7 +142,8 @@ class OrganisationController(Controller):
             Literal[1, 2],
             Parameter(
                 description="`1`: the organisation's own links. `2`: also its neighbours' links, among "
-                "themselves and out to organisations two hops away."
+                "themselves and out to organisations two hops away.",
+                schema_extra={"minimum": 1, "maximum": 2},
             ),
         ] = 1,
         limit: LinkLimit = network.DEFAULT_LINKS,
