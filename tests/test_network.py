@@ -891,3 +891,52 @@ async def test_downloads_escape_names_for_xml_and_spreadsheets(client: httpx.Asy
     assert {row["source_name"], row["target_name"]} == {"'=HYPERLINK(1)", 'Smith & "Sons" <Trust>, Ltd'}
     labels = {d["label"] for _, d in nx.read_graphml(io.BytesIO(graphml.content)).nodes(data=True)}
     assert labels == {"=HYPERLINK(1)", 'Smith & "Sons" <Trust>, Ltd'}
+
+
+async def test_a_download_reaches_the_client_a_chunk_at_a_time(
+    app: Any, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through every middleware (the ETag one buffers JSON records only), each chunk is sent as it comes."""
+    import asyncio
+
+    from api.services.platform import sql
+
+    await a_big_group(client)
+    monkeypatch.setattr(sql, "STREAM_CHUNK", 50)
+    sent: list[dict[str, Any]] = []
+    requested = False
+    ended = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await ended.wait()  # the client stays until the answer ends, then goes
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            ended.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/v1/network",
+        "raw_path": b"/v1/network",
+        "root_path": "",
+        "query_string": b"format=csv",
+        "headers": [(b"host", b"placenet.test")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("placenet.test", 80),
+    }
+    await app(scope, receive, send)
+
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    bodies = [m for m in sent if m["type"] == "http.response.body" and m.get("body")]
+    assert len(bodies) == 12, "the header, then 528 links in chunks of 50"
+    assert b"".join(m["body"] for m in bodies).count(b"\r\n") == 529
