@@ -22,6 +22,8 @@ from api.http.query import RANGE_DETAIL, index_query_strings
 from api.schemas.organisations import OrganisationKind
 from api.services.records.cursors import (
     CHANGE_CURSOR_PATTERN,
+    EVIDENCE_CURSOR_PATTERN,
+    LINK_CURSOR_PATTERN,
     LIST_CURSOR_PATTERN,
     MAX_LIST_CURSOR,
     MIN_LIST_CURSOR,
@@ -88,7 +90,7 @@ async def test_aliases_and_repeated_lists_are_taken(anonymous: httpx.AsyncClient
     assert (
         await anonymous.get("/v1/map?level=nation&kind=grant&kind=research&from=2020-01-01&to=2020-01-01")
     ).status_code == 200
-    assert (await anonymous.get("/v1/network?format=json&evidence=0")).status_code == 200
+    assert (await anonymous.get("/v1/network?format=json&min_weight=0.5&limit=10")).status_code == 200
 
 
 async def test_a_scalar_given_twice_is_a_400(anonymous: httpx.AsyncClient) -> None:
@@ -120,6 +122,8 @@ RANGES = [
     ("/v1/research", "published_from", "published_to"),
     ("/v1/map", "from", "to"),
     ("/v1/network", "from", "to"),
+    ("/v1/network/links", "from", "to"),
+    ("/v1/organisations/anyone/network", "from", "to"),
     ("/v1/organisations/anyone/activity", "from", "to"),
     ("/v1/organisations/anyone/collaborators", "from", "to"),
     ("/v1/places/anywhere/activity", "from", "to"),
@@ -370,9 +374,15 @@ def test_every_cursor_in_the_spec_has_the_pattern_of_what_is_given_out() -> None
     cursors = [
         (operation, name, schema) for operation, name, schema in _string_parameters() if name in ("cursor", "after")
     ]
-    assert len(cursors) == len(LISTS) + 2  # the six lists, engagements, the change feed
+    # the six lists, engagements, the change feed; the network's links, an organisation's and a link's records
+    assert len(cursors) == len(LISTS) + 2 + 3
+    network = {
+        "GET /v1/network": LINK_CURSOR_PATTERN,
+        "GET /v1/organisations/{ref}/network": LINK_CURSOR_PATTERN,
+        "GET /v1/network/links": EVIDENCE_CURSOR_PATTERN,
+    }
     for operation, name, schema in cursors:
-        expected = CHANGE_CURSOR_PATTERN if name == "after" else LIST_CURSOR_PATTERN
+        expected = CHANGE_CURSOR_PATTERN if name == "after" else network.get(operation, LIST_CURSOR_PATTERN)
         assert schema["pattern"] == expected, operation
         assert schema["minLength"] >= 1 and schema["maxLength"], operation
     # The pattern alone admits nothing shorter than the shortest cursor, so strings drawn from it are

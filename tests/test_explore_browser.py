@@ -421,13 +421,16 @@ def test_clicking_a_link_shows_its_evidence(watched: Watched) -> None:
 
     page.mouse.click(x, y)
 
-    panel = page.locator("#detail[data-edge]")
+    # The records are loaded when the link is opened (the network counts them by kind).
+    panel = page.locator("#detail[data-edge][data-evidence=ready]")
     panel.wait_for(timeout=TIMEOUT_MS)
     # Whichever link is on top at that point, the panel must show that link's evidence.
     edge = edges[panel.get_attribute("data-edge") or ""]
     text = panel.inner_text()
     assert names[edge["source"]] in text and names[edge["target"]] in text
-    for evidence in edge["evidence"]:
+    records = watched.server.get("/v1/network/links", between=f"{edge['source']},{edge['target']}")
+    assert len(records["evidence"]) == edge["records"]
+    for evidence in records["evidence"]:
         assert evidence["record"]["name"] in text
     if edge is edges[key]:
         # The count of records, not the weight (a sum of damped strengths since issue 20).

@@ -1,10 +1,14 @@
-"""The collaboration network: nodes, edges with evidence, GraphML, collaborators and shortest chains.
+"""The collaboration network: nodes, edges counting their records by kind, the evidence behind each link,
+pages of links, neighbourhoods, streamed GraphML and CSV, collaborators and shortest chains.
 
 `TestOnTheSeed` reads the seed network, loaded once for the class (its tests only read); the tests
-after it build their own small networks on empty tables, as everywhere else."""
+after it build their own small networks on empty tables, as everywhere else. Most tests read each edge's
+evidence from `/v1/network/links` (`linked`), so that every rule checked on a link is checked on the
+records that endpoint gives for it too."""
 
 from __future__ import annotations
 
+import csv
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -19,12 +23,36 @@ from tests import builders
 LANKELLY, IVAR, ACF = "lankelly-chase-foundation", "ivar", "association-of-charitable-foundations"
 GRAPHML = "application/graphml+xml"
 GRAPHML_NS = "{http://graphml.graphdrawing.org/xmlns}"
+SCOPE = ("kind", "place", "active_on", "from", "to")
 
 
 async def get(client: httpx.AsyncClient, path: str, **params: Any) -> Any:
     response = await client.get(path, params=params)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def evidence_of(client: httpx.AsyncClient, source: str, target: str, **params: Any) -> list[dict[str, Any]]:
+    """Every record /v1/network/links gives for the link, page after page."""
+    records: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        extra: dict[str, str] = {"cursor": cursor} if cursor else {}
+        page = await get(client, "/v1/network/links", between=f"{source},{target}", **params, **extra)
+        records += page["evidence"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return records
+
+
+async def linked(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    """The network, with each edge's evidence read from /v1/network/links with the same scope."""
+    network: dict[str, Any] = await get(client, "/v1/network", **params)
+    assert not network["truncated"]
+    scope = {name: value for name, value in params.items() if name in SCOPE}
+    for found in network["edges"]:
+        found["evidence"] = await evidence_of(client, found["source"], found["target"], **scope)
+    return network
 
 
 def slugs_by_id(network: dict[str, Any]) -> dict[str, str]:
@@ -61,7 +89,7 @@ class TestOnTheSeed:
     async def test_lankelly_and_ivar_are_linked_through_research_and_co_funding(
         self, client: httpx.AsyncClient
     ) -> None:
-        network = await get(client, "/v1/network")
+        network = await linked(client)
 
         found = edge(network, LANKELLY, IVAR)
         # The review Lankelly Chase commissioned, and the study it co-funded (fixtures/seed/README.md).
@@ -71,24 +99,79 @@ class TestOnTheSeed:
             ("co_funding", "ivar-place-based-funding-study-co-funding", ("funder",), ("recipient",)),
         }
 
-    async def test_evidence_can_be_capped_or_left_out_and_weights_still_count_everything(
+    async def test_each_edge_counts_its_records_by_kind_as_the_links_endpoint_gives_them(
         self, client: httpx.AsyncClient
     ) -> None:
-        full = await get(client, "/v1/network")
-        capped = await get(client, "/v1/network", evidence="1")
-        bare = await get(client, "/v1/network", evidence="0")
-        assert [(e["source"], e["target"], e["weight"]) for e in capped["edges"]] == [
-            (e["source"], e["target"], e["weight"]) for e in full["edges"]
+        network = await linked(client)
+
+        for found in network["edges"]:
+            by_kind: dict[str, int] = {}
+            for record in found["evidence"]:
+                by_kind[record["kind"]] = by_kind.get(record["kind"], 0) + 1
+            assert found["kinds"] == by_kind
+            assert found["records"] == sum(by_kind.values()) == len(found["evidence"])
+        assert edge(network, LANKELLY, IVAR)["kinds"] == {"co_funding": 1, "research": 1}
+
+    async def test_the_links_endpoint_pages_a_links_records_and_reads_roles_from_the_first(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        first = await get(client, "/v1/network/links", between=f"{IVAR},{LANKELLY}", limit=1)
+        second = await get(
+            client, "/v1/network/links", between=f"{IVAR},{LANKELLY}", limit=1, cursor=first["next_cursor"]
+        )
+        whole = await get(client, "/v1/network/links", between=f"{IVAR},{LANKELLY}")
+
+        assert (first["source"]["slug"], first["target"]["slug"]) == (IVAR, LANKELLY)
+        assert (first["weight"], first["records"], first["kinds"]) == (2, 2, {"co_funding": 1, "research": 1})
+        assert second["next_cursor"] is None
+        assert first["evidence"] + second["evidence"] == whole["evidence"]
+        assert [(e["kind"], e["roles"]["source"], e["roles"]["target"], e["weight"]) for e in whole["evidence"]] == [
+            ("co_funding", ["recipient"], ["funder"], 1),
+            ("research", ["partner"], ["commissioner"], 1),
         ]
-        assert all(e["evidence"] == f["evidence"][:1] for e, f in zip(capped["edges"], full["edges"], strict=True))
-        assert all(e["evidence"] == [] for e in bare["edges"])
-        assert edge(bare, LANKELLY, IVAR)["weight"] == 2
-        assert bare["nodes"] == full["nodes"]
-        too_many = await client.get("/v1/network", params={"evidence": "1001"})
-        assert too_many.status_code == 400
+        assert whole["evidence"][1]["record"]["slug"] == "ivar-place-literature-review"
+
+    async def test_two_organisations_no_record_links_have_no_evidence(self, client: httpx.AsyncClient) -> None:
+        answer = await get(client, "/v1/network/links", between=f"{ACF},{IVAR}")
+
+        assert (answer["weight"], answer["records"], answer["kinds"], answer["evidence"]) == (0, 0, {}, [])
+
+    @pytest.mark.parametrize("between", ["ivar", "ivar,", ",ivar", "ivar,ivar", "ivar,acf,lankelly-chase-foundation"])
+    async def test_a_between_that_is_not_two_organisations_is_a_422(
+        self, client: httpx.AsyncClient, between: str
+    ) -> None:
+        response = await client.get("/v1/network/links", params={"between": between})
+
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == "between"
+
+    async def test_a_between_naming_no_organisation_is_a_404(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/network/links", params={"between": f"{IVAR},nobody-at-all"})
+
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"] == "There is no organisation 'nobody-at-all'."
+
+    async def test_a_cursor_from_elsewhere_is_a_422(self, client: httpx.AsyncClient) -> None:
+        page = await get(client, "/v1/network", limit=1)
+        wrong = await client.get("/v1/network/links", params={"between": f"{IVAR},{LANKELLY}", "cursor": "x" * 80})
+        malformed = await client.get("/v1/network", params={"cursor": page["next_cursor"][:-1] + "B"})
+
+        assert wrong.status_code == 422
+        assert malformed.status_code in (400, 422)
+
+    async def test_the_whole_seed_fits_the_default_page(self, client: httpx.AsyncClient) -> None:
+        network = await get(client, "/v1/network")
+
+        assert (network["total_nodes"], network["total_edges"]) == (58, 57)
+        assert (len(network["nodes"]), len(network["edges"])) == (58, 57)
+        assert (network["truncated"], network["next_cursor"]) == (False, None)
+        weights = [e["weight"] for e in network["edges"]]
+        assert weights == sorted(weights, reverse=True), "strongest first"
 
     async def test_the_interest_groups_members_are_connected(self, client: httpx.AsyncClient) -> None:
-        network = await get(client, "/v1/network", kind="interest_group")
+        network = await linked(client, kind="interest_group")
 
         found = edge(network, ACF, LANKELLY)
         assert evidence(found) == {("interest_group", "acf-place-interest-group", ("convenor",), ("member",))}
@@ -109,7 +192,7 @@ class TestOnTheSeed:
         assert all(0 <= node["centrality"] <= 1 for node in nodes.values())
 
     async def test_every_edge_weighs_its_evidence_and_joins_known_nodes(self, client: httpx.AsyncClient) -> None:
-        network = await get(client, "/v1/network")
+        network = await linked(client)
 
         ids = set(slugs_by_id(network))
         pairs = [(e["source"], e["target"]) for e in network["edges"]]
@@ -123,7 +206,7 @@ class TestOnTheSeed:
         """The 49 organisations the blog post thanks are the participants of the 200 conversations: each is
         linked to Lankelly Chase, which convened them, by 1/49 from that record, and to no other thanked
         organisation by it (before issue 20 they formed a clique of 1,176 links)."""
-        network = await get(client, "/v1/network")
+        network = await linked(client)
         conversations = await get(client, "/v1/engagements/conversations-with-over-200-people")
         thanked = {p["id"] for p in conversations["participants"]}
         lankelly = {n["slug"]: n["id"] for n in network["nodes"]}[LANKELLY]
@@ -152,7 +235,7 @@ class TestOnTheSeed:
             "north-camden-zone",
             "wandsworth-community-empowerment-network",
         }
-        assert {e["kind"] for found in network["edges"] for e in found["evidence"]} == {"grant"}
+        assert {kind for found in network["edges"] for kind in found["kinds"]} == {"grant"}
 
     async def test_an_organisation_gives_its_own_network(self, client: httpx.AsyncClient) -> None:
         network = await get(client, "/v1/network", organisation="GB-CHC-1114403")
@@ -165,6 +248,7 @@ class TestOnTheSeed:
 
         assert response.status_code == 200
         assert response.headers["content-type"].startswith(GRAPHML)
+        assert response.headers["content-disposition"] == 'attachment; filename="placenet-network.graphml"'
         root = ET.fromstring(response.content)
         assert root.tag == f"{GRAPHML_NS}graphml"
         assert len(root.findall(f"{GRAPHML_NS}graph/{GRAPHML_NS}node")) == len(network["nodes"])
@@ -173,15 +257,52 @@ class TestOnTheSeed:
         assert graph.number_of_edges() == len(network["edges"])
         labels = {data["slug"]: node for node, data in graph.nodes(data=True)}
         link = graph.edges[labels[LANKELLY], labels[IVAR]]
-        assert link["weight"] == 2
-        assert "research:ivar-place-literature-review" in link["evidence"]
+        assert (link["weight"], link["records"], link["research"], link["co_funding"]) == (2, 2, 1, 1)
+        assert link["kinds"] == "co_funding, research"
         assert graph.nodes[labels[LANKELLY]]["label"] == "Lankelly Chase Foundation"
+
+    async def test_the_streamed_downloads_are_the_network_the_json_gives(self, client: httpx.AsyncClient) -> None:
+        network = await get(client, "/v1/network")
+        graphml = await client.get("/v1/network", params={"format": "graphml"})
+        table = await client.get("/v1/network", headers={"Accept": "text/csv"})
+
+        nodes = {n["id"]: (n["slug"], n["name"], n["kind"], n["degree"], n["strength"]) for n in network["nodes"]}
+        edges = {
+            frozenset((e["source"], e["target"])): (e["weight"], e["records"], e["kinds"]) for e in network["edges"]
+        }
+        graph = nx.read_graphml(io.BytesIO(graphml.content))
+        assert {
+            node: (d["slug"], d["label"], d["kind"], d["degree"], d["strength"]) for node, d in graph.nodes(data=True)
+        } == nodes
+        kinds = ("interest_group", "co_funding", "research", "grant", "engagement")
+        assert {
+            frozenset((a, b)): (d["weight"], d["records"], {k: d[k] for k in kinds if d[k]})
+            for a, b, d in graph.edges(data=True)
+        } == edges
+        assert table.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(table.text)))
+        assert {
+            frozenset((r["source"], r["target"])): (
+                float(r["weight"]),
+                int(r["records"]),
+                {k: int(r[k]) for k in kinds if int(r[k])},
+            )
+            for r in rows
+        } == edges
+        assert all((r["source_slug"], r["target_slug"]) == (nodes[r["source"]][0], nodes[r["target"]][0]) for r in rows)
+        assert [float(r["weight"]) for r in rows] == [e["weight"] for e in network["edges"]], "strongest first"
 
     async def test_format_asks_for_graphml_without_a_header(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/v1/network", params={"format": "graphml", "kind": "research"})
 
         assert response.headers["content-type"].startswith(GRAPHML)
         assert nx.read_graphml(io.BytesIO(response.content)).number_of_nodes() == 3
+
+    async def test_a_bad_filter_on_a_download_is_a_problem_not_a_broken_file(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/network", params={"format": "csv", "place": "nowhere-at-all"})
+
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
 
     async def test_json_is_the_default(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/v1/network", headers={"Accept": "*/*"}, params={"kind": "research"})
@@ -224,6 +345,37 @@ class TestOnTheSeed:
 
         assert response.status_code == 404
         assert response.json()["detail"].endswith("with these filters.")
+
+    async def test_a_neighbourhood_of_depth_1_is_the_organisations_own_links(self, client: httpx.AsyncClient) -> None:
+        answer = await get(client, "/v1/organisations/ivar/network")
+        network = await get(client, "/v1/network")
+
+        ids = {n["slug"]: n["id"] for n in network["nodes"]}
+        assert (answer["organisation"]["slug"], answer["depth"]) == (IVAR, 1)
+        assert [(e["source"], e["target"], e["weight"]) for e in answer["edges"]] == [
+            (e["source"], e["target"], e["weight"]) for e in network["edges"] if ids[IVAR] in (e["source"], e["target"])
+        ]
+        assert {n["slug"]: n["distance"] for n in answer["nodes"]} == {IVAR: 0, LANKELLY: 1}
+        degrees = {n["id"]: n["degree"] for n in network["nodes"]}
+        assert all(n["degree"] == degrees[n["id"]] for n in answer["nodes"])
+
+    async def test_a_neighbourhood_of_depth_2_adds_the_neighbours_links(self, client: httpx.AsyncClient) -> None:
+        answer = await get(client, "/v1/organisations/ivar/network", depth=2, limit=20)
+        network = await get(client, "/v1/network")
+
+        # IVAR's one neighbour is Lankelly Chase, at the centre of the seed's star: its links are all 57.
+        assert (answer["total_edges"], len(answer["edges"]), answer["truncated"]) == (57, 20, True)
+        assert [e["weight"] for e in answer["edges"]] == [e["weight"] for e in network["edges"][:20]]
+        distances = {n["slug"]: n["distance"] for n in answer["nodes"]}
+        assert (distances[IVAR], distances[LANKELLY]) == (0, 1)
+        assert set(distances.values()) == {0, 1, 2}
+        rest = await get(client, "/v1/organisations/ivar/network", depth=2, limit=100, cursor=answer["next_cursor"])
+        assert len(rest["edges"]) == 37 and rest["next_cursor"] is None
+
+    async def test_a_neighbourhood_of_an_unknown_organisation_is_a_404(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/organisations/nobody-at-all/network")
+
+        assert response.status_code == 404
 
     async def test_collaborators_are_ranked_by_shared_records(self, client: httpx.AsyncClient) -> None:
         answer = await get(client, "/v1/organisations/lankelly-chase-foundation/collaborators", limit=4)
@@ -291,8 +443,8 @@ async def test_a_member_outside_the_dates_is_not_linked(client: httpx.AsyncClien
         },
     )
 
-    in_2017 = await get(client, "/v1/network", active_on="2017-01-01")
-    in_2015 = await get(client, "/v1/network", **{"from": "2015-01-01", "to": "2015-12-31"})
+    in_2017 = await linked(client, active_on="2017-01-01")
+    in_2015 = await linked(client, **{"from": "2015-01-01", "to": "2015-12-31"})
 
     assert set(slugs_by_id(in_2017).values()) == {LANKELLY, "stayer"}
     assert set(slugs_by_id(in_2015).values()) == {"early-leaver", "stayer"}
@@ -312,7 +464,7 @@ async def test_a_co_funding_arrangement_links_its_lead_funders_and_the_research_
         client, "/v1/research", {"name": "Study", "kind": "study", "partners": ["ivar"], "funded_by": fund["slug"]}
     )
 
-    network = await get(client, "/v1/network", kind="co_funding")
+    network = await linked(client, kind="co_funding")
 
     assert evidence(edge(network, "london-funders", LANKELLY)) == {("co_funding", "study-fund", ("lead",), ("funder",))}
     assert evidence(edge(network, LANKELLY, "ivar")) == {("co_funding", "study-fund", ("funder",), ("recipient",))}
@@ -335,9 +487,13 @@ async def grow(client: httpx.AsyncClient, start: int, count: int) -> None:
 @pytest.mark.parametrize(
     ("path", "params", "expected"),
     [
-        # the parties of every record in scope, in one query (and one to resolve the filter)
-        ("/v1/network", {"format": "graphml"}, 1),
-        ("/v1/network", {"organisation": LANKELLY, "active_on": "2020-01-01"}, 2),
+        # the organisations in scope and the links among them (and one to resolve the filter)
+        ("/v1/network", {"limit": "3"}, 2),
+        ("/v1/network", {"organisation": LANKELLY, "active_on": "2020-01-01"}, 3),
+        # resolve, name, the organisations and the links
+        ("/v1/organisations/ivar/network", {"depth": "2", "limit": "3"}, 4),
+        # resolve both, name both, the records the first takes part in with their parties
+        ("/v1/network/links", {"between": "lankelly-chase-foundation,charity-1", "limit": "1"}, 3),
         # resolve, the organisation's name, its records' parties
         ("/v1/organisations/lankelly-chase-foundation/collaborators", {"kind": "grant"}, 3),
         # resolve each end, name both, who shares which record, the evidence on the chain
@@ -417,7 +573,7 @@ async def test_a_region_network_leaves_out_records_outside_it_with_or_without_an
         },
     )
 
-    region = await get(client, "/v1/network", place="E12000005")
+    region = await linked(client, place="E12000005")
     assert set(slugs_by_id(region).values()) == {LANKELLY, "grapevine", "ivar", "neighbour", "far-away"}
     assert evidence(edge(region, LANKELLY, "grapevine")) == {("grant", "coventry-grant", ("funder",), ("recipient",))}
     assert evidence(edge(region, "ivar", "far-away")) == {
@@ -553,14 +709,15 @@ async def test_an_engagement_links_its_convenor_with_each_participant_and_never_
         client, "/v1/engagements", {"name": "Unconvened", "kind": "meeting", "participants": ["guest-one", "stranger"]}
     )
 
-    network = await get(client, "/v1/network")
+    network = await get(client, "/v1/network", isolated="true")
     path = await get(client, "/v1/network/path", **{"from": "guest-one", "to": "guest-two"})
     collaborators = await get(client, "/v1/organisations/guest-one/collaborators")
 
     assert weights(network) == {
         pair("organiser", g): (round(1 / 3, 6), 1) for g in ("guest-one", "guest-two", "guest-three")
     }
-    assert "stranger" in slugs_by_id(network).values(), "a party linked to nobody is still a node"
+    assert "stranger" in slugs_by_id(network).values(), "a party linked to nobody is a node when asked for"
+    assert "stranger" not in slugs_by_id(await get(client, "/v1/network")).values(), "but only then"
     assert [(h["source"]["slug"], h["target"]["slug"]) for h in path["hops"]] == [
         ("guest-one", "organiser"),
         ("organiser", "guest-two"),
@@ -585,7 +742,7 @@ async def test_a_link_sums_what_each_record_adds_and_counts_the_records(client: 
     )
     await builders.grant(client, "host", "member-one", "Grant")
 
-    network = await get(client, "/v1/network")
+    network = await linked(client)
     found = edge(network, "host", "member-one")
 
     assert (found["weight"], found["records"]) == (1.5, 2)
@@ -608,3 +765,178 @@ def test_the_rules_documented_are_the_rules_applied() -> None:
     }
     assert ties("engagement", {1: {"participant"}, 2: {"participant"}}) == {}
     assert ties("grant", {1: {"funder", "recipient"}}) == {}
+
+
+# Bounded answers: a page of the strongest links at a time.
+
+
+async def a_big_group(client: httpx.AsyncClient, size: int = 33) -> None:
+    """An interest group of `size` members: size·(size-1)/2 links of 1/(size-1) each (528 for 33, more than
+    the default page), and one grant making one of them stronger."""
+    slugs = [f"member-{n:02d}" for n in range(size)]
+    await organisations(client, *slugs)
+    await builders.post(
+        client, "/v1/interest-groups", {"name": "Big group", "members": [{"organisation": s} for s in slugs]}
+    )
+    await builders.grant(client, "member-00", "member-01", "Grant")
+
+
+async def test_the_default_answer_is_bounded_and_says_so(client: httpx.AsyncClient) -> None:
+    from api.services.views.network import DEFAULT_LINKS
+
+    await a_big_group(client)
+
+    network = await get(client, "/v1/network")
+
+    assert (network["total_edges"], network["total_nodes"]) == (528, 33)
+    assert len(network["edges"]) == DEFAULT_LINKS < 528
+    assert network["truncated"] is True and network["next_cursor"]
+    assert network["edges"][0]["weight"] == round(1 + 1 / 32, 6) and network["edges"][0]["kinds"] == {
+        "grant": 1,
+        "interest_group": 1,
+    }
+    ends = {end for e in network["edges"] for end in (e["source"], e["target"])}
+    assert {n["id"] for n in network["nodes"]} == ends, "the nodes are those the page's links join"
+    assert all(n["degree"] == 32 for n in network["nodes"]), "measured in the whole network"
+    too_many = await client.get("/v1/network", params={"limit": "5001"})
+    assert too_many.status_code == 400
+
+
+async def test_a_cursor_pages_through_every_link_once_in_order(client: httpx.AsyncClient) -> None:
+    await a_big_group(client)
+    whole = await get(client, "/v1/network", limit=5000)
+
+    seen: list[tuple[str, str]] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = await get(client, "/v1/network", limit=100, **({"cursor": cursor} if cursor else {}))
+        pages += 1
+        seen += [(e["source"], e["target"]) for e in page["edges"]]
+        assert page["total_edges"] == 528
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert pages == 6
+    assert len(seen) == len(set(seen)) == 528
+    assert seen == [(e["source"], e["target"]) for e in whole["edges"]]
+    assert whole["truncated"] is False
+    weights = [e["weight"] for e in whole["edges"]]
+    assert weights == sorted(weights, reverse=True)
+
+
+async def test_min_weight_keeps_only_links_as_strong(client: httpx.AsyncClient) -> None:
+    await a_big_group(client)
+
+    strong = await get(client, "/v1/network", min_weight=0.5)
+    exact = await get(client, "/v1/network", min_weight=round(1 / 32, 6))
+    above = await get(client, "/v1/network", min_weight=round(1 / 32, 6) + 0.000001)
+
+    assert [(e["weight"], e["records"]) for e in strong["edges"]] == [(round(1 + 1 / 32, 6), 2)]
+    assert (strong["total_edges"], strong["truncated"], len(strong["nodes"])) == (1, False, 2)
+    assert exact["total_edges"] == 528, "at least: a link of exactly min_weight is kept"
+    assert above["total_edges"] == 1
+    negative = await client.get("/v1/network", params={"min_weight": "-1"})
+    assert negative.status_code == 400
+
+
+async def test_a_neighbourhood_is_paged_and_filtered_like_the_network(client: httpx.AsyncClient) -> None:
+    await a_big_group(client)
+
+    own = await get(client, "/v1/organisations/member-00/network", limit=10)
+    strong = await get(client, "/v1/organisations/member-00/network", depth=2, min_weight=0.5)
+    wide = await get(client, "/v1/organisations/member-00/network", depth=2, limit=5000)
+
+    assert (own["total_edges"], len(own["edges"]), own["truncated"]) == (32, 10, True)
+    assert own["edges"][0]["kinds"] == {"grant": 1, "interest_group": 1}
+    assert {n["distance"] for n in own["nodes"]} == {0, 1}
+    # Over links of at least 0.5, member-00's one neighbour is member-01, linked to nobody else so strongly.
+    assert strong["total_edges"] == 1 and {n["slug"] for n in strong["nodes"]} == {"member-00", "member-01"}
+    assert wide["total_edges"] == 528 and not wide["truncated"]
+
+
+async def test_a_download_is_written_a_chunk_of_rows_at_a_time(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows come from a database cursor STREAM_CHUNK at a time, each chunk written as it comes: the
+    download never holds the whole network (here 33 nodes and 528 links, in chunks of 50)."""
+    from api.services.platform import sql
+    from api.services.views.activity import ScopeFilters
+    from api.services.views.network import download
+
+    await a_big_group(client)
+    monkeypatch.setattr(sql, "STREAM_CHUNK", 50)
+
+    chunks = [chunk async for chunk in await download(filters=ScopeFilters(), min_weight=None, output="csv")]
+    graphml = [chunk async for chunk in await download(filters=ScopeFilters(), min_weight=None, output="graphml")]
+
+    assert len(chunks) == 1 + 11  # the header, then 528 links in chunks of 50
+    assert max(len(chunk) for chunk in chunks) < 50 * 300
+    assert len(graphml) == 1 + 1 + 11 + 1  # the header, 33 nodes, 528 links, the end
+    answer = await client.get("/v1/network", params={"format": "csv"})
+    assert answer.content == b"".join(chunks)
+    assert nx.read_graphml(io.BytesIO(b"".join(graphml))).number_of_edges() == 528
+
+
+async def test_downloads_escape_names_for_xml_and_spreadsheets(client: httpx.AsyncClient) -> None:
+    await builders.organisation(client, "=HYPERLINK(1)", slug="formula")
+    await builders.organisation(client, 'Smith & "Sons" <Trust>, Ltd', slug="smith")
+    await builders.grant(client, "formula", "smith")
+
+    table = await client.get("/v1/network", params={"format": "csv"})
+    graphml = await client.get("/v1/network", params={"format": "graphml"})
+
+    (row,) = list(csv.DictReader(io.StringIO(table.text)))
+    assert {row["source_name"], row["target_name"]} == {"'=HYPERLINK(1)", 'Smith & "Sons" <Trust>, Ltd'}
+    labels = {d["label"] for _, d in nx.read_graphml(io.BytesIO(graphml.content)).nodes(data=True)}
+    assert labels == {"=HYPERLINK(1)", 'Smith & "Sons" <Trust>, Ltd'}
+
+
+async def test_a_download_reaches_the_client_a_chunk_at_a_time(
+    app: Any, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through every middleware (the ETag one buffers JSON records only), each chunk is sent as it comes."""
+    import asyncio
+
+    from api.services.platform import sql
+
+    await a_big_group(client)
+    monkeypatch.setattr(sql, "STREAM_CHUNK", 50)
+    sent: list[dict[str, Any]] = []
+    requested = False
+    ended = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await ended.wait()  # the client stays until the answer ends, then goes
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            ended.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/v1/network",
+        "raw_path": b"/v1/network",
+        "root_path": "",
+        "query_string": b"format=csv",
+        "headers": [(b"host", b"placenet.test")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("placenet.test", 80),
+    }
+    await app(scope, receive, send)
+
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    bodies = [m for m in sent if m["type"] == "http.response.body" and m.get("body")]
+    assert len(bodies) == 12, "the header, then 528 links in chunks of 50"
+    assert b"".join(m["body"] for m in bodies).count(b"\r\n") == 529

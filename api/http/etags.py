@@ -36,6 +36,13 @@ def _version(body: bytes) -> int | None:
     return None
 
 
+def _may_be_record(start: Message) -> bool:
+    """Only a JSON answer can be a record: anything else (a streamed download) passes through unbuffered."""
+    return start["status"] in RECORD_STATUSES and _header(list(start.get("headers", [])), b"content-type") == (
+        b"application/json"
+    )
+
+
 def _matches(if_none_match: bytes | None, etag: str) -> bool:
     if if_none_match is None:
         return False
@@ -55,10 +62,10 @@ def etag_middleware(app: Any) -> ASGIApp:
             nonlocal start
             if message["type"] == "http.response.start":
                 start = message
-                if message["status"] not in RECORD_STATUSES:
+                if not _may_be_record(message):
                     await send(message)
                 return
-            if start is None or start["status"] not in RECORD_STATUSES:
+            if start is None or not _may_be_record(start):
                 await send(message)
                 return
             chunks.append(message.get("body", b""))

@@ -1,5 +1,6 @@
-"""The scope parameters the map, the network and the activity routes share, and the dependency that
-makes the `ScopeFilters` their services take from those of an organisation's activity and collaborators.
+"""The scope parameters the map, the network and the activity routes share, the network's paging ones, and
+the dependency that makes the `ScopeFilters` their services take from those of an organisation's activity,
+collaborators and neighbourhood.
 
 A route whose set of scope parameters is its own (a different description, a place or organisation in
 the path, `from` and `to` naming organisations) declares them itself and makes its `ScopeFilters`
@@ -19,6 +20,8 @@ from api.routes.common import ActiveOn
 from api.schemas.activity import CollaborationKind
 from api.schemas.common import NO_NUL
 from api.schemas.map import MapKind
+from api.services.records.cursors import LINK_CURSOR_LENGTH, LINK_CURSOR_PATTERN
+from api.services.views import network
 from api.services.views.activity import ScopeFilters
 
 MapKinds = Annotated[
@@ -81,3 +84,35 @@ async def collaboration_filters(
 # A handler takes them as `filters: Filters`, in the place of the parameters, with the dependency below.
 Filters = NamedDependency[ScopeFilters]
 COLLABORATION_FILTERS = {"filters": Provide(collaboration_filters)}
+
+
+# A page of the network's links: how many, how strong, and where the last page ended.
+LinkLimit = Annotated[
+    int,
+    Parameter(
+        ge=1,
+        le=network.MAX_LINKS,
+        description=f"How many links per page, 1 to {network.MAX_LINKS}; {network.DEFAULT_LINKS} by default.",
+    ),
+]
+MinWeight = Annotated[
+    float | None,
+    Parameter(
+        ge=0,
+        le=1_000_000_000,
+        # Litestar 2.25 leaves a zero bound out of the schema (it tests the bound for truth), and the bounds
+        # of an optional parameter too.
+        schema_extra={"minimum": 0, "maximum": 1_000_000_000},
+        description="Only links of at least this weight (compared to 6 places, as `weight` is given).",
+    ),
+]
+LinkCursor = Annotated[
+    str | None,
+    Parameter(
+        description="The `next_cursor` of the previous page, as it was given (with the same filters, `limit` "
+        "and `min_weight`); omit for the first page.",
+        min_length=LINK_CURSOR_LENGTH,
+        max_length=LINK_CURSOR_LENGTH,
+        pattern=LINK_CURSOR_PATTERN,
+    ),
+]

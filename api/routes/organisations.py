@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.openapi.spec import Example
@@ -25,9 +25,9 @@ from api.routes.common import (
     problems,
     ref_filter,
 )
-from api.routes.filters import COLLABORATION_FILTERS, Filters, PerKindLimit
+from api.routes.filters import COLLABORATION_FILTERS, Filters, LinkCursor, LinkLimit, MinWeight, PerKindLimit
 from api.schemas.activity import OrganisationActivity
-from api.schemas.network import Collaborators
+from api.schemas.network import Collaborators, Neighbourhood
 from api.schemas.organisations import (
     Organisation,
     OrganisationCreate,
@@ -127,3 +127,36 @@ class OrganisationController(Controller):
         link them, and the evidence: every such record, both organisations' roles in it (`source` is this
         organisation) and what it adds. The filters limit which records count, as for the network."""
         return await network.list_collaborators(ref=ref, filters=filters, limit=limit)
+
+    @get(
+        "/{ref:str}/network",
+        summary="Get an organisation's neighbourhood in the network",
+        responses=problems(400, 404, 422),
+        dependencies=COLLABORATION_FILTERS,
+    )
+    async def get_organisation_network(
+        self,
+        ref: RefPath,
+        filters: Filters,
+        depth: Annotated[
+            Literal[1, 2],
+            Parameter(
+                description="`1`: the organisation's own links. `2`: also its neighbours' links, among "
+                "themselves and out to organisations two hops away.",
+                schema_extra={"minimum": 1, "maximum": 2},
+            ),
+        ] = 1,
+        limit: LinkLimit = network.DEFAULT_LINKS,
+        min_weight: MinWeight = None,
+        cursor: LinkCursor = None,
+    ) -> Neighbourhood:
+        """The organisation's neighbourhood in the collaboration network, by the same rules (see `GET
+        /v1/network`): its links (depth 1), or the links of it and of each organisation it is linked to
+        (depth 2), strongest first, a page of `limit` at a time, only those of at least `min_weight`
+        (neighbours are those linked by such links). Each node says how many hops it is from the
+        organisation, and its degree and strength in the whole network in scope; each edge counts its
+        records by kind (the records: `GET /v1/network/links?between=A,B`). The filters limit which
+        records count, as for the network."""
+        return await network.get_neighbourhood(
+            ref=ref, filters=filters, depth=depth, limit=limit, min_weight=min_weight, cursor=cursor
+        )

@@ -1,6 +1,7 @@
 """The collaboration network: organisations as nodes, linked by the records in which they worked together,
-each link with its strength and evidence; an organisation's collaborators; the shortest chain between two
-organisations."""
+each link with its strength and how many records of each kind make it, a page of the strongest at a time;
+the evidence behind one link; an organisation's neighbourhood and collaborators; the shortest chain between
+two organisations."""
 
 from __future__ import annotations
 
@@ -67,6 +68,31 @@ class Node(OrganisationSummary, kw_only=True):
     ]
 
 
+def _count(what: str) -> Meta:
+    return Meta(ge=0, description=f"How many {what} link the two (left out when none do).")
+
+
+class KindCounts(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """How many of the records linking two organisations are of each kind; a kind with none is left out.
+    The records themselves are at `GET /v1/network/links?between=source,target`."""
+
+    interest_group: Annotated[int, _count("interest groups")] = 0
+    co_funding: Annotated[int, _count("co-funding arrangements")] = 0
+    research: Annotated[int, _count("pieces of research")] = 0
+    grant: Annotated[int, _count("grants")] = 0
+    engagement: Annotated[int, _count("engagements")] = 0
+
+
+KINDS = Meta(
+    description='The records linking the two, counted by kind (`{"co_funding": 2, "grant": 1}`); their sum is '
+    "`records`. The records themselves: `GET /v1/network/links?between=<source>,<target>`."
+)
+NEXT_CURSOR = Meta(
+    description="Pass as `cursor` (with the same parameters otherwise) for the next page of links; null when "
+    "there are no more."
+)
+
+
 class Edge(msgspec.Struct, kw_only=True):
     """Two organisations linked by at least one collaboration record."""
 
@@ -74,14 +100,98 @@ class Edge(msgspec.Struct, kw_only=True):
     target: Annotated[UUID, Meta(description="The `id` of the other organisation.")]
     weight: Annotated[float, WEIGHT]
     records: Annotated[int, RECORDS]
-    evidence: Annotated[list[Evidence], EVIDENCE]
+    kinds: Annotated[KindCounts, KINDS]
 
 
 class Network(msgspec.Struct, kw_only=True):
-    """Organisations as nodes and the collaborations between them as edges."""
+    """A page of the strongest links in scope, and the organisations they join."""
 
-    nodes: Annotated[list[Node], Meta(description="Every organisation taking part in a record in scope, by name.")]
-    edges: Annotated[list[Edge], Meta(description="Every pair of organisations linked by a record in scope, by name.")]
+    nodes: Annotated[
+        list[Node],
+        Meta(
+            description="The organisations the page's edges join, by name; with `isolated=true`, the first page "
+            "also lists organisations taking part in a record in scope but linked to nobody."
+        ),
+    ]
+    edges: Annotated[
+        list[Edge],
+        Meta(
+            description="Up to `limit` links of at least `min_weight`: strongest first; among equal weights, by "
+            "the `id`s of their two ends, the lower first."
+        ),
+    ]
+    total_nodes: Annotated[
+        int, Meta(ge=0, description="How many organisations take part in a record in scope, linked or not.")
+    ]
+    total_edges: Annotated[
+        int, Meta(ge=0, description="How many links of at least `min_weight` there are in scope, on every page.")
+    ]
+    truncated: Annotated[
+        bool,
+        Meta(
+            description="Whether links in scope of at least `min_weight` are not in this answer (`edges` has "
+            "fewer than `total_edges`): page through them with `next_cursor`, or download the whole network "
+            "(`format=graphml` or `format=csv`)."
+        ),
+    ]
+    next_cursor: Annotated[str | None, NEXT_CURSOR]
+
+
+class LinkEvidence(msgspec.Struct, kw_only=True):
+    """The records that link two organisations, a page at a time."""
+
+    source: Annotated[OrganisationSummary, Meta(description="The first organisation of `between`.")]
+    target: Annotated[OrganisationSummary, Meta(description="The second organisation of `between`.")]
+    weight: Annotated[
+        float, Meta(ge=0, description="The link's weight, as in the network: 0 when no record in scope links them.")
+    ]
+    records: Annotated[int, Meta(ge=0, description="How many records link the two, on every page.")]
+    kinds: Annotated[KindCounts, KINDS]
+    evidence: Annotated[
+        list[Evidence],
+        Meta(
+            description="Up to `limit` records by kind, then name: each with the two organisations' roles in it "
+            "(`roles.source` is the first of `between`) and what it adds to `weight`."
+        ),
+    ]
+    next_cursor: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page of records; null on the last page.")
+    ]
+
+
+class NeighbourNode(OrganisationSummary, kw_only=True):
+    """An organisation in a neighbourhood, with how far it is from the one asked about."""
+
+    distance: Annotated[
+        int, Meta(ge=0, le=2, description="Hops from the organisation asked about: 0 (itself), 1 or 2.")
+    ]
+    degree: Annotated[
+        int, Meta(ge=0, description="How many organisations it is linked to in the whole network in scope.")
+    ]
+    strength: Annotated[
+        float, Meta(ge=0, description="The sum of the weights of all its links in scope (a decimal, to 6 places).")
+    ]
+
+
+class Neighbourhood(msgspec.Struct, kw_only=True):
+    """An organisation's links (depth 1), or its links and its neighbours' (depth 2), strongest first."""
+
+    organisation: Annotated[Reference, Meta(description="The organisation asked about.")]
+    depth: Annotated[int, Meta(ge=1, le=2, description="1 or 2, as asked.")]
+    nodes: Annotated[list[NeighbourNode], Meta(description="The organisations the page's edges join, by name.")]
+    edges: Annotated[
+        list[Edge],
+        Meta(
+            description="Up to `limit` links of at least `min_weight` with the organisation at one end (depth 1) "
+            "or it or one of its neighbours (depth 2): strongest first; among equal weights, by the `id`s of "
+            "their two ends, the lower first."
+        ),
+    ]
+    total_edges: Annotated[
+        int, Meta(ge=0, description="How many such links of at least `min_weight` there are, on every page.")
+    ]
+    truncated: Annotated[bool, Meta(description="Whether some of those links are not in this answer.")]
+    next_cursor: Annotated[str | None, NEXT_CURSOR]
 
 
 class Collaborator(msgspec.Struct, kw_only=True):

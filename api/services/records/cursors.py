@@ -113,3 +113,60 @@ def decode_change_cursor(cursor: str) -> int:
     if not re.fullmatch(rf"[0-9]{{1,{MAX_CHANGE_DIGITS}}}", digits):
         raise invalid
     return int(digits)
+
+
+# A network's cursor: the last link given, as its weight in millionths (8 bytes, big-endian) and the ids
+# of its two ends, the lower first (16 bytes each): 40 bytes, 54 characters of unpadded base64url. Links
+# come strongest first, then by those ids, so the key is the link's place in that order whatever the names.
+LINK_CURSOR_LENGTH = _base64_length(8 + 16 + 16)
+LINK_CURSOR_PATTERN = rf"^{_B64}{{{LINK_CURSOR_LENGTH - 1}}}[AQgw]$"
+
+
+def encode_link_cursor(weight_millionths: int, lower: UUID, higher: UUID) -> str:
+    raw = weight_millionths.to_bytes(8, "big") + lower.bytes + higher.bytes
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_link_cursor(cursor: str) -> tuple[int, UUID, UUID]:
+    """The weight (in millionths) and the two ends of the link a page ended at."""
+    if not re.fullmatch(LINK_CURSOR_PATTERN, cursor):
+        raise Unprocessable(
+            "The cursor is not one this API gave out for a network; start again without a cursor.",
+            [FieldError(field="cursor", message="not a network cursor", location="query")],
+        )
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    return int.from_bytes(raw[:8], "big"), UUID(bytes=raw[8:24]), UUID(bytes=raw[24:40])
+
+
+# The evidence of one link, a page at a time: base64url, unpadded, of the JSON `[kind, name, id]` of the
+# last record given (records come by kind, then name, then id).
+EVIDENCE_KINDS = ("interest_group", "co_funding", "research", "grant", "engagement")
+MIN_EVIDENCE_CURSOR = _base64_length(len(msgspec.json.encode(["grant", "", str(UUID(int=0))])))
+MAX_EVIDENCE_CURSOR = _base64_length(
+    len(msgspec.json.encode([max(EVIDENCE_KINDS, key=len), "", str(UUID(int=0))])) + 6 * MAX_VALUE
+)
+EVIDENCE_CURSOR_PATTERN = rf"^{_B64}{{{MIN_EVIDENCE_CURSOR},{MAX_EVIDENCE_CURSOR}}}$"
+
+
+def encode_evidence_cursor(kind: str, name: str, record_id: UUID) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode([kind, name, str(record_id)])).decode().rstrip("=")
+
+
+def decode_evidence_cursor(cursor: str) -> tuple[str, str, UUID]:
+    """The kind, name and id of the record a page of evidence ended at."""
+    invalid = Unprocessable(
+        "The cursor is not one this API gave out for a link's evidence; start again without a cursor.",
+        [FieldError(field="cursor", message="not an evidence cursor", location="query")],
+    )
+    if not re.fullmatch(EVIDENCE_CURSOR_PATTERN, cursor):
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, name, record_id = msgspec.json.decode(raw, type=tuple[str, str, UUID])
+    except (binascii.Error, msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        raise invalid from None
+    if kind not in EVIDENCE_KINDS or "\x00" in name or len(name) > MAX_VALUE:
+        raise invalid
+    if encode_evidence_cursor(kind, name, record_id) != cursor:
+        raise invalid
+    return kind, name, record_id

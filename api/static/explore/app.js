@@ -732,7 +732,10 @@
       drawNetwork(data);
       nodeTable.setRows(data.nodes);
       fillPathSelects(data.nodes);
-      setStatus(fmtNumber(data.nodes.length) + ' organisations, ' + fmtNumber(data.edges.length) + ' links.');
+      setStatus(data.truncated
+        ? 'The strongest ' + fmtNumber(data.edges.length) + ' of ' + fmtNumber(data.total_edges) + ' links, joining ' +
+          fmtNumber(data.nodes.length) + ' of ' + fmtNumber(data.total_nodes) + ' organisations (download the whole network below).'
+        : fmtNumber(data.nodes.length) + ' organisations, ' + fmtNumber(data.edges.length) + ' links.');
       showNetworkSummary(data);
       document.body.dataset.networkState = 'ready';
     } catch (error) {
@@ -740,6 +743,16 @@
       setStatus(error.message, true);
       document.body.dataset.networkState = 'error';
     }
+  }
+
+  // The links in the order of their ends' names (the nodes come by name), not strongest first as the API
+  // gives them: the layout depends on the order it is given, and a network is drawn the same way whatever
+  // page of it was asked for first.
+  function byEnds(data) {
+    var rank = new Map(data.nodes.map(function (n, index) { return [n.id, index]; }));
+    return data.edges.slice().sort(function (x, y) {
+      return rank.get(x.source) - rank.get(y.source) || rank.get(x.target) - rank.get(y.target);
+    });
   }
 
   function drawNetwork(data) {
@@ -762,7 +775,7 @@
       return { group: 'nodes', position: { x: 500 * Math.cos(angle), y: 500 * Math.sin(angle) },
         data: { id: n.id, label: n.name, colour: fam.colour, shape: fam.shape, size: size, named: named.has(n.id),
           order: ring + (FAMILIES.length - FAMILIES.indexOf(fam)) * RING / (FAMILIES.length + 2) } };
-    }).concat(data.edges.map(function (e) {
+    }).concat(byEnds(data).map(function (e) {
       var share = e.weight / maxWeight;
       return { group: 'edges', data: { id: edgeKey(e.source, e.target), source: e.source, target: e.target,
         width: 1 + 5 * share, opacity: 0.18 + 0.6 * share } };
@@ -859,10 +872,18 @@
           '</button> <span class="roles">' + esc(kindLabel(n.kind)) + ', linked to ' + fmtNumber(n.degree) + '</span></li>';
       }).join('') + '</ol>' : '<p>No organisations share a record with these filters.</p>') +
       '<p class="json-links">JSON: <a href="' + esc(apiUrl(API + '/network', networkParams(readFilters()))) + '">this network</a> · ' +
-      '<a href="' + esc(apiUrl(API + '/network', Object.assign({ format: 'graphml' }, networkParams(readFilters())))) + '">as GraphML</a></p>';
+      '<a href="' + esc(apiUrl(API + '/network', Object.assign({ format: 'graphml' }, networkParams(readFilters())))) + '">the whole network as GraphML</a> · ' +
+      '<a href="' + esc(apiUrl(API + '/network', Object.assign({ format: 'csv' }, networkParams(readFilters())))) + '">its links as CSV</a></p>';
   }
 
-  function showEdge(key) {
+  // The network gives each link's records counted by kind; the records themselves are loaded when the link
+  // is opened, from /v1/network/links, with the same filters.
+  var EVIDENCE_PAGE = 200;
+  function linkParams(edge) {
+    var f = readFilters();
+    return Object.assign({ between: edge.source + ',' + edge.target, kind: collaborationKinds(f), place: f.place }, dateParams(f));
+  }
+  async function showEdge(key) {
     var edge = state.edges.get(key);
     if (!edge) return;
     var a = state.nodes.get(edge.source);
@@ -871,10 +892,27 @@
     cy.getElementById(key).select();
     var panel = $('#detail');
     panel.dataset.edge = key;
+    delete panel.dataset.evidence;
+    var url = apiUrl(API + '/network/links', linkParams(edge));
+    var kinds = Object.keys(edge.kinds).map(function (kind) {
+      return fmtNumber(edge.kinds[kind]) + ' ' + esc(edge.kinds[kind] === 1 ? RECORD_KINDS[kind].label.toLowerCase() : RECORD_KINDS[kind].plural.toLowerCase());
+    }).join(', ');
     panel.innerHTML = '<h3 id="detail-heading">' + esc(a.name) + ' and ' + esc(b.name) + '</h3>' +
-      '<p class="sub">Share ' + recordCount(edge.records) + ' (weight ' + fmtWeight(edge.weight) + '):</p>' +
-      '<div class="evidence">' + evidenceHtml(edge.evidence, a.name, b.name) + '</div>' +
-      '<p class="json-links">JSON: ' + orgLinkJson(a) + ' · ' + orgLinkJson(b) + '</p>';
+      '<p class="sub">Share ' + recordCount(edge.records) + ' (weight ' + fmtWeight(edge.weight) + '): ' + kinds + '.</p>' +
+      '<div class="evidence"><p class="sub">Loading the records…</p></div>' +
+      '<p class="json-links">JSON: <a href="' + esc(url) + '">these records</a> · ' + orgLinkJson(a) + ' · ' + orgLinkJson(b) + '</p>';
+    var seq = ++state.seq.detail;
+    try {
+      var page = await getJSON(API + '/network/links', Object.assign({ limit: EVIDENCE_PAGE }, linkParams(edge)));
+      if (seq !== state.seq.detail) return;
+      panel.querySelector('.evidence').innerHTML = evidenceHtml(page.evidence, a.name, b.name) +
+        (page.next_cursor ? '<p>The first ' + fmtNumber(page.evidence.length) + ' of ' + recordCount(page.records) + ': see the JSON for the rest.</p>' : '');
+      panel.dataset.evidence = 'ready';
+    } catch (error) {
+      if (seq !== state.seq.detail) return;
+      panel.querySelector('.evidence').innerHTML = '<p class="status error">' + esc(error.message) + '</p>';
+      panel.dataset.evidence = 'error';
+    }
   }
   function orgLinkJson(org) {
     return '<a href="' + API + '/organisations/' + encodeURIComponent(org.slug) + '/collaborators">' + esc(org.name) + '’s collaborators</a>';
