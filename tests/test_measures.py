@@ -82,16 +82,29 @@ async def test_a_worker_waits_its_turn_while_another_measures(client: httpx.Asyn
     assert await measures.refresh() == await position()
 
 
-async def test_the_background_loop_measures_a_changed_network(client: httpx.AsyncClient) -> None:
+async def test_the_background_loop_measures_a_changed_network(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = await star(client)
+    measured = asyncio.Event()
+    refresh = measures.refresh
+
+    async def refresh_and_tell() -> int | None:
+        position = await refresh()
+        if position is not None:
+            measured.set()
+        return position
+
+    monkeypatch.setattr(measures, "refresh", refresh_and_tell)
     loop = asyncio.create_task(measures.keep_measured(0.01))
     try:
         # Only a guard against hanging: how long measuring takes is not under test.
         async with asyncio.timeout(60):
-            while (await measures.read([ids["funder"]])).position != await position():
-                await asyncio.sleep(0.01)
+            await measured.wait()
     finally:
         loop.cancel()
         with pytest.raises(asyncio.CancelledError):
             await loop
-    assert (await measures.read([ids["funder"]])).of[ids["funder"]].degree == 3
+    kept = await measures.read([ids["funder"]])
+    assert kept.position == await position()
+    assert kept.of[ids["funder"]].degree == 3
