@@ -487,8 +487,9 @@ async def grow(client: httpx.AsyncClient, start: int, count: int) -> None:
 @pytest.mark.parametrize(
     ("path", "params", "expected"),
     [
-        # the organisations in scope and the links among them (and one to resolve the filter)
-        ("/v1/network", {"limit": "3"}, 2),
+        # the organisations in scope and the links among them (and one to resolve the filter); unfiltered,
+        # the whole network's measures kept in the background
+        ("/v1/network", {"limit": "3"}, 3),
         ("/v1/network", {"organisation": LANKELLY, "active_on": "2020-01-01"}, 3),
         # resolve, name, the organisations and the links
         ("/v1/organisations/ivar/network", {"depth": "2", "limit": "3"}, 4),
@@ -523,7 +524,7 @@ async def test_the_network_sends_the_same_queries_however_much_data(
 def test_betweenness_is_estimated_within_a_work_budget_on_big_networks() -> None:
     import networkx as nx
 
-    from api.services.views.network import CENTRALITY_BUDGET, CENTRALITY_SAMPLE, centrality, centrality_sample
+    from api.services.views.measures import CENTRALITY_BUDGET, CENTRALITY_SAMPLE, centrality, centrality_sample
 
     sparse = nx.path_graph(600)
     assert centrality_sample(sparse) == CENTRALITY_SAMPLE, "a sparse network keeps the full sample"
@@ -940,3 +941,39 @@ async def test_a_download_reaches_the_client_a_chunk_at_a_time(
     bodies = [m for m in sent if m["type"] == "http.response.body" and m.get("body")]
     assert len(bodies) == 12, "the header, then 528 links in chunks of 50"
     assert b"".join(m["body"] for m in bodies).count(b"\r\n") == 529
+
+
+async def test_unfiltered_nodes_carry_the_measures_kept_in_the_background(client: httpx.AsyncClient) -> None:
+    """Reads never measure the whole network: they carry the kept measures and the change-feed position
+    they reflect, until the background measures again."""
+    from api.services.views import measures
+
+    for name in ("Lankelly Chase Foundation", "IVAR"):
+        await builders.organisation(client, name)
+    await builders.post(
+        client, "/v1/interest-groups", {"name": "Place funders", "members": [{"organisation": LANKELLY}]}
+    )
+    await grow(client, 0, 3)
+    fresh = await get(client, "/v1/network")
+    assert fresh["measured_at_change"] is None  # never measured yet: measured for this answer
+
+    position = await measures.refresh()
+    assert position is not None
+    kept = await get(client, "/v1/network")
+    assert kept["measured_at_change"] == position
+    assert {n["slug"]: (n["degree"], n["strength"], n["centrality"]) for n in kept["nodes"]} == {
+        n["slug"]: (n["degree"], n["strength"], n["centrality"]) for n in fresh["nodes"]
+    }
+    # A filtered network is measured for its own answer.
+    assert (await get(client, "/v1/network", kind="grant"))["measured_at_change"] is None
+
+    await builders.organisation(client, "Newcomer", kind="charity")
+    await builders.grant(client, LANKELLY, "newcomer", "New grant")
+    stale = await get(client, "/v1/network")
+    assert stale["measured_at_change"] == position  # the read did not wait for a measure
+    newcomer = next(n for n in stale["nodes"] if n["slug"] == "newcomer")
+    assert (newcomer["degree"], newcomer["centrality"]) == (0, 0.0)
+    later = await measures.refresh()
+    assert later is not None and later > position
+    measured = next(n for n in (await get(client, "/v1/network"))["nodes"] if n["slug"] == "newcomer")
+    assert measured["degree"] == 1

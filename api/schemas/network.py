@@ -135,6 +135,15 @@ class Network(msgspec.Struct, kw_only=True):
         ),
     ]
     next_cursor: Annotated[str | None, NEXT_CURSOR]
+    measured_at_change: Annotated[
+        int | None,
+        Meta(
+            description="With no filter, the nodes' degree, strength and centrality are the whole network's, "
+            "measured in the background: this is the change-feed position (`/v1/changes`) they reflect, so a "
+            "request never waits for them (an organisation linked since has none yet, and shows 0). Null when "
+            "they were measured for this answer: with a filter, or before the first background measure."
+        ),
+    ] = None
 
 
 class LinkEvidence(msgspec.Struct, kw_only=True):

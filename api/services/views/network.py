@@ -44,6 +44,7 @@ from api.services.records.cursors import (
     encode_link_cursor,
 )
 from api.services.records.resource import ORGANISATION, references, resolve, resolve_filter, resolve_many
+from api.services.views import measures
 from api.services.views.activity import (
     ScopeFilters,
     Selection,
@@ -54,18 +55,9 @@ from api.services.views.activity import (
     selection,
     summary,
 )
+from api.services.views.measures import centrality, rounded
 from models.tables import Organisation
 
-# Betweenness is exact up to this many organisations; above it, estimated from a sample of sources, each
-# a breadth-first search over the whole graph (nodes + links). The sample shrinks on big, dense graphs so
-# the estimate stays within a fixed amount of work: London at 10k grants (9,066 organisations, 196,154
-# links) took 39 s with 200 sources, and takes about 2 s with the 10 the budget allows (bench/results).
-EXACT_CENTRALITY = 500
-CENTRALITY_SAMPLE = 200
-CENTRALITY_SAMPLE_FLOOR = 10
-CENTRALITY_BUDGET = 2_000_000  # nodes and links visited, over all the sampled searches
-# Link weights are sums of fractions; they are given to this many decimal places.
-WEIGHT_PLACES = 6
 # A network answer's links: this many by default, at most MAX_LINKS however asked. The default draws the
 # seed whole (57 links) and keeps a region's answer near 100 kB (about 200 bytes a link with its two nodes).
 DEFAULT_LINKS = 500
@@ -153,10 +145,6 @@ def ties(kind: str, parties: dict[Party, set[str]]) -> dict[tuple[Party, Party],
                 if added.get(pair, 0.0) < weight:
                     added[pair] = weight
     return added
-
-
-def rounded(weight: float) -> float:
-    return round(weight, WEIGHT_PLACES)
 
 
 @dataclass(frozen=True)
@@ -255,22 +243,6 @@ async def build(in_scope: Selection) -> Graph:
     network.graph.add_nodes_from(ordered)
     network.graph.add_edges_from((a, b, {"weight": rounded(link.weight)}) for (a, b), link in network.links.items())
     return network
-
-
-def centrality(graph: nx.Graph) -> dict[UUID, float]:
-    """Normalised betweenness over the links, ignoring their weights (a weight is a strength, not a
-    distance)."""
-    if graph.number_of_nodes() <= EXACT_CENTRALITY:
-        scores: dict[UUID, float] = nx.betweenness_centrality(graph, normalized=True)
-    else:
-        scores = nx.betweenness_centrality(graph, k=centrality_sample(graph), normalized=True, seed=0)
-    return scores
-
-
-def centrality_sample(graph: nx.Graph) -> int:
-    """How many sources estimate betweenness on a graph too big for the exact measure."""
-    per_search: int = graph.number_of_nodes() + graph.number_of_edges()
-    return max(CENTRALITY_SAMPLE_FLOOR, min(CENTRALITY_SAMPLE, CENTRALITY_BUDGET // per_search))
 
 
 # The links in SQL ---------------------------------------------------------------------------------------------
@@ -440,24 +412,35 @@ async def get_network(
 ) -> Network:
     """A page of the strongest links in scope and the organisations they join, measured in the whole
     network in scope."""
-    network = await read_links(await selection(filters))
+    in_scope = await selection(filters)
+    network = await read_links(in_scope)
     ranked = at_least(network.links, min_weight)
     page, next_cursor = page_of(ranked, limit, cursor)
     degree, strength = network.measures()
-    scores = centrality(network.graph())
     shown = touched(page)
     if isolated and cursor is None:
         alone = [o for o in network.organisations if o not in degree][:limit]
         shown.update(alone)
+    # The whole network's measures are kept in the background; a filtered network is measured here.
+    kept = None if _filtered(in_scope) else await measures.read(sorted(shown))
+    if kept is not None and kept.position is not None:
+        none = measures.Measure(degree=0, strength=0.0, centrality=0.0)
+        measured = {o: kept.of.get(o, none) for o in shown}
+    else:
+        scores = centrality(network.graph())
+        measured = {
+            o: measures.Measure(degree[o], rounded(strength[o]), round(min(1.0, max(0.0, scores.get(o, 0.0))), 6))
+            for o in shown
+        }
     nodes = [
         Node(
             id=organisation.id,
             slug=organisation.slug,
             name=organisation.name,
             kind=organisation.kind,
-            degree=degree[organisation.id],
-            strength=rounded(strength[organisation.id]),
-            centrality=round(min(1.0, max(0.0, scores.get(organisation.id, 0.0))), 6),
+            degree=measured[organisation.id].degree,
+            strength=measured[organisation.id].strength,
+            centrality=measured[organisation.id].centrality,
         )
         for organisation in network.organisations.values()
         if organisation.id in shown
@@ -469,6 +452,7 @@ async def get_network(
         total_edges=len(ranked),
         truncated=len(page) < len(ranked),
         next_cursor=next_cursor,
+        measured_at_change=kept.position if kept is not None else None,
     )
 
 
