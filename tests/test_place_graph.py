@@ -236,16 +236,16 @@ async def test_the_map_says_what_its_counts_leave_out_and_why(client: httpx.Asyn
     # On a map of authorities the UK-wide and region-wide grants are at no feature: left out as broader,
     # not spread over the boroughs; the grant with no place is on no map at all.
     assert left_out(boroughs) == {
-        "broader": (2, [{"amount": "200.00", "currency": "GBP"}]),
+        "not_at_level": (2, [{"amount": "200.00", "currency": "GBP"}]),
         "unplaced": (1, gbp),
     }
     regions = await get(client, "/v1/map", level="region", **params)
-    assert left_out(regions) == {"broader": (1, gbp), "unplaced": (1, gbp)}
+    assert left_out(regions) == {"not_at_level": (1, gbp), "unplaced": (1, gbp)}
     assert left_out(await get(client, "/v1/map", level="uk", **params)) == {"unplaced": (1, gbp)}
     # A map of one place asks only about what is in it: the region-wide grant is left out there, the UK-wide
     # one and the one with no place are not in the region at all.
     in_region = await get(client, "/v1/map", level="local_authority", place="E12000002", **params)
-    assert left_out(in_region) == {"broader": (1, gbp)}
+    assert left_out(in_region) == {"not_at_level": (1, gbp)}
     assert left_out(await get(client, "/v1/map", level="local_authority", place="E08000002", **params)) == {}
 
 

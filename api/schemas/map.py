@@ -93,7 +93,7 @@ class Feature(msgspec.Struct, kw_only=True):
     properties: MapPlace
 
 
-LeftOutReason = Literal["broader", "unplaced"]
+LeftOutReason = Literal["not_at_level", "unplaced"]
 
 
 class LeftOut(msgspec.Struct, kw_only=True):
@@ -102,10 +102,11 @@ class LeftOut(msgspec.Struct, kw_only=True):
     reason: Annotated[
         LeftOutReason,
         Meta(
-            description="`broader`: placed, but only at places this level does not divide (the UK, a nation, a "
-            "region, a ceremonial county on a map of local authorities...): counted on the maps of those "
-            "levels, never spread over the places here. `unplaced`: with no place at all, so on no map (not "
-            "given on a map of one place, `place=`)."
+            description="`not_at_level`: placed, but at no place of this level and inside none: placed only at "
+            "broader places (UK-wide, nation-wide or region-wide grants on a map of local authorities: counted "
+            "on the maps of those levels, never spread over the places here), or where the level has no places "
+            "(English regions do not divide Scotland). `unplaced`: with no place at all, so on no map (not given "
+            "on a map of one place, `place=`)."
         ),
     ]
     counts: MapCounts

@@ -155,6 +155,8 @@ def _written(row: Row, before: msgspec.Struct | None, after: msgspec.Struct | No
     reparented = (
         row["collection"] == "places"
         and None not in (before, after)
-        and any(getattr(before, name, None) != getattr(after, name, None) for name in ("parent", "also_within"))
+        and any(
+            getattr(before, name, None) != getattr(after, name, None) for name in ("parent", "also_within", "level")
+        )
     )
     return Written(row["collection"], row["record_id"], row["owner_id"], reparented)

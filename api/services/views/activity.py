@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import msgspec
 from piccolo.querystring import QueryString
@@ -44,9 +44,17 @@ from api.services.records.resource import CENTS, ORGANISATION, PLACE, Row, one, 
 from models.tables import Organisation, Place
 
 KINDS = ("interest_group", "co_funding", "research", "grant", "engagement")
-# The map's tallies (api/services/views/tally.py) count the records with no place at all under an id no
-# place has, so that what a count leaves out can be said without counting every record.
+# The map's tallies (api/services/views/tally.py) also count, under ids no place has, the records with no
+# place at all (NOWHERE), those with one (EVERYWHERE), and for each level those in a place of that level
+# or inside one (`at_level`): so a map can say what it leaves out without counting every record.
 NOWHERE = UUID(int=0)
+EVERYWHERE = UUID(int=1)
+
+
+def at_level(level: str) -> UUID:
+    return uuid5(NOWHERE, f"placenet:level:{level}")
+
+
 # The plural names the kinds go by in grouped answers.
 GROUPS = {
     "interest_group": "interest_groups",

@@ -30,6 +30,7 @@ from api.services.platform.errors import InvalidRequest, Unprocessable
 from api.services.platform.sql import all_of, is_in, join, sql, where
 from api.services.records.resource import PLACE, resolve_filter
 from api.services.views.activity import (
+    EVERYWHERE,
     GROUPS,
     KINDS,
     LINKS,
@@ -38,6 +39,7 @@ from api.services.views.activity import (
     Selection,
     as_decimal,
     as_uuid,
+    at_level,
     money_list,
     run,
     selection,
@@ -119,8 +121,8 @@ def _levels(level: str, region: UUID | None) -> list[QueryString]:
 
 # A located record (`located`: kind, record_id, place) on no feature: linked to an uncovered place, and to no
 # place inside one at the level.
-BROADER = (
-    "SELECT DISTINCT 'broader' AS reason, l.kind, l.record_id FROM located l "
+NOT_AT_LEVEL = (
+    "SELECT DISTINCT 'not_at_level' AS reason, l.kind, l.record_id FROM located l "
     "WHERE l.place IN (SELECT id FROM uncovered) AND NOT EXISTS (SELECT 1 FROM located m "
     "JOIN place_ancestor a ON a.place = m.place WHERE m.kind = l.kind AND m.record_id = l.record_id "
     "AND a.ancestor IN (SELECT id FROM level_places))"
@@ -184,7 +186,7 @@ async def _counts(
             )
         )
     # A map of one place leaves out nothing unplaced: only what is in the place is asked about.
-    left_out = [sql(BROADER), *([] if region else unplaced)]
+    left_out = [sql(NOT_AT_LEVEL), *([] if region else unplaced)]
     steps = [
         sql("feature AS (SELECT id FROM place WHERE {})", features),
         sql("located (kind, record_id, place) AS ({})", join(located, " UNION ALL ")),
@@ -215,47 +217,111 @@ async def _counts(
     )
 
 
+# The places in the region (`{}` twice: the region) and in no place of the level (`{}`) inside it: a record
+# linked to none but these is on no feature of the region's map.
+# A sum as the tallies keep it: exact decimal text.
+AS_TEXT = "CAST(SUM(m.amount) AS VARCHAR(40))"
+UNCOVERED_IN_REGION = (
+    "SELECT r.place AS id FROM place_ancestor r WHERE r.ancestor = {} AND NOT EXISTS ("
+    "SELECT 1 FROM place_ancestor a JOIN place f ON f.id = a.ancestor WHERE a.place = r.place AND f.level = {} "
+    "AND f.id IN (SELECT place FROM place_ancestor WHERE ancestor = {}))"
+)
+
+
 async def _tallied(
     features: QueryString, kinds: Sequence[str], organisations: bool, *, level: str, region: UUID | None
 ) -> list[dict[str, Any]]:
-    """What `_counts` answers when nothing narrows the records: the features' counts and the records with
-    no place read from the tallies the writes keep (api/services/views/tally.py), one row per feature,
-    kind and currency, however many records there are; the records placed only at broader places counted
-    from their links to those places."""
+    """What `_counts` answers when nothing narrows the records, from the tallies the writes keep
+    (api/services/views/tally.py): the features' counts, one row per feature, kind and currency, however
+    many records there are; for the whole map, what it leaves out from the tallies of the records with no
+    place and of those at no place of the level. A region's map counts what it leaves out from the links
+    to the region's places outside every feature, which are few (the region itself, a county above its
+    districts): the work is the records placed there, not every record."""
     wanted = [*kinds, *(["organisation"] if organisations else [])]
-    # The links to uncovered places, each record asked of its own links whether it is also inside a place
-    # at the level: the work is the records placed broadly, not every record.
-    broader = " UNION ALL ".join(
-        f"SELECT DISTINCT 'broader', '{kind}', x.{record} FROM {table} x WHERE x.place IN (SELECT id FROM uncovered) "
-        f"AND NOT EXISTS (SELECT 1 FROM {table} y JOIN place_ancestor a ON a.place = y.place "
-        f"WHERE y.{record} = x.{record} AND a.ancestor IN (SELECT id FROM level_places))"
-        for kind, (table, record) in LINKS.items()
-        if kind in kinds
-    )
-    if organisations:
-        homeless = (
-            "SELECT 'broader', 'organisation', id FROM organisation WHERE home_place IN (SELECT id FROM uncovered)"
-        )
-        broader = f"{broader} UNION ALL {homeless}" if broader else homeless
+    pseudo = [] if region is not None else [NOWHERE, EVERYWHERE, at_level(level)]
     places = sql("t.place IN (SELECT id FROM place WHERE {})", features)
-    if region is None:
-        places = sql("({} OR t.place = {})", places, NOWHERE)
+    if pseudo:
+        places = sql("({} OR {})", places, is_in("t.place", pseudo))
     rows = await run(
         sql(
-            "WITH {}, left_out (reason, kind, record_id) AS ({}) "
             "SELECT t.place AS feature, NULL AS reason, t.kind AS kind, t.currency AS currency, t.records AS n, "
-            "t.amount AS amount FROM place_tally t WHERE {} AND {} "
-            "UNION ALL SELECT NULL, reason, kind, '', COUNT(*), NULL FROM left_out GROUP BY reason, kind "
-            f"UNION ALL {_money('left_out', 'NULL', 'COUNT(*)', 'CAST(SUM(m.amount) AS VARCHAR(40))')}",
-            join(_levels(level, region), ", "),
-            sql(broader),
+            "t.amount AS amount FROM place_tally t WHERE {} AND {}",
             places,
             is_in("t.kind", wanted),
         )
     )
+    found = [{**row, "feature": as_uuid(row["feature"])} for row in rows]
+    counted = [row for row in found if row["feature"] not in pseudo]
+    if region is None:
+        counted += _not_at_level(found, level)
+    else:
+        counted += await _left_in_region(kinds, organisations, level, region)
     return [
-        {**row, "currency": row["currency"] or None, "n": row["n"] if not row["currency"] else None} for row in rows
+        {**row, "currency": row["currency"] or None, "n": row["n"] if not row["currency"] else None} for row in counted
     ]
+
+
+def _not_at_level(rows: list[dict[str, Any]], level: str) -> list[dict[str, Any]]:
+    """The tallies' rows for the records with no place (as they are) and for those with a place but at no
+    place of the level (every placed record less those at the level), as left-out rows."""
+    placed: dict[tuple[str, str], tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
+    left = []
+    for row in rows:
+        amount = Decimal(str(row["amount"] or 0))
+        if row["feature"] == NOWHERE:
+            left.append({**row, "feature": None, "reason": "unplaced"})
+        elif row["feature"] in (EVERYWHERE, at_level(level)):
+            sign = 1 if row["feature"] == EVERYWHERE else -1
+            n, total = placed[row["kind"], row["currency"]]
+            placed[row["kind"], row["currency"]] = (n + sign * int(row["n"]), total + sign * amount)
+    for (kind, currency), (n, total) in placed.items():
+        if n > 0:
+            left.append(
+                {
+                    "feature": None,
+                    "reason": "not_at_level",
+                    "kind": kind,
+                    "currency": currency,
+                    "n": n,
+                    "amount": str(total),
+                }
+            )
+    return left
+
+
+async def _left_in_region(kinds: Sequence[str], organisations: bool, level: str, region: UUID) -> list[dict[str, Any]]:
+    """The records linked to the region that no feature of its map counts, counted from their links."""
+    uncovered = [as_uuid(row["id"]) for row in await run(sql(UNCOVERED_IN_REGION, region, level, region))]
+    if not uncovered:
+        return []
+    # Each record linked to an uncovered place is asked of its own links whether it is also in a place of
+    # the level inside the region.
+    left = [
+        sql(
+            f"SELECT DISTINCT 'not_at_level', '{kind}', x.{record} FROM {table} x WHERE {{}} "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} y JOIN place_ancestor a ON a.place = y.place "
+            "JOIN place f ON f.id = a.ancestor WHERE y." + record + " = x." + record + " AND f.level = {} "
+            "AND f.id IN (SELECT place FROM place_ancestor WHERE ancestor = {}))",
+            is_in("x.place", uncovered),
+            level,
+            region,
+        )
+        for kind, (table, record) in LINKS.items()
+        if kind in kinds
+    ]
+    if organisations:
+        left.append(
+            sql("SELECT 'not_at_level', 'organisation', id FROM organisation WHERE {}", is_in("home_place", uncovered))
+        )
+    rows = await run(
+        sql(
+            "WITH left_out (reason, kind, record_id) AS ({}) "
+            "SELECT NULL AS feature, reason, kind, '' AS currency, COUNT(*) AS n, NULL AS amount FROM left_out "
+            f"GROUP BY reason, kind UNION ALL {_money('left_out', 'NULL', 'COUNT(*)', AS_TEXT)}",
+            join(left, " UNION ALL "),
+        )
+    )
+    return [dict(row) for row in rows]
 
 
 def _geometry(row: dict[str, Any], centroid: Point) -> Geometry:
@@ -350,7 +416,7 @@ async def feature_collection(
         )
     left_out = [
         LeftOut(reason=reason, counts=_map_counts(left_counts[reason]), money=_map_money(left_money.get(reason)))
-        for reason in ("broader", "unplaced")
+        for reason in ("not_at_level", "unplaced")
         if any(left_counts.get(reason, {}).values())
     ]
     return FeatureCollection(features=collection, left_out=left_out)

@@ -32,7 +32,7 @@ from api.services.platform.actors import Actor
 from api.services.platform.sql import Statement, insert_rows, listed
 from api.services.records.unit_of_work import Written, unit_of_work
 from api.services.views import activity
-from api.services.views.activity import NOWHERE, as_uuid
+from api.services.views.activity import EVERYWHERE, NOWHERE, as_uuid, at_level
 from models.tables import TallyRecord
 
 log = logging.getLogger("placenet.tally")
@@ -102,7 +102,9 @@ EXISTING = {kind: Statement(f"SELECT id AS record_id FROM {table} WHERE id {{in}
 FORGET_EVERYTHING = Statement("DELETE FROM place_tally")
 FORGET_EVERY_RECORD = Statement("DELETE FROM tally_record")
 EVERY_RECORD = {kind: Statement(f"SELECT id AS record_id FROM {table}") for kind, table in TABLES.items()}
-PLACE_ANCESTORS = Statement("SELECT place, ancestor FROM place_ancestor WHERE place {in}")
+PLACE_ANCESTORS = Statement(
+    "SELECT a.place, a.ancestor, p.level FROM place_ancestor a JOIN place p ON p.id = a.ancestor WHERE a.place {in}"
+)
 RECORDED = Statement('SELECT "key", places, money FROM tally_record WHERE "key" {in}')
 TALLIES = Statement('SELECT "key", records, amount FROM place_tally WHERE "key" {in}')
 FORGET_RECORDS = Statement('DELETE FROM tally_record WHERE "key" {in}')
@@ -113,7 +115,12 @@ KEEP_TALLY = Statement(
 )
 
 
-Ancestries = dict[str, set[str]]  # a place id: it and every place above it, by any path
+@dataclass
+class Ancestries:
+    """Places' ancestors: each place id, it and every place above it by any path; and their levels."""
+
+    above: dict[str, set[str]] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
 
 
 async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
@@ -137,13 +144,15 @@ async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
 
 async def _add_ancestries(shares: Iterable[Share], ancestries: Ancestries) -> None:
     """The ancestors of the shares' places, added to `ancestries` where it does not have them."""
-    missing = {place for share in shares for place in share.places if place not in ancestries}
+    missing = {place for share in shares for place in share.places if place not in ancestries.above}
     for start in range(0, len(missing), CHUNK) if missing else ():
         chunk = sorted(missing)[start : start + CHUNK]
         for place in chunk:
-            ancestries.setdefault(place, {place})
+            ancestries.above.setdefault(place, {place})
         for row in await PLACE_ANCESTORS.records(listed(chunk)):
-            ancestries[str(row["place"])].add(str(row["ancestor"]))
+            ancestor = str(row["ancestor"])
+            ancestries.above[str(row["place"])].add(ancestor)
+            ancestries.levels[ancestor] = row["level"]
 
 
 def _key(*parts: Any) -> str:
@@ -163,8 +172,12 @@ class Moves:
     def add(self, kind: str, share: Share, sign: int, ancestries: Ancestries) -> None:
         if not share.counted:
             return
-        every_place = {above for place in share.places for above in ancestries.get(place, {place})}
-        every_place = every_place or {str(NOWHERE)}
+        every_place = {above for place in share.places for above in ancestries.above.get(place, {place})}
+        if every_place:
+            levels = {ancestries.levels[place] for place in every_place if place in ancestries.levels}
+            every_place |= {str(EVERYWHERE), *(str(at_level(level)) for level in levels)}
+        else:
+            every_place = {str(NOWHERE)}
         for place in every_place:
             self.records[place, kind, COUNT] += sign
             for currency, amount in share.money.items():
@@ -216,7 +229,7 @@ async def settle(written: Iterable[Written]) -> None:
             }
             now = await shares(kind, chunk)
             changed = [record_id for record_id in chunk if now[record_id] != before.get(record_id, Share())]
-            ancestries: Ancestries = {}
+            ancestries = Ancestries()
             await _add_ancestries(
                 [*(now[r] for r in changed), *(before[r] for r in changed if r in before)], ancestries
             )
@@ -254,7 +267,7 @@ async def rebuild() -> None:
         await FORGET_EVERYTHING.execute()
         await FORGET_EVERY_RECORD.execute()
         moves = Moves()
-        ancestries: Ancestries = {}
+        ancestries = Ancestries()
         for kind in LINKS:
             ids = sorted(as_uuid(row["record_id"]) for row in await EVERY_RECORD[kind].records())
             for start in range(0, len(ids), CHUNK):
