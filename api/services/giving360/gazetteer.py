@@ -32,7 +32,7 @@ OFFICIAL_NAMES_FILE = PLACES_DATA / "official_names.json"
 # left out: their names ("Marks Gate") are local and repeat across the country.
 LEVEL_DEPTH = {"uk": 1, "nation": 2, "region": 3, "combined_authority": 4, "county": 5, "local_authority": 6}
 
-MatchedBy = Literal["code", "former_code", "name", "alias"]
+MatchedBy = Literal["code", "former_code", "name", "alias", "recipient_address"]
 NameMatchedBy = Literal["name", "alias"]
 
 # Words around a place's name in council titles and in publishers' spellings: "City of Edinburgh",
