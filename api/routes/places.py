@@ -27,7 +27,9 @@ from api.routes.common import (
 from api.routes.filters import DateFrom, DateTo, MapKinds, PerKindLimit
 from api.schemas.activity import PlaceActivity, PlaceFunders
 from api.schemas.common import NO_NUL
+from api.schemas.imports import RematchReport
 from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlacePage, PlaceUpdate
+from api.services.giving360 import rematch
 from api.services.records import crud
 from api.services.records import resource as records
 from api.services.resources import places
@@ -79,6 +81,22 @@ class PlaceController(Controller):
             level=level, within=within, parent=parent, q=q, sort=sort, limit=limit, cursor=cursor
         )
         return page_response(request, page)
+
+    @post("/rematch", summary="Match imported grants to places again", status_code=200, responses=problems(400))
+    async def rematch_places(
+        self,
+        actor: Acting,
+        dry_run: Annotated[bool, Parameter(description="Match and report what would change, writing nothing.")] = False,
+    ) -> RematchReport:
+        """Match every grant a 360Giving import wrote to places again, from what its file published (its
+        beneficiary locations, then its recipient's address), through today's gazetteer: for after the
+        gazetteer has improved (a reviewed alias, an official name, a place added). Each grant whose places,
+        or the record of how they were matched, change is written in one transaction, with a change-feed
+        entry (`/v1/changes`), and the map's counts follow; a location that still names no place stays in
+        `unmatched_locations`, and a grant whose places were set by hand since its import is left alone.
+        A second run changes nothing. Admin keys only (403 otherwise). It answers when done, with the
+        report; for a very large database, `placenet places rematch` does the same at the command line."""
+        return await rematch.rematch(actor=actor, dry_run=dry_run)
 
     @get("/{ref:str}", summary="Get a place", responses=READ_PROBLEMS)
     async def get_place(self, ref: RefPath) -> Place:

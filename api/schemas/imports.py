@@ -313,3 +313,57 @@ class ImportJob(msgspec.Struct):
         Problem | None,
         Meta(description="With `failed`: the problem the import ended with, as a synchronous import answers it."),
     ] = None
+
+
+class SkippedGrants(msgspec.Struct):
+    """Grants a rematch left alone because their places were set by hand (through the API) since they were
+    imported: their places are not those their locations were matched to, so matching again would undo
+    someone's correction."""
+
+    count: Annotated[int, Meta(ge=0, description="How many grants were left alone.")]
+    identifiers: Annotated[
+        list[str], Meta(description="Their 360Giving identifiers (or slugs), in order, the first 100 of them.")
+    ] = msgspec.field(default_factory=list)
+
+
+class RematchReport(msgspec.Struct):
+    """What matching the stored grants' locations to places again did (or, dry, would do). Every grant a
+    360Giving import wrote is matched again from what its file published (its beneficiary locations and
+    its recipient's address, kept with the grant) through today's gazetteer, exactly as an import would
+    match it now; a grant whose places, or the record of how they were matched, change is written, with a
+    change-feed entry, and the map's counts follow. A published location that still names no place stays
+    in `unmatched_locations`. Running it again changes nothing."""
+
+    dry_run: Annotated[bool, Meta(description="True when nothing was written on purpose (a check only).")]
+    written: Annotated[bool, Meta(description="True when changes were written (in one transaction).")]
+    examined: Annotated[int, Meta(ge=0, description="Grants from 360Giving imports that were matched again.")]
+    changed: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="Grants written (or, dry, that would be): their places, or how their locations were "
+            "matched (`matched_locations`, `unmatched_locations`), changed.",
+        ),
+    ]
+    places_changed: Annotated[
+        int, Meta(ge=0, description="Of those, grants whose places changed: they move on the map.")
+    ]
+    unchanged: Annotated[int, Meta(ge=0, description="Grants matched exactly as before.")]
+    skipped: Annotated[
+        SkippedGrants,
+        Meta(description="Grants left alone because their places were set by hand since they were imported."),
+    ]
+    replaced: Annotated[
+        Coverage,
+        Meta(
+            description="The grants whose places changed, placed how now (`by_code`, ..., `by_recipient_address`), "
+            "and those the change left unplaced (a name that has become ambiguous, say), with why."
+        ),
+    ]
+    coverage: Annotated[
+        Coverage,
+        Meta(
+            description="Every grant examined (but those skipped), as it stands after the rematch: placed how, "
+            "and what is still unplaced and why."
+        ),
+    ]

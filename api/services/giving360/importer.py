@@ -822,83 +822,105 @@ def _matched(loc: Location) -> Row:
     }
 
 
-def _coverage(grants: list[GrantPlan]) -> Coverage:
-    """How much of the file reaches the map: grants and money placed, by the surest way each grant was
-    placed, and unplaced; what was left unplaced and why (every location that placed nothing, the
-    recipient's address of each grant it did not place, and each unplaced grant with neither), counted by
-    reason and the commonest listed; the ambiguous names."""
-    placed: dict[str, list[GrantPlan]] = {how: [] for how in MATCH_ORDER}
-    unplaced: list[GrantPlan] = []
-    unplaced_strings: Counter[tuple[str, str]] = Counter()
-    ambiguous: dict[str, tuple[int, tuple[gazetteer.GazetteerPlace, ...]]] = {}
+def _coverage(grants: Iterable[GrantPlan]) -> Coverage:
+    """How much of the file reaches the map (CoverageTally)."""
+    tally = CoverageTally()
     for grant in grants:
+        tally.add(grant)
+    return tally.coverage()
+
+
+@dataclass
+class _Money:
+    grants: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, grant: GrantPlan) -> None:
+        """One more grant, and its amount awarded in its currency (a grant with no amount adds none)."""
+        self.grants += 1
+        amount, currency = grant.values.get("amount"), grant.values.get("currency")
+        if amount is not None and isinstance(currency, str):
+            self.amounts[currency] = self.amounts.get(currency, Decimal(0)) + Decimal(str(amount))
+
+    def counted(self) -> CoverageCount:
+        return CoverageCount(grants=self.grants, amounts=dict(sorted(self.amounts.items())))
+
+
+@dataclass
+class CoverageTally:
+    """Coverage counted a grant at a time (a file's grants, or stored grants a chunk at a time): grants
+    and money placed, by the surest way each grant was placed, and unplaced; what was left unplaced and
+    why (every location that placed nothing, the recipient's address of each grant it did not place, and
+    each unplaced grant with neither), counted by reason and the commonest listed; the ambiguous names."""
+
+    placed: dict[str, _Money] = field(default_factory=lambda: {how: _Money() for how in MATCH_ORDER})
+    everyone: _Money = field(default_factory=_Money)
+    unplaced: _Money = field(default_factory=_Money)
+    without_location: int = 0
+    strings: Counter[tuple[str, str]] = field(default_factory=Counter)
+    ambiguous: dict[str, tuple[int, tuple[gazetteer.GazetteerPlace, ...]]] = field(default_factory=dict)
+
+    def add(self, grant: GrantPlan) -> None:
         ways = {loc.matched_by for loc in grant.locations if loc.place is not None}
         if grant.address_match is not None and grant.address_match.place is not None:
             ways.add("recipient_address")
         if ways:
-            placed[next(how for how in MATCH_ORDER if how in ways)].append(grant)
+            self.placed[next(how for how in MATCH_ORDER if how in ways)].add(grant)
+            self.everyone.add(grant)
         else:
-            unplaced.append(grant)
+            self.unplaced.add(grant)
+            self.without_location += not grant.locations
         for loc in grant.locations:
             if loc.place is not None:
                 continue
             unmatched = _unmatched(loc)
-            text = loc.name or unmatched["geo_code"] or ""
-            unplaced_strings[(text, unmatched["reason"])] += 1
+            self.strings[(loc.name or unmatched["geo_code"] or "", unmatched["reason"])] += 1
             if loc.candidates and loc.name is not None:
-                count, _ = ambiguous.get(loc.name, (0, ()))
-                ambiguous[loc.name] = (count + 1, loc.candidates)
+                self._ambiguous(loc.name, loc.candidates)
         address = grant.address_match
         if address is not None and address.place is None and address.reason is not None:
             # A postcode alone is counted as one string: each is different, and none places anything yet.
-            text = "" if address.reason == "address_postcode_only" else address.text
-            unplaced_strings[(text, address.reason)] += 1
+            self.strings[("" if address.reason == "address_postcode_only" else address.text, address.reason)] += 1
             if address.candidates:
-                count, _ = ambiguous.get(address.text, (0, ()))
-                ambiguous[address.text] = (count + 1, address.candidates)
+                self._ambiguous(address.text, address.candidates)
         elif not ways and not grant.locations:
-            unplaced_strings[("", "no_location")] += 1
-    everyone = [g for ways in placed.values() for g in ways]
-    reasons: Counter[str] = Counter()
-    for (_, reason), count in unplaced_strings.items():
-        reasons[reason] += count
-    return Coverage(
-        placed=_counted(everyone),
-        by_code=_counted(placed["code"]),
-        by_former_code=_counted(placed["former_code"]),
-        by_name=_counted(placed["name"]),
-        by_alias=_counted(placed["alias"]),
-        by_recipient_address=_counted(placed["recipient_address"]),
-        unplaced=_counted(unplaced),
-        unplaced_without_location=sum(not g.locations for g in unplaced),
-        unplaced_reasons=dict(sorted(reasons.items())),
-        unplaced_locations=[
-            UnplacedLocation(location=text, reason=reason, count=count)  # type: ignore[arg-type]
-            for (text, reason), count in sorted(unplaced_strings.items(), key=lambda item: (-item[1], item[0]))[
-                :LISTED_UNPLACED
-            ]
-        ],
-        ambiguous=[
-            AmbiguousLocation(
-                name=name,
-                count=count,
-                candidates=[PlaceCandidate(gss_code=p.gss_code, name=p.name, level=p.level) for p in candidates],
-            )
-            for name, (count, candidates) in sorted(ambiguous.items(), key=lambda item: (-item[1][0], item[0]))[
-                :LISTED_AMBIGUOUS
-            ]
-        ],
-    )
+            self.strings[("", "no_location")] += 1
 
+    def _ambiguous(self, name: str, candidates: tuple[gazetteer.GazetteerPlace, ...]) -> None:
+        count, _ = self.ambiguous.get(name, (0, ()))
+        self.ambiguous[name] = (count + 1, candidates)
 
-def _counted(grants: list[GrantPlan]) -> CoverageCount:
-    """How many grants, and their amounts awarded summed by currency (a grant with no amount adds none)."""
-    amounts: dict[str, Decimal] = {}
-    for grant in grants:
-        amount, currency = grant.values.get("amount"), grant.values.get("currency")
-        if amount is not None and isinstance(currency, str):
-            amounts[currency] = amounts.get(currency, Decimal(0)) + Decimal(str(amount))
-    return CoverageCount(grants=len(grants), amounts=dict(sorted(amounts.items())))
+    def coverage(self) -> Coverage:
+        reasons: Counter[str] = Counter()
+        for (_, reason), count in self.strings.items():
+            reasons[reason] += count
+        return Coverage(
+            placed=self.everyone.counted(),
+            by_code=self.placed["code"].counted(),
+            by_former_code=self.placed["former_code"].counted(),
+            by_name=self.placed["name"].counted(),
+            by_alias=self.placed["alias"].counted(),
+            by_recipient_address=self.placed["recipient_address"].counted(),
+            unplaced=self.unplaced.counted(),
+            unplaced_without_location=self.without_location,
+            unplaced_reasons=dict(sorted(reasons.items())),  # type: ignore[arg-type]
+            unplaced_locations=[
+                UnplacedLocation(location=text, reason=reason, count=count)  # type: ignore[arg-type]
+                for (text, reason), count in sorted(self.strings.items(), key=lambda item: (-item[1], item[0]))[
+                    :LISTED_UNPLACED
+                ]
+            ],
+            ambiguous=[
+                AmbiguousLocation(
+                    name=name,
+                    count=count,
+                    candidates=[PlaceCandidate(gss_code=p.gss_code, name=p.name, level=p.level) for p in candidates],
+                )
+                for name, (count, candidates) in sorted(
+                    self.ambiguous.items(), key=lambda item: (-item[1][0], item[0])
+                )[:LISTED_AMBIGUOUS]
+            ],
+        )
 
 
 async def _match_grants(grants: list[GrantPlan]) -> None:
