@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 
 from api.routes.common import (
@@ -35,6 +36,17 @@ from api.services.records import resource as records
 from api.services.resources import places
 from api.services.views import activity
 from api.services.views.activity import ScopeFilters
+
+REMATCH_RESPONSES = {
+    200: ResponseSpec(
+        data_container=RematchReport,
+        description="The report: grants examined, changed (placed how now), unchanged, left alone, and what is "
+        "still unplaced and why. With `dry_run`, what would change; nothing was written.",
+    ),
+    **problems(400),
+}
+REMATCH_SLUG = "rematch"
+REMATCH = f"/{REMATCH_SLUG}"
 
 
 class PlaceController(Controller):
@@ -82,7 +94,7 @@ class PlaceController(Controller):
         )
         return page_response(request, page)
 
-    @post("/rematch", summary="Match imported grants to places again", status_code=200, responses=problems(400))
+    @post(REMATCH, summary="Match imported grants to places again", status_code=200, responses=REMATCH_RESPONSES)
     async def rematch_places(
         self,
         actor: Acting,
@@ -97,6 +109,20 @@ class PlaceController(Controller):
         A second run changes nothing. Admin keys only (403 otherwise). It answers when done, with the
         report; for a very large database, `placenet places rematch` does the same at the command line."""
         return await rematch.rematch(actor=actor, dry_run=dry_run)
+
+    # The static path above would otherwise hide a place whose slug is `rematch` from the routes below (a
+    # path is matched before its method): these give it back to them, and are not in the spec.
+    @get(REMATCH, include_in_schema=False)
+    async def get_place_named_rematch(self) -> Place:
+        return await records.get(places.RESOURCE, REMATCH_SLUG)
+
+    @patch(REMATCH, include_in_schema=False)
+    async def update_place_named_rematch(self, data: JSONBody[PlaceUpdate], actor: Acting) -> Place:
+        return await crud.update(places.RESOURCE, REMATCH_SLUG, data, actor=actor)
+
+    @delete(REMATCH, include_in_schema=False)
+    async def delete_place_named_rematch(self, actor: Acting) -> None:
+        await crud.delete(places.RESOURCE, REMATCH_SLUG, actor=actor)
 
     @get("/{ref:str}", summary="Get a place", responses=READ_PROBLEMS)
     async def get_place(self, ref: RefPath) -> Place:
