@@ -1,7 +1,8 @@
 """Importing a 360Giving file, all or nothing: read it, validate it (schema, then quality checks), match
 or create its funders and recipients by org-id, map its beneficiary locations to places by GSS code
-(current or former) or, for a location with no code, by its name through the gazetteer, and upsert its
-grants by 360Giving identifier in one transaction. Fields Placenet has no column for are kept with each
+(current or former) or, for a location with no code, by its name through the gazetteer (a grant none of
+whose locations names a place falls back on its recipient's address), and upsert its grants by
+360Giving identifier in one transaction. Fields Placenet has no column for are kept with each
 grant (`standard`, `extra`), so an export gives them back."""
 
 from __future__ import annotations
