@@ -667,8 +667,12 @@ async def _match_places(
         rows = await Place.select(Place.id, Place.gss_code, Place.name).where(Place.id.is_in(id_chunk))
         places.update({row["id"]: row for row in rows})
     former = {code for code, place_id in found.items() if places[place_id]["gss_code"] != code}
-    needs_names = any(loc.code is None for g in grants for loc in g.locations) or any(g.address for g in grants)
-    if names is None and needs_names:
+    # The gazetteer is read only when a name is to be matched: a file placed wholly by code never reads it.
+    if names is None and any(
+        any(loc.code is None for loc in g.locations)
+        or (g.address is not None and not any(loc.code in found for loc in g.locations))
+        for g in grants
+    ):
         names = await _gazetteer()
     unknown: set[str] = set()
     without_code = 0
