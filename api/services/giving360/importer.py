@@ -789,9 +789,9 @@ def _match_address(address: Address, names: gazetteer.Gazetteer) -> AddressMatch
     if not specific:
         reason = "address_country_only" if address.country else "address_postcode_only"
         return AddressMatch(address.text, reason=reason)
-    country = names.match(address.country).place if address.country else None
-    context = [address.country] if country is not None and country.level not in ("uk",) else []
-    match = names.match(", ".join([*specific, *context]))  # type: ignore[list-item]
+    nation = names.match(address.country).place if address.country else None
+    context = [address.country] if address.country and nation is not None and nation.level != "uk" else []
+    match = names.match(", ".join([*specific, *context]))
     if match.place is not None:
         if match.place.level in TOO_BROAD_FOR_AN_ADDRESS:
             return AddressMatch(address.text, reason="address_country_only")
