@@ -284,12 +284,3 @@ async def test_rematch_fills_in_the_matches_of_grants_imported_before_they_were_
     assert await places_of(client, "360G-o-1") == (["reading"], [(None, "code")])
     assert await places_of(client, "360G-o-2") == (["swindon"], [("Swindon", "recipient_address")])
     assert (await rematch.rematch(actor=Actor())).changed == 0
-
-
-async def test_a_place_whose_slug_is_rematch_is_still_a_place(client: httpx.AsyncClient) -> None:
-    made = await builders.place(client, "Rematch", "uk")
-    assert (await client.get("/v1/places/rematch")).json()["id"] == made["id"]
-    changed = await client.patch("/v1/places/rematch", json={"name": "Rematched"})
-    assert (changed.status_code, changed.json()["name"]) == (200, "Rematched")
-    assert (await client.delete("/v1/places/rematch")).status_code == 204
-    assert (await client.get("/v1/places/rematch")).status_code == 404

@@ -8,6 +8,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 
+from api.http.errors import PROBLEM_MEDIA_TYPE
 from api.routes.common import (
     LINK_HEADER,
     LIST_PROBLEMS,
@@ -27,7 +28,7 @@ from api.routes.common import (
 )
 from api.routes.filters import DateFrom, DateTo, MapKinds, PerKindLimit
 from api.schemas.activity import PlaceActivity, PlaceFunders
-from api.schemas.common import NO_NUL
+from api.schemas.common import NO_NUL, Problem
 from api.schemas.imports import RematchReport
 from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlacePage, PlaceUpdate
 from api.services.giving360 import rematch
@@ -44,9 +45,21 @@ REMATCH_RESPONSES = {
         "still unplaced and why. With `dry_run`, what would change; nothing was written.",
     ),
     **problems(400),
+    409: ResponseSpec(
+        data_container=Problem,
+        description="A request with the same Idempotency-Key is still being processed, or the rematch met another "
+        "write made at the same moment; send it again.",
+        media_type=PROBLEM_MEDIA_TYPE,
+    ),
+    422: ResponseSpec(
+        data_container=Problem,
+        description="The Idempotency-Key was first used with a different request.",
+        media_type=PROBLEM_MEDIA_TYPE,
+    ),
 }
-REMATCH_SLUG = "rematch"
-REMATCH = f"/{REMATCH_SLUG}"
+# A path of its own, matched before `/{ref}`: a place whose slug were `rematch` would be reached by its
+# UUID or GSS code instead (no UK place has that name; places are added by admins).
+REMATCH = "/rematch"
 
 
 class PlaceController(Controller):
@@ -109,20 +122,6 @@ class PlaceController(Controller):
         A second run changes nothing. Admin keys only (403 otherwise). It answers when done, with the
         report; for a very large database, `placenet places rematch` does the same at the command line."""
         return await rematch.rematch(actor=actor, dry_run=dry_run)
-
-    # The static path above would otherwise hide a place whose slug is `rematch` from the routes below (a
-    # path is matched before its method): these give it back to them, and are not in the spec.
-    @get(REMATCH, include_in_schema=False)
-    async def get_place_named_rematch(self) -> Place:
-        return await records.get(places.RESOURCE, REMATCH_SLUG)
-
-    @patch(REMATCH, include_in_schema=False)
-    async def update_place_named_rematch(self, data: JSONBody[PlaceUpdate], actor: Acting) -> Place:
-        return await crud.update(places.RESOURCE, REMATCH_SLUG, data, actor=actor)
-
-    @delete(REMATCH, include_in_schema=False)
-    async def delete_place_named_rematch(self, actor: Acting) -> None:
-        await crud.delete(places.RESOURCE, REMATCH_SLUG, actor=actor)
 
     @get("/{ref:str}", summary="Get a place", responses=READ_PROBLEMS)
     async def get_place(self, ref: RefPath) -> Place:
