@@ -1,4 +1,5 @@
-"""`placenet`: the admin command line: serve, migrate, fixtures, 360Giving import and export, openapi."""
+"""`placenet`: the admin command line: serve, migrate, fixtures, 360Giving import and export, places
+rematch, openapi."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -301,6 +302,36 @@ def import_360giving(path: Path, dry_run: bool, source_url: str | None, as_json:
         click.echo(line)
 
 
+@main.group()
+def places() -> None:
+    """The places grants are matched to."""
+
+
+@places.command("rematch")
+@click.option("--dry-run", is_flag=True, help="Match and report what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def places_rematch(dry_run: bool, as_json: bool) -> None:
+    """Match every imported grant's published locations (and its recipient's address) to places again,
+    after the gazetteer has improved: a grant whose places change is written, with a change-feed entry,
+    and the map's counts follow. Run it again and nothing changes."""
+    import msgspec
+
+    from api.schemas.imports import RematchReport
+    from api.services.giving360 import rematch
+    from api.services.platform.actors import Actor
+
+    async def run() -> RematchReport:
+        with progress_bar(("matching", "writing")) as bar:
+            return await rematch.rematch(actor=Actor(), dry_run=dry_run, progress=bar)
+
+    report = asyncio.run(_with_database(run))
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(report)).decode())
+        return
+    for line in rematch.report_lines(report):
+        click.echo(line)
+
+
 @main.group("export")
 def export_group() -> None:
     """Export grants as open data."""
@@ -374,33 +405,41 @@ def export_360giving(
 
 
 @contextmanager
-def progress_bar() -> Iterator[Callable[[int], Callable[[], None]]]:
-    """Progress of the writes on stderr: a rich bar in a terminal; in a log, a line every 500 records."""
+def progress_bar(stages: Sequence[str] = ("writing",)) -> Iterator[Callable[[int], Callable[[], None]]]:
+    """Progress on stderr: a rich bar in a terminal; in a log, a line every 500 records. Each time the
+    work starts counting it is the next of `stages` (the last one again once they run out)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
+    started = 0
+
+    def stage() -> str:
+        nonlocal started
+        started += 1
+        return stages[min(started, len(stages)) - 1]
+
     if not console.is_terminal:
 
         def lines(total: int) -> Callable[[], None]:
-            done = 0
+            done, name = 0, stage()
 
             def tick() -> None:
                 nonlocal done
                 done += 1
                 if done % 500 == 0 or done == total:
-                    click.echo(f"writing {done}/{total}", err=True)
+                    click.echo(f"{name} {done}/{total}", err=True)
 
             return tick
 
         yield lines
         return
     with Progress(
-        TextColumn("writing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
 
         def start(total: int) -> Callable[[], None]:
-            task = bar.add_task("records", total=total)
+            task = bar.add_task(stage(), total=total)
             return lambda: bar.advance(task)
 
         yield start

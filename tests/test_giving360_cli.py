@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,26 @@ def test_a_fixtures_dump_says_what_360giving_data_it_leaves_out(tmp_path: Path) 
     dumped = placenet("fixtures", "dump", "-o", str(tmp_path / "all.json"), env=env)
     assert dumped.stderr.startswith("68 grants hold 360Giving data a fixture file has no place for")
     assert "`placenet export 360giving` writes it whole" in dumped.stderr
+
+
+def test_places_rematch_from_the_command_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/placenet.sqlite3"}
+    placenet("migrate", env=env)
+    placenet("fixtures", "load", "fixtures/places/uk.json", env=env)
+    placenet("import", "360giving", str(SAMPLES / "360G-blagravetrust-2016.json"), env=env)
+    # As grants imported before their matches were kept: rematch records them, and moves none.
+    with sqlite3.connect(tmp_path / "placenet.sqlite3") as connection:
+        connection.execute('UPDATE "grant" SET matched_locations = NULL')
+
+    dry = placenet("places", "rematch", "--dry-run", env=env)
+    assert "grants: 68 from 360Giving imports examined: 68 changed (0 placed differently)" in dry.stdout
+    assert "dry run: nothing written" in dry.stdout
+    assert "matching 68/68" in dry.stderr
+
+    done = placenet("places", "rematch", env=env)
+    assert "68 changed (0 placed differently)" in done.stdout
+    assert "recipient address 1" in done.stdout
+    assert "writing 68/68" in done.stderr
+
+    again = json.loads(placenet("places", "rematch", "--json", env=env).stdout)
+    assert (again["examined"], again["changed"], again["unchanged"], again["written"]) == (68, 0, 68, False)

@@ -128,7 +128,9 @@ async def test_a_former_code_links_the_current_place(places: None, client: httpx
 async def test_an_unknown_code_is_kept_on_the_grant(places: None, client: httpx.AsyncClient) -> None:
     await run(sample())
     grant = (await client.get("/v1/grants/360G-blagravetrust-00658000008xU28")).json()
-    assert grant["places"] == []
+    # The code places nothing and is kept; the grant falls back on its recipient's town, Swindon.
+    assert [p["slug"] for p in grant["places"]] == ["swindon"]
+    assert [(m["name"], m["matched_by"]) for m in grant["matched_locations"]] == [("Swindon, UK", "recipient_address")]
     assert grant["unmatched_locations"] == [
         {
             "name": "Swindon",

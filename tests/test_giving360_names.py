@@ -27,6 +27,7 @@ __all__ = ["places"]  # a fixture, shared with the import tests
 LOCATION_NAMES = SAMPLES / "location-names.csv"
 UK_PLACES = ROOT / "fixtures" / "places" / "uk.json"
 PLACED = ("name", "alias")
+ADDRESS_FIELDS = ("streetAddress", "addressLocality", "addressRegion", "addressCountry", "postalCode")
 # Strings that mean a UK place, placed or not (a misspelling or an ambiguous name still means one).
 NAMES_A_UK_PLACE = ("name", "alias", "ambiguous", "unknown")
 
@@ -104,8 +105,11 @@ def test_the_alias_file_names_only_places_that_exist() -> None:
 
 
 def names_only_file() -> dict[str, Any]:
-    """One grant for each fixture string, with its name and no code, and one grant with no location."""
+    """One grant for each fixture string, with its name and no code, and one grant with no location. The
+    recipient gives no address, so names alone decide (test_giving360_addresses.py has the addresses)."""
     template = sample()["grants"][0]
+    for field in ADDRESS_FIELDS:
+        template["recipientOrganization"][0].pop(field, None)
     grants = []
     for index, row in enumerate(location_rows()):
         grant = copy.deepcopy(template)
@@ -201,13 +205,16 @@ async def test_codes_still_win_in_the_blagrave_sample(places: None, client: http
     report = await run(data)
     coverage = report.coverage
     assert (report.places.matched, report.places.by_former_code, report.places.unknown) == (27, 1, 1)
-    assert (coverage.placed.grants, coverage.by_code.grants, coverage.by_former_code.grants) == (67, 66, 1)
-    assert (coverage.by_name.grants, coverage.by_alias.grants, coverage.unplaced.grants) == (0, 0, 1)
+    assert (coverage.placed.grants, coverage.by_code.grants, coverage.by_former_code.grants) == (68, 66, 1)
+    assert (coverage.by_name.grants, coverage.by_alias.grants, coverage.unplaced.grants) == (0, 0, 0)
     # Swindon's code E11000020 names no place: the code is what the publisher chose, so its name does not
-    # overrule it.
+    # overrule it; the location is kept unplaced, and the grant falls back on its recipient's address, in
+    # Swindon.
+    assert coverage.by_recipient_address.grants == 1
     assert [(u.location, u.reason, u.count) for u in coverage.unplaced_locations] == [("Swindon", "unknown_code", 1)]
+    assert coverage.unplaced_reasons == {"unknown_code": 1}
     total = sum(Decimal(str(grant["amountAwarded"])) for grant in data["grants"])
-    assert coverage.placed.amounts["GBP"] + coverage.unplaced.amounts["GBP"] == total
+    assert coverage.placed.amounts["GBP"] == total and coverage.unplaced.amounts == {}
     grant = (await client.get("/v1/grants/360G-blagravetrust-006580000086SoZ")).json()
     assert [(m["geo_code"], m["matched_by"]) for m in grant["matched_locations"]] == [("E07000190", "former_code")]
     print(coverage_line(report))
@@ -221,11 +228,15 @@ async def test_the_blagrave_sample_without_its_codes_is_placed_by_name(places: N
             location.pop("geoCodeType", None)
     report = await run(data)
     coverage = report.coverage
-    # All but "Windsor and Maindenhead", a misspelling (two grants, one giving it twice): not guessed.
+    # All but "Windsor and Maindenhead", a misspelling (two grants, one giving it twice): not guessed; nor
+    # are their recipients' towns, Windsor and Maidenhead, places Placenet holds (the council is both).
     assert (coverage.placed.grants, coverage.unplaced.grants) == (66, 2)
     assert (coverage.by_code.grants, coverage.by_name.grants, coverage.by_alias.grants) == (0, 64, 2)
     assert [(u.location, u.reason, u.count) for u in coverage.unplaced_locations] == [
-        ("Windsor and Maindenhead", "no_code", 3)
+        ("Windsor and Maindenhead", "no_code", 3),
+        ("Maidenhead, UK", "address_unrecognised", 1),
+        ("Windsor, UK", "address_unrecognised", 1),
     ]
+    assert coverage.unplaced_reasons == {"address_unrecognised": 2, "no_code": 3}
     assert coverage.ambiguous == []
     print(coverage_line(report))

@@ -157,7 +157,8 @@ class ImportController(Controller):
         read in a process of its own with capped memory and CPU time. It is checked whole against the
         official schema and 360Giving's quality checks before anything is written; then, in one transaction,
         its funders and recipients are matched by org-id (or created), its beneficiary locations mapped to
-        places by GSS code (current or former; an unknown code is kept on the grant) and its grants upserted
+        places by GSS code (current or former; an unknown code is kept on the grant) or by name, a grant none
+        of whose locations names a place falling back on its recipient's address, and its grants upserted
         by 360Giving identifier, so sending a newer version of a file updates what changed. The report counts
         what happened and lists the warnings: in the response (200) for a small JSON package, else in the
         import job the 202 response points to."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 
+from api.http.errors import PROBLEM_MEDIA_TYPE
 from api.routes.common import (
     LINK_HEADER,
     LIST_PROBLEMS,
@@ -26,14 +28,38 @@ from api.routes.common import (
 )
 from api.routes.filters import DateFrom, DateTo, MapKinds, PerKindLimit
 from api.schemas.activity import PlaceActivity, PlaceFunders
-from api.schemas.common import NO_NUL
+from api.schemas.common import NO_NUL, Problem
+from api.schemas.imports import RematchReport
 from api.schemas.places import Place, PlaceCreate, PlaceLevel, PlacePage, PlaceUpdate
-from api.services.giving360 import gazetteer
+from api.services.giving360 import gazetteer, rematch
 from api.services.records import crud
 from api.services.records import resource as records
 from api.services.resources import places
 from api.services.views import activity
 from api.services.views.activity import ScopeFilters
+
+REMATCH_RESPONSES = {
+    200: ResponseSpec(
+        data_container=RematchReport,
+        description="The report: grants examined, changed (placed how now), unchanged, left alone, and what is "
+        "still unplaced and why. With `dry_run`, what would change; nothing was written.",
+    ),
+    **problems(400),
+    409: ResponseSpec(
+        data_container=Problem,
+        description="A request with the same Idempotency-Key is still being processed, or the rematch met another "
+        "write made at the same moment; send it again.",
+        media_type=PROBLEM_MEDIA_TYPE,
+    ),
+    422: ResponseSpec(
+        data_container=Problem,
+        description="The Idempotency-Key was first used with a different request.",
+        media_type=PROBLEM_MEDIA_TYPE,
+    ),
+}
+# A path of its own, matched before `/{ref}`: a place whose slug were `rematch` would be reached by its
+# UUID or GSS code instead (no UK place has that name; places are added by admins).
+REMATCH = "/rematch"
 
 
 class PlaceController(Controller):
@@ -90,6 +116,22 @@ class PlaceController(Controller):
             cursor=cursor,
         )
         return page_response(request, page)
+
+    @post(REMATCH, summary="Match imported grants to places again", status_code=200, responses=REMATCH_RESPONSES)
+    async def rematch_places(
+        self,
+        actor: Acting,
+        dry_run: Annotated[bool, Parameter(description="Match and report what would change, writing nothing.")] = False,
+    ) -> RematchReport:
+        """Match every grant a 360Giving import wrote to places again, from what its file published (its
+        beneficiary locations, then its recipient's address), through today's gazetteer: for after the
+        gazetteer has improved (a reviewed alias, an official name, a place added). Each grant whose places,
+        or the record of how they were matched, change is written in one transaction, with a change-feed
+        entry (`/v1/changes`), and the map's counts follow; a location that still names no place stays in
+        `unmatched_locations`, and a grant whose places were set by hand since its import is left alone.
+        A second run changes nothing. Admin keys only (403 otherwise). It answers when done, with the
+        report; for a very large database, `placenet places rematch` does the same at the command line."""
+        return await rematch.rematch(actor=actor, dry_run=dry_run)
 
     @get("/{ref:str}", summary="Get a place", responses=READ_PROBLEMS)
     async def get_place(self, ref: RefPath) -> Place:

@@ -48,19 +48,29 @@ class UnmatchedLocation(msgspec.Struct):
 
 
 class MatchedLocation(msgspec.Struct):
-    """A beneficiary location from a 360Giving file that names a place, and how Placenet matched it."""
+    """A beneficiary location from a 360Giving file that names a place, and how Placenet matched it; or,
+    when none of the grant's locations named one, the recipient's address that placed it."""
 
-    name: Annotated[str | None, Meta(description="The location's name, as published.")]
+    name: Annotated[
+        str | None,
+        Meta(
+            description="The location's name, as published; for `recipient_address`, the address's town, county "
+            "and country as published."
+        ),
+    ]
     geo_code: Annotated[str | None, Meta(description="Its geographic code, as published.", examples=["E06000038"])]
     place: Annotated[UUID, Meta(description="The place it was matched to (one of the grant's `places`).")]
     matched_by: Annotated[
-        Literal["code", "former_code", "name", "alias"],
+        Literal["code", "former_code", "name", "alias", "recipient_address"],
         Meta(
             description="How: `code` (its GSS code is the place's), `former_code` (a code the place had before a "
             "boundary change), `name` (no code; its name, or the specific part of a name like 'South East - "
             "Kent', is the place's name or its council's official name) or `alias` (no code; a reviewed alias "
-            "such as 'UK Wide', 'Greater London' or 'Cymru'). `name` and `alias` are Placenet's inference, "
-            "not the publisher's."
+            "such as 'UK Wide', 'Greater London' or 'Cymru') or `recipient_address` (no beneficiary location "
+            "named a place, and the recipient organisation's town, or county, names one: where the recipient is, "
+            "not where the funder said the grant goes). `name`, `alias` and `recipient_address` are Placenet's "
+            "inference, not the publisher's; a place matched by the recipient's address is never exported as a "
+            "beneficiary location."
         ),
     ]
 
@@ -101,7 +111,10 @@ class Grant(Provenance):
     ]
     matched_locations: Annotated[
         list[MatchedLocation],
-        Meta(description="Beneficiary locations from its 360Giving file that name a place, and how each was matched."),
+        Meta(
+            description="Beneficiary locations from its 360Giving file that name a place, and how each was matched "
+            "(and the recipient's address, when that placed the grant instead)."
+        ),
     ]
     extra: Annotated[
         dict[str, Any] | None,

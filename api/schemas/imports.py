@@ -94,23 +94,45 @@ class CoverageCount(msgspec.Struct):
     ] = msgspec.field(default_factory=dict)
 
 
+UnplacedReason = Literal[
+    "unknown_code",
+    "not_a_gss_code",
+    "no_code",
+    "ambiguous_name",
+    "no_location",
+    "address_unrecognised",
+    "address_ambiguous",
+    "address_country_only",
+    "address_postcode_only",
+]
+UNPLACED_REASONS = (
+    "Why it placed nothing. A beneficiary location: `unknown_code` (a GSS code no place has), `not_a_gss_code`, "
+    "`no_code` (no code, and its name is missing or names no place: names are matched exactly, apart from case, "
+    "punctuation and council words, so a misspelling is not guessed) or `ambiguous_name` (no code, and its name "
+    "names several places; see `ambiguous`). A grant none of whose locations placed it, by its recipient's "
+    "address: `address_unrecognised` (its town, or county when it gives no town, names no place), "
+    "`address_ambiguous` (names several places; see `ambiguous`), `address_country_only` (names only a country, "
+    "or only places at the UK's or a nation's level: a recipient being in the UK says nothing of where its grant "
+    "goes, so it is not placed there) or `address_postcode_only` (only a postcode: Placenet holds no postcode "
+    "data). `no_location`: an unplaced grant with no beneficiary location and no recipient address."
+)
+
+
 class UnplacedLocation(msgspec.Struct):
-    """A beneficiary location string that placed nothing, and how often the file gives it."""
+    """A beneficiary location, or recipient address, that placed nothing, and how often the file gives it."""
 
     location: Annotated[
-        str, Meta(description="The location's name as published (its code when it has no name; empty for none).")
-    ]
-    reason: Annotated[
-        Literal["unknown_code", "not_a_gss_code", "no_code", "ambiguous_name", "no_location"],
+        str,
         Meta(
-            description="Why it placed nothing: `unknown_code` (a GSS code no place has), `not_a_gss_code`, "
-            "`no_code` (no code, and its name is missing or names no place: names are matched exactly, apart from "
-            "case, punctuation and council words, so a misspelling is not guessed), `ambiguous_name` (no code, and "
-            "its name names several places; see `ambiguous`) or `no_location` (grants with no beneficiary "
-            "location at all)."
+            description="The location's name as published (its code when it has no name); for an address, its "
+            "town, county and country as published; empty for `no_location` and `address_postcode_only`."
         ),
     ]
-    count: Annotated[int, Meta(ge=1, description="How many times the file gives it (grants, for `no_location`).")]
+    reason: Annotated[UnplacedReason, Meta(description=UNPLACED_REASONS)]
+    count: Annotated[
+        int,
+        Meta(ge=1, description="How many times the file gives it (grants, for `no_location` and the address reasons)."),
+    ]
 
 
 class PlaceCandidate(msgspec.Struct):
@@ -122,10 +144,11 @@ class PlaceCandidate(msgspec.Struct):
 
 
 class AmbiguousLocation(msgspec.Struct):
-    """A location name, without a code, that names several places: not guessed, kept on its grants."""
+    """A location name without a code, or a recipient's address, that names several places: not guessed;
+    a location is kept on its grants, an address in the recipient organisation's published data."""
 
-    name: Annotated[str, Meta(description="The name as published.", examples=["Newport"])]
-    count: Annotated[int, Meta(ge=1, description="How many locations in the file give it.")]
+    name: Annotated[str, Meta(description="The name (or address) as published.", examples=["Newport"])]
+    count: Annotated[int, Meta(ge=1, description="How many locations (or grants' recipient addresses) give it.")]
     candidates: Annotated[list[PlaceCandidate], Meta(description="The places it might mean.")]
 
 
@@ -134,9 +157,14 @@ class Coverage(msgspec.Struct):
     locations names a place: by its GSS code (`code`, or a place's `former_code`) or, when it has no code,
     by its name (`name`: a place's name or its council's official name, or the specific part of a
     composite such as 'South East - Kent', 'Manchester, North West' or 'Kent (South East)') or by a
-    reviewed alias (`alias`: 'UK Wide', 'Greater London', 'England - Wide', 'Cymru'...). A grant placed
-    several ways counts once, under the surest: code, then former code, name, alias. Each grant's
-    `matched_locations` says how each of its locations was matched."""
+    reviewed alias (`alias`: 'UK Wide', 'Greater London', 'England - Wide', 'Cymru'...). A grant none of
+    whose beneficiary locations names a place (or that has none) falls back on its recipient
+    organisation's address (`recipient_address`: its town, or its county when it gives no town, by name as
+    above; never its postcode, and never a country alone): where the recipient is, which is weaker
+    evidence than where the funder said the grant benefits, so a beneficiary location always wins. A grant
+    placed several ways counts once, under the surest: code, then former code, name, alias, recipient
+    address. Each grant's `matched_locations` says how each of its locations (and its address, when that
+    placed it) was matched."""
 
     placed: Annotated[CoverageCount, Meta(description="Grants with at least one place, and their money.")] = (
         msgspec.field(default_factory=lambda: CoverageCount(grants=0))
@@ -153,22 +181,42 @@ class Coverage(msgspec.Struct):
     by_alias: Annotated[
         CoverageCount, Meta(description="Placed by a reviewed alias only (and no code or name): Placenet's inference.")
     ] = msgspec.field(default_factory=lambda: CoverageCount(grants=0))
+    by_recipient_address: Annotated[
+        CoverageCount,
+        Meta(
+            description="Placed by the recipient organisation's address only (no beneficiary location named a "
+            "place): Placenet's inference, and the weakest: where the recipient is, not where the grant goes."
+        ),
+    ] = msgspec.field(default_factory=lambda: CoverageCount(grants=0))
     unplaced: Annotated[CoverageCount, Meta(description="Grants no place was found for: they are not on the map.")] = (
         msgspec.field(default_factory=lambda: CoverageCount(grants=0))
     )
     unplaced_without_location: Annotated[
         int, Meta(ge=0, description="Of the unplaced grants, those with no beneficiary location at all.")
     ] = 0
+    unplaced_reasons: Annotated[
+        dict[UnplacedReason, int],
+        Meta(
+            description="Everything left unplaced, counted by reason (all of it, not only the strings listed in "
+            "`unplaced_locations`): beneficiary locations for the location reasons, grants for `no_location` and "
+            "the address reasons. A location that placed nothing is counted even when another of its grant's "
+            "locations placed the grant.",
+            examples=[{"no_code": 3, "address_unrecognised": 2, "no_location": 1}],
+        ),
+    ] = msgspec.field(default_factory=dict)
     unplaced_locations: Annotated[
         list[UnplacedLocation],
-        Meta(description="The 10 location strings most often left unplaced, with how often and why, commonest first."),
+        Meta(
+            description="The 10 location strings (and recipient addresses) most often left unplaced, with how often "
+            "and why, commonest first."
+        ),
     ] = msgspec.field(default_factory=list)
     ambiguous: Annotated[
         list[AmbiguousLocation],
         Meta(
-            description="Names without a code that name several places (such as Newport or Richmond), with the "
-            "places they might mean, commonest first (the first 100): never guessed. A code, or a composite "
-            "name whose other part settles it ('Newport, Isle of Wight'), places them."
+            description="Names without a code, and recipient addresses, that name several places (such as Newport "
+            "or Richmond), with the places they might mean, commonest first (the first 100): never guessed. A "
+            "code, or a composite name whose other part settles it ('Newport, Isle of Wight'), places them."
         ),
     ] = msgspec.field(default_factory=list)
 
@@ -265,3 +313,57 @@ class ImportJob(msgspec.Struct):
         Problem | None,
         Meta(description="With `failed`: the problem the import ended with, as a synchronous import answers it."),
     ] = None
+
+
+class SkippedGrants(msgspec.Struct):
+    """Grants a rematch left alone because their places were set by hand (through the API) since they were
+    imported: their places are not those their locations were matched to, so matching again would undo
+    someone's correction."""
+
+    count: Annotated[int, Meta(ge=0, description="How many grants were left alone.")]
+    identifiers: Annotated[
+        list[str], Meta(description="Their 360Giving identifiers (or slugs), in order, the first 100 of them.")
+    ] = msgspec.field(default_factory=list)
+
+
+class RematchReport(msgspec.Struct):
+    """What matching the stored grants' locations to places again did (or, dry, would do). Every grant a
+    360Giving import wrote is matched again from what its file published (its beneficiary locations and
+    its recipient's address, kept with the grant) through today's gazetteer, exactly as an import would
+    match it now; a grant whose places, or the record of how they were matched, change is written, with a
+    change-feed entry, and the map's counts follow. A published location that still names no place stays
+    in `unmatched_locations`. Running it again changes nothing."""
+
+    dry_run: Annotated[bool, Meta(description="True when nothing was written on purpose (a check only).")]
+    written: Annotated[bool, Meta(description="True when changes were written (in one transaction).")]
+    examined: Annotated[int, Meta(ge=0, description="Grants from 360Giving imports that were matched again.")]
+    changed: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="Grants written (or, dry, that would be): their places, or how their locations were "
+            "matched (`matched_locations`, `unmatched_locations`), changed.",
+        ),
+    ]
+    places_changed: Annotated[
+        int, Meta(ge=0, description="Of those, grants whose places changed: they move on the map.")
+    ]
+    unchanged: Annotated[int, Meta(ge=0, description="Grants matched exactly as before.")]
+    skipped: Annotated[
+        SkippedGrants,
+        Meta(description="Grants left alone because their places were set by hand since they were imported."),
+    ]
+    replaced: Annotated[
+        Coverage,
+        Meta(
+            description="The grants whose places changed, placed how now (`by_code`, ..., `by_recipient_address`), "
+            "and those the change left unplaced (a name that has become ambiguous, say), with why."
+        ),
+    ]
+    coverage: Annotated[
+        Coverage,
+        Meta(
+            description="Every grant examined (but those skipped), as it stands after the rematch: placed how, "
+            "and what is still unplaced and why."
+        ),
+    ]

@@ -264,7 +264,8 @@ def _locations(
     """The published locations that still stand (their code names a place the grant is linked to, their
     name was matched to one, or they were kept unmatched), with geoCodeType from the code; then any linked
     place not among them. A location matched by name is given back as published, without the inferred
-    code: the code is Placenet's guess, not the publisher's."""
+    code: the code is Placenet's guess, not the publisher's. Nor is a place matched by the recipient's
+    address exported as a beneficiary location."""
     linked = {place["id"] for place in places}
     kept_unmatched = {(loc.get("geo_code"), loc.get("name")) for loc in unmatched}
     by_name = {
@@ -273,7 +274,11 @@ def _locations(
         if loc.get("matched_by") in ("name", "alias") and UUID(loc["place"]) in linked
     }
     out: list[Row] = []
-    covered: set[UUID] = set()
+    # A place the recipient's address gave is Placenet's inference about the recipient, not a location the
+    # publisher named: it is not exported as a beneficiary location.
+    covered: set[UUID] = {
+        UUID(loc["place"]) for loc in matched if loc.get("matched_by") == "recipient_address" and loc.get("place")
+    }
     for loc in published:
         code = geocodes.normalise(loc.get("geoCode"))
         place = resolved.get(code) if code else by_name.get((loc.get("geoCode"), loc.get("name")))

@@ -41,7 +41,7 @@ LEVEL_DEPTH = {
     "local_authority": 6,
 }
 
-MatchedBy = Literal["code", "former_code", "name", "alias"]
+MatchedBy = Literal["code", "former_code", "name", "alias", "recipient_address"]
 NameMatchedBy = Literal["name", "alias"]
 
 # Words around a place's name in council titles and in publishers' spellings: "City of Edinburgh",

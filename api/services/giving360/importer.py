@@ -1,7 +1,8 @@
 """Importing a 360Giving file, all or nothing: read it, validate it (schema, then quality checks), match
 or create its funders and recipients by org-id, map its beneficiary locations to places by GSS code
-(current or former) or, for a location with no code, by its name through the gazetteer, and upsert its
-grants by 360Giving identifier in one transaction. Fields Placenet has no column for are kept with each
+(current or former) or, for a location with no code, by its name through the gazetteer (a grant none of
+whose locations names a place falls back on its recipient's address), and upsert its grants by
+360Giving identifier in one transaction. Fields Placenet has no column for are kept with each
 grant (`standard`, `extra`), so an export gives them back."""
 
 from __future__ import annotations
@@ -103,7 +104,10 @@ GAZETTEER_ANCESTORS = Statement(
 LISTED_UNPLACED = 10
 LISTED_AMBIGUOUS = 100
 # The order in which a grant placed several ways is counted: by the surest of its matches.
-MATCH_ORDER: tuple[gazetteer.MatchedBy, ...] = ("code", "former_code", "name", "alias")
+MATCH_ORDER: tuple[gazetteer.MatchedBy, ...] = ("code", "former_code", "name", "alias", "recipient_address")
+# A recipient's address places its grant only below these levels: that a recipient is in the UK (or in
+# Wales) says nothing of where its grant is spent, and placing national data there would smear it.
+TOO_BROAD_FOR_AN_ADDRESS = frozenset({"uk", "nation"})
 SLUGS_TAKEN: dict[type[Table], Statement] = {
     table: Statement(f'SELECT slug FROM "{table._meta.tablename}" WHERE slug {{in}}') for table in (Organisation, Grant)
 }
@@ -155,6 +159,48 @@ class Location:
         return name if isinstance(name, str) and name.strip() else None
 
 
+@dataclass(frozen=True)
+class Address:
+    """A recipient organisation's address as published (`recipientOrganization[0]`: `addressLocality`,
+    `addressRegion`, `addressCountry`, `postalCode`; in a spreadsheet `Recipient Org:City`, `:County`,
+    `:Country`, `:Postal Code`). The street is never used, nor is the postcode: Placenet holds no open
+    postcode data, so a postcode places nothing."""
+
+    locality: str | None = None
+    region: str | None = None
+    country: str | None = None
+    postal_code: str | None = None
+
+    @classmethod
+    def of(cls, organisation: Any) -> Address | None:
+        """The address of a published recipient organisation, or None when it gives none."""
+        if not isinstance(organisation, dict):
+            return None
+
+        def text(name: str) -> str | None:
+            value = organisation.get(name)
+            return value.strip() if isinstance(value, str) and value.strip() else None
+
+        address = cls(text("addressLocality"), text("addressRegion"), text("addressCountry"), text("postalCode"))
+        return address if address != cls() else None
+
+    @property
+    def text(self) -> str:
+        """The address as the report names it: its town, county and country, as published."""
+        return ", ".join(part for part in (self.locality, self.region, self.country) if part)
+
+
+@dataclass
+class AddressMatch:
+    """What a recipient's address placed its grant at, or why it placed nothing (then `reason` says:
+    `address_unrecognised`, `address_ambiguous`, `address_country_only` or `address_postcode_only`)."""
+
+    text: str
+    place: UUID | None = None
+    reason: str | None = None
+    candidates: tuple[gazetteer.GazetteerPlace, ...] = ()
+
+
 @dataclass
 class GrantPlan:
     """One grant of the file: its column values, what it links to, and what importing does to it."""
@@ -168,9 +214,36 @@ class GrantPlan:
     existing: UUID | None = None
     slug: str | None = None
     action: str = "create"
+    # The recipient's address, and what it placed the grant at when no beneficiary location did.
+    address: Address | None = None
+    address_match: AddressMatch | None = None
 
     def place_ids(self) -> list[UUID]:
-        return list(dict.fromkeys(loc.place for loc in self.locations if loc.place is not None))
+        places = [loc.place for loc in self.locations if loc.place is not None]
+        if self.address_match is not None and self.address_match.place is not None:
+            places.append(self.address_match.place)
+        return list(dict.fromkeys(places))
+
+    def placed_by_location(self) -> bool:
+        return any(loc.place is not None for loc in self.locations)
+
+    def matched_locations(self) -> list[Row] | None:
+        """How each location that named a place was matched; then the recipient's address, when it placed
+        the grant (the address is not a beneficiary location, and is not exported as one)."""
+        matched = [_matched(loc) for loc in self.locations if loc.place is not None]
+        if self.address_match is not None and self.address_match.place is not None:
+            matched.append(
+                {
+                    "name": self.address_match.text,
+                    "geo_code": None,
+                    "place": str(self.address_match.place),
+                    "matched_by": "recipient_address",
+                }
+            )
+        return matched or None
+
+    def unmatched_locations(self) -> list[Row] | None:
+        return [_unmatched(loc) for loc in self.locations if loc.place is None] or None
 
 
 @dataclass
@@ -360,7 +433,8 @@ def _map(converted: Converted, issues: Issues) -> tuple[list[GrantPlan], dict[st
             Location(dict(loc), geocodes.normalise(loc.get("geoCode")))
             for loc in grant.get("beneficiaryLocation") or []
         ]
-        grants.append(GrantPlan(index, grant["id"], values, funder.key, recipient.key, locations))
+        address = Address.of((grant.get("recipientOrganization") or [None])[0])
+        grants.append(GrantPlan(index, grant["id"], values, funder.key, recipient.key, locations, address=address))
     return grants, organisations
 
 
@@ -489,15 +563,15 @@ async def _plan(
     plan = Plan(grants, organisations)
     await _match_organisations(organisations)
     _warn_of_names(organisations, converted, issues)
-    plan.places = await _match_places(grants, converted, issues)
+    plan.places = await _match_places(grants, issues, converted.where)
     plan.coverage = _coverage(grants)
     await _match_grants(grants)
     plan.missing = await _missing_grants(grants, organisations, issues)
     for grant in grants:
         grant.values["funder"] = organisations[grant.funder].id
         grant.values["recipient"] = organisations[grant.recipient].id
-        grant.values["unmatched_locations"] = [_unmatched(loc) for loc in grant.locations if loc.place is None] or None
-        grant.values["matched_locations"] = [_matched(loc) for loc in grant.locations if loc.place is not None] or None
+        grant.values["unmatched_locations"] = grant.unmatched_locations()
+        grant.values["matched_locations"] = grant.matched_locations()
     await _compare(grants)
     await _assign_slugs(
         Grant,
@@ -575,11 +649,18 @@ async def _assign_slugs(table: type[Table], wanted: list[tuple[Any, list[str]]],
         record.slug = choice
 
 
-async def _match_places(grants: list[GrantPlan], converted: Converted, issues: Issues) -> PlaceCounts:
+async def _match_places(
+    grants: list[GrantPlan],
+    issues: Issues,
+    where_in_file: Callable[[tuple[Any, ...]], str | None],
+    names: gazetteer.Gazetteer | None = None,
+) -> PlaceCounts:
     """Each location's place by GSS code, current or former; a location with no code, by its name through
     the gazetteer (a name that names several places is not guessed). A code that names no place stays on
     the grant as an unmatched location, with a warning, and is not overruled by the name beside it: the
-    code is what the publisher chose. Places are never created from a file."""
+    code is what the publisher chose. A grant none of whose locations names a place is placed by its
+    recipient's address, when that names one (`_match_address`). Places are never created from a file.
+    `names` is the gazetteer, when the caller has it already."""
     codes = sorted({loc.code for g in grants for loc in g.locations if loc.code and geocodes.is_gss(loc.code)})
     found: dict[str, UUID] = {}
     for code_chunk in chunks(codes):
@@ -589,13 +670,19 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
         rows = await Place.select(Place.id, Place.gss_code, Place.name).where(Place.id.is_in(id_chunk))
         places.update({row["id"]: row for row in rows})
     former = {code for code, place_id in found.items() if places[place_id]["gss_code"] != code}
-    names = await _gazetteer() if any(loc.code is None for g in grants for loc in g.locations) else None
+    # The gazetteer is read only when a name is to be matched: a file placed wholly by code never reads it.
+    if names is None and any(
+        any(loc.code is None for loc in g.locations)
+        or (g.address is not None and not any(loc.code in found for loc in g.locations))
+        for g in grants
+    ):
+        names = await _gazetteer()
     unknown: set[str] = set()
     without_code = 0
     for grant in grants:
         for position, loc in enumerate(grant.locations):
             where = functools.partial(
-                converted.where, ("grants", grant.index, "beneficiaryLocation", position, "geoCode")
+                where_in_file, ("grants", grant.index, "beneficiaryLocation", position, "geoCode")
             )
             if loc.code is None:
                 without_code += 1
@@ -605,9 +692,7 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
                     names,
                     grant.identifier,
                     issues,
-                    functools.partial(
-                        converted.where, ("grants", grant.index, "beneficiaryLocation", position, "name")
-                    ),
+                    functools.partial(where_in_file, ("grants", grant.index, "beneficiaryLocation", position, "name")),
                 )
             elif loc.code in found:
                 loc.place = found[loc.code]
@@ -632,6 +717,10 @@ async def _match_places(grants: list[GrantPlan], converted: Converted, issues: I
                         grant.identifier,
                         where(),
                     )
+        grant.address_match = None
+        if grant.address is not None and not grant.placed_by_location():
+            assert names is not None
+            grant.address_match = _match_address(grant.address, names)
     return PlaceCounts(matched=len(found), by_former_code=len(former), unknown=len(unknown), without_code=without_code)
 
 
@@ -694,6 +783,30 @@ def _match_name(
         )
 
 
+def _match_address(address: Address, names: gazetteer.Gazetteer) -> AddressMatch:
+    """The place a recipient's address names, by name through the gazetteer as a composite
+    'town, county' (the town is the specific part; the county breaks ties, and a town the gazetteer does
+    not know places nothing, rather than the county: a postal county is often not the council). A
+    nation given as the country breaks ties too ('Newport, Wales'); the UK, which every candidate is in,
+    is left out. An address that names only a country, or places only at the UK's or a nation's level,
+    places nothing (`address_country_only`): a recipient being in the UK says nothing of where its grant
+    goes. A postcode alone places nothing either (`address_postcode_only`)."""
+    specific = [part for part in (address.locality, address.region) if part]
+    if not specific:
+        reason = "address_country_only" if address.country else "address_postcode_only"
+        return AddressMatch(address.text, reason=reason)
+    nation = names.match(address.country).place if address.country else None
+    context = [address.country] if address.country and nation is not None and nation.level != "uk" else []
+    match = names.match(", ".join([*specific, *context]))
+    if match.place is not None:
+        if match.place.level in TOO_BROAD_FOR_AN_ADDRESS:
+            return AddressMatch(address.text, reason="address_country_only")
+        return AddressMatch(address.text, place=match.place.id)
+    if match.ambiguous:
+        return AddressMatch(address.text, reason="address_ambiguous", candidates=match.candidates)
+    return AddressMatch(address.text, reason="address_unrecognised")
+
+
 def _unmatched(loc: Location) -> Row:
     if loc.code is not None:
         reason = "unknown_code" if geocodes.is_gss(loc.code) else "not_a_gss_code"
@@ -720,66 +833,105 @@ def _matched(loc: Location) -> Row:
     }
 
 
-def _coverage(grants: list[GrantPlan]) -> Coverage:
-    """How much of the file reaches the map: grants and money placed, by the surest way each grant was
-    placed, and unplaced; the unplaced location strings most often given; the ambiguous names."""
-    placed: dict[str, list[GrantPlan]] = {how: [] for how in MATCH_ORDER}
-    unplaced: list[GrantPlan] = []
-    unplaced_strings: Counter[tuple[str, str]] = Counter()
-    ambiguous: dict[str, tuple[int, tuple[gazetteer.GazetteerPlace, ...]]] = {}
+def _coverage(grants: Iterable[GrantPlan]) -> Coverage:
+    """How much of the file reaches the map (CoverageTally)."""
+    tally = CoverageTally()
     for grant in grants:
+        tally.add(grant)
+    return tally.coverage()
+
+
+@dataclass
+class _Money:
+    grants: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, grant: GrantPlan) -> None:
+        """One more grant, and its amount awarded in its currency (a grant with no amount adds none)."""
+        self.grants += 1
+        amount, currency = grant.values.get("amount"), grant.values.get("currency")
+        if amount is not None and isinstance(currency, str):
+            self.amounts[currency] = self.amounts.get(currency, Decimal(0)) + Decimal(str(amount))
+
+    def counted(self) -> CoverageCount:
+        return CoverageCount(grants=self.grants, amounts=dict(sorted(self.amounts.items())))
+
+
+@dataclass
+class CoverageTally:
+    """Coverage counted a grant at a time (a file's grants, or stored grants a chunk at a time): grants
+    and money placed, by the surest way each grant was placed, and unplaced; what was left unplaced and
+    why (every location that placed nothing, the recipient's address of each grant it did not place, and
+    each unplaced grant with neither), counted by reason and the commonest listed; the ambiguous names."""
+
+    placed: dict[str, _Money] = field(default_factory=lambda: {how: _Money() for how in MATCH_ORDER})
+    everyone: _Money = field(default_factory=_Money)
+    unplaced: _Money = field(default_factory=_Money)
+    without_location: int = 0
+    strings: Counter[tuple[str, str]] = field(default_factory=Counter)
+    ambiguous: dict[str, tuple[int, tuple[gazetteer.GazetteerPlace, ...]]] = field(default_factory=dict)
+
+    def add(self, grant: GrantPlan) -> None:
         ways = {loc.matched_by for loc in grant.locations if loc.place is not None}
+        if grant.address_match is not None and grant.address_match.place is not None:
+            ways.add("recipient_address")
         if ways:
-            placed[next(how for how in MATCH_ORDER if how in ways)].append(grant)
+            self.placed[next(how for how in MATCH_ORDER if how in ways)].add(grant)
+            self.everyone.add(grant)
         else:
-            unplaced.append(grant)
+            self.unplaced.add(grant)
+            self.without_location += not grant.locations
         for loc in grant.locations:
             if loc.place is not None:
                 continue
             unmatched = _unmatched(loc)
-            text = loc.name or unmatched["geo_code"] or ""
-            unplaced_strings[(text, unmatched["reason"])] += 1
+            self.strings[(loc.name or unmatched["geo_code"] or "", unmatched["reason"])] += 1
             if loc.candidates and loc.name is not None:
-                count, _ = ambiguous.get(loc.name, (0, ()))
-                ambiguous[loc.name] = (count + 1, loc.candidates)
-        if not grant.locations:
-            unplaced_strings[("", "no_location")] += 1
-    everyone = [g for ways in placed.values() for g in ways]
-    return Coverage(
-        placed=_counted(everyone),
-        by_code=_counted(placed["code"]),
-        by_former_code=_counted(placed["former_code"]),
-        by_name=_counted(placed["name"]),
-        by_alias=_counted(placed["alias"]),
-        unplaced=_counted(unplaced),
-        unplaced_without_location=sum(not g.locations for g in unplaced),
-        unplaced_locations=[
-            UnplacedLocation(location=text, reason=reason, count=count)  # type: ignore[arg-type]
-            for (text, reason), count in sorted(unplaced_strings.items(), key=lambda item: (-item[1], item[0]))[
-                :LISTED_UNPLACED
-            ]
-        ],
-        ambiguous=[
-            AmbiguousLocation(
-                name=name,
-                count=count,
-                candidates=[PlaceCandidate(gss_code=p.gss_code, name=p.name, level=p.level) for p in candidates],
-            )
-            for name, (count, candidates) in sorted(ambiguous.items(), key=lambda item: (-item[1][0], item[0]))[
-                :LISTED_AMBIGUOUS
-            ]
-        ],
-    )
+                self._ambiguous(loc.name, loc.candidates)
+        address = grant.address_match
+        if address is not None and address.place is None and address.reason is not None:
+            # A postcode alone is counted as one string: each is different, and none places anything yet.
+            self.strings[("" if address.reason == "address_postcode_only" else address.text, address.reason)] += 1
+            if address.candidates:
+                self._ambiguous(address.text, address.candidates)
+        elif not ways and not grant.locations:
+            self.strings[("", "no_location")] += 1
 
+    def _ambiguous(self, name: str, candidates: tuple[gazetteer.GazetteerPlace, ...]) -> None:
+        count, _ = self.ambiguous.get(name, (0, ()))
+        self.ambiguous[name] = (count + 1, candidates)
 
-def _counted(grants: list[GrantPlan]) -> CoverageCount:
-    """How many grants, and their amounts awarded summed by currency (a grant with no amount adds none)."""
-    amounts: dict[str, Decimal] = {}
-    for grant in grants:
-        amount, currency = grant.values.get("amount"), grant.values.get("currency")
-        if amount is not None and isinstance(currency, str):
-            amounts[currency] = amounts.get(currency, Decimal(0)) + Decimal(str(amount))
-    return CoverageCount(grants=len(grants), amounts=dict(sorted(amounts.items())))
+    def coverage(self) -> Coverage:
+        reasons: Counter[str] = Counter()
+        for (_, reason), count in self.strings.items():
+            reasons[reason] += count
+        return Coverage(
+            placed=self.everyone.counted(),
+            by_code=self.placed["code"].counted(),
+            by_former_code=self.placed["former_code"].counted(),
+            by_name=self.placed["name"].counted(),
+            by_alias=self.placed["alias"].counted(),
+            by_recipient_address=self.placed["recipient_address"].counted(),
+            unplaced=self.unplaced.counted(),
+            unplaced_without_location=self.without_location,
+            unplaced_reasons=dict(sorted(reasons.items())),  # type: ignore[arg-type]
+            unplaced_locations=[
+                UnplacedLocation(location=text, reason=reason, count=count)  # type: ignore[arg-type]
+                for (text, reason), count in sorted(self.strings.items(), key=lambda item: (-item[1], item[0]))[
+                    :LISTED_UNPLACED
+                ]
+            ],
+            ambiguous=[
+                AmbiguousLocation(
+                    name=name,
+                    count=count,
+                    candidates=[PlaceCandidate(gss_code=p.gss_code, name=p.name, level=p.level) for p in candidates],
+                )
+                for name, (count, candidates) in sorted(
+                    self.ambiguous.items(), key=lambda item: (-item[1][0], item[0])
+                )[:LISTED_AMBIGUOUS]
+            ],
+        )
 
 
 async def _match_grants(grants: list[GrantPlan]) -> None:
@@ -1074,9 +1226,12 @@ def report_lines(report: ImportReport) -> Iterable[str]:
     c = report.coverage
     yield (
         f"coverage: {c.placed.grants} of {g.in_file} grants placed{_money(c.placed)} (by code {c.by_code.grants}, "
-        f"former code {c.by_former_code.grants}, name {c.by_name.grants}, alias {c.by_alias.grants}); "
+        f"former code {c.by_former_code.grants}, name {c.by_name.grants}, alias {c.by_alias.grants}, "
+        f"recipient address {c.by_recipient_address.grants}); "
         f"{c.unplaced.grants} unplaced{_money(c.unplaced)}, {c.unplaced_without_location} of them with no location"
     )
+    if c.unplaced_reasons:
+        yield "  unplaced by reason: " + ", ".join(f"{reason} {count}" for reason, count in c.unplaced_reasons.items())
     for unplaced in c.unplaced_locations:
         yield f"  unplaced: {unplaced.location or '(none)'!r} x{unplaced.count} ({unplaced.reason})"
     for ambiguous in c.ambiguous:
