@@ -61,14 +61,15 @@ class MatchedLocation(msgspec.Struct):
     geo_code: Annotated[str | None, Meta(description="Its geographic code, as published.", examples=["E06000038"])]
     place: Annotated[UUID, Meta(description="The place it was matched to (one of the grant's `places`).")]
     matched_by: Annotated[
-        Literal["code", "former_code", "name", "alias", "recipient_address"],
+        Literal["code", "former_code", "name", "alias", "near_name", "recipient_address"],
         Meta(
             description="How: `code` (its GSS code is the place's), `former_code` (a code the place had before a "
             "boundary change), `name` (no code; its name, or the specific part of a name like 'South East - "
-            "Kent', is the place's name or its council's official name) or `alias` (no code; a reviewed alias "
-            "such as 'UK Wide', 'Greater London' or 'Cymru') or `recipient_address` (no beneficiary location "
+            "Kent', is the place's name or its council's official name), `alias` (no code; a reviewed alias "
+            "such as 'UK Wide', 'Greater London' or 'Cymru'), `near_name` (no code, and a name a letter or two "
+            "from exactly one place's name, such as 'Manchestr') or `recipient_address` (no beneficiary location "
             "named a place, and the recipient organisation's town, or county, names one: where the recipient is, "
-            "not where the funder said the grant goes). `name`, `alias` and `recipient_address` are Placenet's "
+            "not where the funder said the grant goes). All but `code` and `former_code` are Placenet's "
             "inference, not the publisher's; a place matched by the recipient's address is never exported as a "
             "beneficiary location."
         ),

@@ -23,7 +23,8 @@ class Issue(msgspec.Struct, omit_defaults=True):
         Meta(
             description="What sort of issue, such as `schema`, `duplicate_identifier`, `geo_code_unknown`, "
             "`geo_code_type_unknown`, `location_without_code` (no code, and no name that names a place), "
-            "`location_ambiguous` (no code, and a name that names several places), `org_id_prefix` or "
+            "`location_ambiguous` (no code, and a name that names several places), `location_misspelt` (no "
+            "code, and a name read as the one place it is a letter or two from), `org_id_prefix` or "
             "`charity_number`. Among the warnings, the file's own "
             "problems: `self_grant` (a grant whose recipient org-id is its funder's, named by `grant`), "
             "`org_id_names` (one org-id under two or more names: the message names the org-id, the names with "
@@ -162,9 +163,9 @@ class Coverage(msgspec.Struct):
     organisation's address (`recipient_address`: its town, or its county when it gives no town, by name as
     above; never its postcode, and never a country alone): where the recipient is, which is weaker
     evidence than where the funder said the grant benefits, so a beneficiary location always wins. A grant
-    placed several ways counts once, under the surest: code, then former code, name, alias, recipient
-    address. Each grant's `matched_locations` says how each of its locations (and its address, when that
-    placed it) was matched."""
+    placed several ways counts once, under the surest: code, then former code, name, alias, near name
+    (a clear misspelling), recipient address. Each grant's `matched_locations` says how each of its
+    locations (and its address, when that placed it) was matched."""
 
     placed: Annotated[CoverageCount, Meta(description="Grants with at least one place, and their money.")] = (
         msgspec.field(default_factory=lambda: CoverageCount(grants=0))
@@ -180,6 +181,14 @@ class Coverage(msgspec.Struct):
     ] = msgspec.field(default_factory=lambda: CoverageCount(grants=0))
     by_alias: Annotated[
         CoverageCount, Meta(description="Placed by a reviewed alias only (and no code or name): Placenet's inference.")
+    ] = msgspec.field(default_factory=lambda: CoverageCount(grants=0))
+    by_near_name: Annotated[
+        CoverageCount,
+        Meta(
+            description="Placed by a misspelt name (and no code, name or alias) that one place clearly means: a "
+            "letter or two from exactly one place's name; each is warned of (`location_misspelt`). Placenet's "
+            "inference."
+        ),
     ] = msgspec.field(default_factory=lambda: CoverageCount(grants=0))
     by_recipient_address: Annotated[
         CoverageCount,

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
 
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
 # The reviewed name files live with the places fixtures they describe (fixtures/reference/README.md).
 PLACES_DATA = Path(__file__).resolve().parents[3] / "fixtures" / "places"
 ALIASES_FILE = PLACES_DATA / "aliases.json"
@@ -41,8 +44,13 @@ LEVEL_DEPTH = {
     "local_authority": 6,
 }
 
-MatchedBy = Literal["code", "former_code", "name", "alias", "recipient_address"]
-NameMatchedBy = Literal["name", "alias"]
+MatchedBy = Literal["code", "former_code", "name", "alias", "near_name", "recipient_address"]
+NameMatchedBy = Literal["name", "alias", "near_name"]
+# A name the gazetteer does not hold is read as a misspelling of one it does only when it is this long
+# (shorter names are too close to each other: "Bury", "Bute") and within this many edits (a letter left
+# out, added, changed or two swapped) of exactly one name: one for names under `LONG_NAME`, two above.
+NEAR_MIN_LENGTH = 6
+LONG_NAME = 10
 
 # Words around a place's name in council titles and in publishers' spellings: "City of Edinburgh",
 # "London Borough of Hackney", "Bristol, City of", "Durham County Council". Stripped (longest first)
@@ -164,6 +172,13 @@ class Gazetteer:
                 self._aliases[normalise(entry["name"])].add(by_code[entry["gss_code"]])
         for entry in self.ambiguous:
             self._aliases[normalise(entry["name"])].update(by_code[c] for c in entry["gss_codes"] if c in by_code)
+        # The names a misspelling may be near: places' own and official names, whole and without their council
+        # words (an alias is reviewed as written).
+        self._spelt: dict[str, set[GazetteerPlace]] = defaultdict(set)
+        for index in (self._names, self._stripped):
+            for name, places in index.items():
+                self._spelt[name].update(places)
+        self._spellings = sorted(self._spelt)
 
     def _lookup(self, text: str) -> _Lookup | None:
         key = normalise(text)
@@ -185,6 +200,19 @@ class Gazetteer:
                 return _Lookup(_ordered(places), matched_by)  # type: ignore[arg-type]
         return None
 
+    def _near(self, text: str) -> _Lookup | None:
+        """The one place a name the gazetteer does not hold clearly means, as a misspelling of one of its
+        names ("Manchestr", "Nottinghamshre"); None when no name, or more than one, is that near."""
+        key = normalise(text)
+        if len(key) < NEAR_MIN_LENGTH:
+            return None
+        edits = 1 if len(key) < LONG_NAME else 2
+        near = process.extract(key, self._spellings, scorer=DamerauLevenshtein.distance, score_cutoff=edits, limit=3)
+        if len(near) != 1:
+            return None
+        places = _innermost(self._spelt[near[0][0]])
+        return _Lookup(_ordered(places), "near_name") if len(places) == 1 else None
+
     def match(self, text: str) -> NameMatch:
         """The place a published location name names, the places an ambiguous one might mean, or
         nothing (a name no place has, or a composite whose specific part names none)."""
@@ -193,12 +221,16 @@ class Gazetteer:
             return NameMatch(whole.places[0], whole.matched_by)
         parts = _parts(text)
         if len(parts) < 2:
+            if whole is None and (near := self._near(text)) is not None:
+                return NameMatch(near.places[0], near.matched_by)
             return NameMatch(candidates=whole.places) if whole else NameMatch()
         specific = parts[-1] if DASH_SEPARATOR.search(text) and not COMMA_OR_BRACKET.search(text) else parts[0]
         found = {part: lookup for part in parts if (lookup := self._lookup(part)) is not None}
+        if specific not in found and whole is None and (near := self._near(specific)) is not None:
+            found[specific] = near
         if specific not in found:
-            # The specific part names nothing (misspelt, or a place Placenet does not hold): never placed
-            # on the broader context alone, which would say less than the publisher meant.
+            # The specific part names nothing (not even as a clear misspelling, or a place Placenet does not
+            # hold): never placed on the broader context alone, which would say less than the publisher meant.
             return NameMatch(candidates=whole.places) if whole else NameMatch()
         # The deepest part named is the most specific ("Kent - South East" is Kent, whatever the order).
         chosen = max(found, key=lambda part: (max(p.depth for p in found[part].places), part == specific))

@@ -104,7 +104,14 @@ GAZETTEER_ANCESTORS = Statement(
 LISTED_UNPLACED = 10
 LISTED_AMBIGUOUS = 100
 # The order in which a grant placed several ways is counted: by the surest of its matches.
-MATCH_ORDER: tuple[gazetteer.MatchedBy, ...] = ("code", "former_code", "name", "alias", "recipient_address")
+MATCH_ORDER: tuple[gazetteer.MatchedBy, ...] = (
+    "code",
+    "former_code",
+    "name",
+    "alias",
+    "near_name",
+    "recipient_address",
+)
 # A recipient's address places its grant only below these levels: that a recipient is in the UK (or in
 # Wales) says nothing of where its grant is spent, and placing national data there would smear it.
 TOO_BROAD_FOR_AN_ADDRESS = frozenset({"uk", "nation"})
@@ -762,6 +769,16 @@ def _match_name(
     match = names.match(loc.name)
     if match.place is not None:
         loc.place, loc.matched_by = match.place.id, match.matched_by
+        if match.matched_by == "near_name":
+            place = match.place
+            issues.warn(
+                "location_misspelt",
+                f"The beneficiary location '{loc.name}' has no geographic code and names no place as written; it "
+                f"is read as {place.name}{f' ({place.gss_code})' if place.gss_code else ''}, the one place whose "
+                "name it is a letter or two from. Give its GSS code, or correct the name, to be sure.",
+                identifier,
+                where(),
+            )
     elif match.ambiguous:
         loc.candidates = match.candidates
         listed_candidates = ", ".join(f"{p.name} ({p.gss_code})" for p in match.candidates)
@@ -776,8 +793,8 @@ def _match_name(
         issues.warn(
             "location_without_code",
             f"The beneficiary location '{loc.name}' has no geographic code and its name names no place Placenet "
-            "knows (names are matched exactly, apart from case, punctuation and council words; misspellings "
-            "are not guessed); it is kept on the grant.",
+            "knows (names are matched apart from case, punctuation and council words, and a misspelling only "
+            "when one place is clearly meant); it is kept on the grant.",
             identifier,
             where(),
         )
@@ -911,6 +928,7 @@ class CoverageTally:
             by_former_code=self.placed["former_code"].counted(),
             by_name=self.placed["name"].counted(),
             by_alias=self.placed["alias"].counted(),
+            by_near_name=self.placed["near_name"].counted(),
             by_recipient_address=self.placed["recipient_address"].counted(),
             unplaced=self.unplaced.counted(),
             unplaced_without_location=self.without_location,
