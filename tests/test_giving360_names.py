@@ -91,9 +91,12 @@ def test_names_are_compared_normalised(text: str, key: str) -> None:
 
 
 def test_the_alias_file_names_only_places_that_exist() -> None:
-    codes = {row["gss_code"] for row in json.loads(UK_PLACES.read_text(encoding="utf-8"))["places"]}
+    rows = json.loads(UK_PLACES.read_text(encoding="utf-8"))["places"]
+    codes = {row["gss_code"] for row in rows}
+    uncoded = {(row["name"], row["level"]) for row in rows if not row["gss_code"]}
     _, aliases, ambiguous = gazetteer.name_files()
-    assert {entry["gss_code"] for entry in aliases} <= codes
+    assert {entry["gss_code"] for entry in aliases if "gss_code" in entry} <= codes
+    assert {(entry["place"], entry["level"]) for entry in aliases if "gss_code" not in entry} <= uncoded
     assert {code for entry in ambiguous for code in entry["gss_codes"]} <= codes
     # An alias is one place; a name that may mean several is listed as ambiguous, never as an alias.
     alias_keys = [gazetteer.normalise(entry["name"]) for entry in aliases]

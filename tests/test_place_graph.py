@@ -311,6 +311,7 @@ async def test_a_place_search_finds_places_by_the_gazetteer_s_names(client: http
         ("Caerdydd", "cardiff"),
         ("Hull City Council", "kingston-upon-hull"),
         ("UK wide", "united-kingdom"),
+        ("Teesside", "cleveland"),
     ):
         found = await get(client, "/v1/places", q=q)
         assert slug in [p["slug"] for p in found["items"]], (q, [p["slug"] for p in found["items"]])

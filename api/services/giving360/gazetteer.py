@@ -167,9 +167,13 @@ class Gazetteer:
                 self._stripped[stripped(normalise(name))].add(place)
         # An alias decides its name, even one a place also has ("Greater London"): the file is reviewed.
         # An ambiguous entry lists every place the name might mean, so it is never guessed.
+        # A place with no GSS code (a ceremonial or former county) is named by its name and level instead.
+        by_name = {(p.name, p.level): p for p in self.places if not p.gss_code}
         for entry in self.aliases:
-            if entry["gss_code"] in by_code:
-                self._aliases[normalise(entry["name"])].add(by_code[entry["gss_code"]])
+            named = (str(entry.get("place")), str(entry.get("level")))
+            target = by_code.get(entry["gss_code"]) if "gss_code" in entry else by_name.get(named)
+            if target is not None:
+                self._aliases[normalise(entry["name"])].add(target)
         for entry in self.ambiguous:
             self._aliases[normalise(entry["name"])].update(by_code[c] for c in entry["gss_codes"] if c in by_code)
         # The names a misspelling may be near: places' own and official names, whole and without their council
@@ -278,17 +282,19 @@ def name_files() -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, A
 
 @cache
 def _other_names() -> tuple[tuple[str, str], ...]:
-    """(normalised name, GSS code) for every official name, alias and ambiguous name in the name files."""
+    """(normalised name, GSS code) for every official name, alias and ambiguous name in the name files; for
+    an alias of a place with no code, the place's name stands for the code."""
     official, aliases, ambiguous = name_files()
     pairs = [(name, code) for code, name in official.items()]
-    pairs += [(entry["name"], entry["gss_code"]) for entry in aliases]
+    pairs += [(entry["name"], entry.get("gss_code") or entry["place"]) for entry in aliases]
     pairs += [(entry["name"], code) for entry in ambiguous for code in entry["gss_codes"]]
     return tuple((normalise(name), code) for name, code in pairs)
 
 
 def codes_named(text: str) -> list[str]:
     """The GSS codes of the places whose official name, alias or Welsh name contains `text` (compared
-    normalised): what a search for a place finds beyond its own name."""
+    normalised), or the place's own name for a place with no code: what a search for a place finds beyond
+    its own name."""
     key = normalise(text)
     return sorted({code for name, code in _other_names() if key and key in name})
 

@@ -198,7 +198,11 @@ async def list_places(
     if parent is not None:
         where.append(Place.parent == await resolve_filter(PLACE, parent, "parent"))
     if q:
-        # `also_named`: the GSS codes of the places other names of theirs (official, Welsh, aliases) match.
+        # `also_named`: the GSS codes of the places other names of theirs (official, Welsh, aliases) match,
+        # or the names of such places with no code.
         found = contains(Place.name, q) | contains(Place.gss_code, q)
-        where.append(found | Place.gss_code.is_in(list(also_named)) if also_named else found)
+        if also_named:
+            named = list(also_named)
+            found = found | Place.gss_code.is_in(named) | (Place.gss_code.is_null() & Place.name.is_in(named))
+        where.append(found)
     return await list_page(RESOURCE, PlacePage, where=where, sort=sort, limit=limit, cursor=cursor)
