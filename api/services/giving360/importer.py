@@ -1245,7 +1245,7 @@ def report_lines(report: ImportReport) -> Iterable[str]:
     yield (
         f"coverage: {c.placed.grants} of {g.in_file} grants placed{_money(c.placed)} (by code {c.by_code.grants}, "
         f"former code {c.by_former_code.grants}, name {c.by_name.grants}, alias {c.by_alias.grants}, "
-        f"recipient address {c.by_recipient_address.grants}); "
+        f"near name {c.by_near_name.grants}, recipient address {c.by_recipient_address.grants}); "
         f"{c.unplaced.grants} unplaced{_money(c.unplaced)}, {c.unplaced_without_location} of them with no location"
     )
     if c.unplaced_reasons:
