@@ -242,3 +242,28 @@ async def test_the_blagrave_sample_without_its_codes_is_placed_by_name(places: N
     assert report.warning_counts.get("location_misspelt") == 3
     assert coverage.ambiguous == []
     print(coverage_line(report))
+
+
+async def test_a_publisher_hint_settles_an_ambiguous_name_for_that_publisher_only(
+    places: None, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hint = {"publisher": "360G-welshfund-", "name": "Newport", "gss_code": "W06000022", "why": "a Welsh funder"}
+    monkeypatch.setattr(gazetteer, "publisher_hints", lambda: [hint])
+    template = sample()["grants"][0]
+    grants = []
+    for identifier in ("360G-welshfund-1", "360G-otherfund-1"):
+        grant = copy.deepcopy(template)
+        grant["id"] = identifier
+        grant["beneficiaryLocation"] = [{"name": "Newport"}]
+        for field in ("addressLocality", "addressRegion", "addressCountry", "postalCode"):
+            grant["recipientOrganization"][0].pop(field, None)  # the names alone
+        grants.append(grant)
+    report = await run({"grants": grants})
+
+    assert report.coverage.placed.grants == 1 and report.coverage.by_alias.grants == 1
+    assert [a.name for a in report.coverage.ambiguous] == ["Newport"]  # the other publisher's, not guessed
+    hinted = (await client.get("/v1/grants/360G-welshfund-1")).json()
+    assert [
+        (p["name"], m["matched_by"]) for p, m in zip(hinted["places"], hinted["matched_locations"], strict=True)
+    ] == [("Newport", "alias")]
+    assert (await client.get("/v1/grants/360G-otherfund-1")).json()["places"] == []

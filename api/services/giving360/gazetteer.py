@@ -152,6 +152,9 @@ class Gazetteer:
     official_names: Mapping[str, str] = field(default_factory=dict)
     aliases: Sequence[Mapping[str, Any]] = ()
     ambiguous: Sequence[Mapping[str, Any]] = ()
+    # Reviewed hints for one publisher's files (by its identifier prefix, `360G-blagravetrust-`): what an
+    # ambiguous name means when that publisher writes it ("Newport" from a Welsh funder).
+    hints: Sequence[Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
         by_code = {p.gss_code: p for p in self.places if p.gss_code}
@@ -176,6 +179,10 @@ class Gazetteer:
                 self._aliases[normalise(entry["name"])].add(target)
         for entry in self.ambiguous:
             self._aliases[normalise(entry["name"])].update(by_code[c] for c in entry["gss_codes"] if c in by_code)
+        self._hints: dict[tuple[str, str], GazetteerPlace] = {}
+        for entry in self.hints:
+            if entry["gss_code"] in by_code:
+                self._hints[entry["publisher"].lower(), normalise(entry["name"])] = by_code[entry["gss_code"]]
         # The names a misspelling may be near: places' own and official names, whole and without their council
         # words (an alias is reviewed as written).
         self._spelt: dict[str, set[GazetteerPlace]] = defaultdict(set)
@@ -217,9 +224,13 @@ class Gazetteer:
         places = _innermost(self._spelt[near[0][0]])
         return _Lookup(_ordered(places), "near_name") if len(places) == 1 else None
 
-    def match(self, text: str) -> NameMatch:
+    def match(self, text: str, publisher: str | None = None) -> NameMatch:
         """The place a published location name names, the places an ambiguous one might mean, or
-        nothing (a name no place has, or a composite whose specific part names none)."""
+        nothing (a name no place has, or a composite whose specific part names none). A reviewed hint for
+        the publisher (its identifier prefix) settles a name first."""
+        hinted = self._hints.get((publisher.lower(), normalise(text))) if publisher else None
+        if hinted is not None:
+            return NameMatch(hinted, "alias")
         whole = self._lookup(text)
         if whole is not None and len(whole.places) == 1:
             return NameMatch(whole.places[0], whole.matched_by)
@@ -281,6 +292,13 @@ def name_files() -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, A
 
 
 @cache
+def publisher_hints() -> list[dict[str, Any]]:
+    """The reviewed hints for publishers' ambiguous names, read once."""
+    hints: list[dict[str, Any]] = json.loads(ALIASES_FILE.read_text(encoding="utf-8")).get("publisher_hints", [])
+    return hints
+
+
+@cache
 def _other_names() -> tuple[tuple[str, str], ...]:
     """(normalised name, GSS code) for every official name, alias and ambiguous name in the name files; for
     an alias of a place with no code, the place's name stands for the code."""
@@ -301,4 +319,4 @@ def codes_named(text: str) -> list[str]:
 
 def build(places: Iterable[GazetteerPlace]) -> Gazetteer:
     official, aliases, ambiguous = name_files()
-    return Gazetteer(list(places), official, aliases, ambiguous)
+    return Gazetteer(list(places), official, aliases, ambiguous, publisher_hints())

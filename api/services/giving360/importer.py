@@ -766,7 +766,7 @@ def _match_name(
             where(),
         )
         return
-    match = names.match(loc.name)
+    match = names.match(loc.name, publisher_prefix(identifier))
     if match.place is not None:
         loc.place, loc.matched_by = match.place.id, match.matched_by
         if match.matched_by == "near_name":
@@ -785,7 +785,9 @@ def _match_name(
         issues.warn(
             "location_ambiguous",
             f"The beneficiary location '{loc.name}' has no geographic code and its name may mean any of "
-            f"{listed_candidates}: it is not guessed, and is kept on the grant. Give its GSS code to place it.",
+            f"{listed_candidates}: it is not guessed, and is kept on the grant. Give its GSS code to place it "
+            "(or, for a publisher that always means one of them, add a reviewed hint to "
+            "fixtures/places/aliases.json `publisher_hints`).",
             identifier,
             where(),
         )
