@@ -20,6 +20,7 @@ import msgspec
 from api.services.platform.actors import Actor
 from api.services.platform.sql import Statement, insert_rows, listed
 from api.services.records.unit_of_work import Written, unit_of_work
+from api.services.views import tally
 from api.services.views.activity import PARTIES, as_uuid
 from api.services.views.network import ties
 from models.tables import NetworkRecord
@@ -38,13 +39,8 @@ CHILDREN = {"memberships", "contributions"}  # rows that belong to a record: the
 CHUNK = 2000
 YIELD_EVERY = 500
 
-TABLES = {
-    "interest_group": "interest_group",
-    "co_funding": "co_funding",
-    "research": "research",
-    "grant": '"grant"',
-    "engagement": "engagement",
-}
+# Each kind's own table, as the tallies name them: every kind of record but organisations makes links.
+TABLES = {kind: table for kind, table in tally.TABLES.items() if kind in PARTIES}
 # Every party of a kind's records, all time, for a list of records: the views' own parts, each narrowed to
 # the records on its own table.
 PARTIES_OF = {
