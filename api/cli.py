@@ -38,6 +38,7 @@ def main() -> None:
 ANCESTRY_AFTER = {"2026-12-07T18:30:01:000000"}
 RECOUNT_AFTER = {"2026-11-26T15:30:01:000000", *ANCESTRY_AFTER}
 RELINK_AFTER = {"2026-12-07T19:00:00:000000"}
+MIGRATIONS = Path(__file__).resolve().parent.parent / "models" / "piccolo_migrations"
 
 
 async def run_migrations() -> list[str]:
@@ -182,6 +183,7 @@ def fixtures_load(paths: tuple[Path, ...], dry_run: bool) -> None:
 
         await database.open()
         try:
+            await require_migrated()
             with progress_bar() as bar:
                 report = await load(list(paths), dry_run=dry_run, progress=bar)
         finally:
@@ -220,6 +222,7 @@ def fixtures_dump(output: Path | None) -> None:
 
         await database.open()
         try:
+            await require_migrated()
             return await dump(), await left_out_of_dumps()
         finally:
             await database.close()
@@ -268,6 +271,7 @@ def import_360giving(path: Path, dry_run: bool, source_url: str | None, as_json:
 
         await database.open()
         try:
+            await require_migrated()
             with progress_bar() as bar:
                 return await importer.import_file(
                     content,
@@ -382,6 +386,7 @@ def export_360giving(
 
         await database.open()
         try:
+            await require_migrated()
             return await exporter.export_grants(filters, sort="name", as_csv=csv)
         finally:
             await database.close()
@@ -450,12 +455,26 @@ def keys() -> None:
     """API keys: partners write their own records with one; admins may do anything."""
 
 
+async def require_migrated() -> None:
+    """Refuse, with one clear line, to work on a database whose tables are missing or behind the code."""
+    from piccolo.apps.migrations.tables import Migration
+
+    wanted = {path.stem for path in MIGRATIONS.glob("models_*.py")}
+    ran = set(await Migration.get_migrations_which_ran(app_name="models")) if await Migration.table_exists() else set()
+    if len(ran) < len(wanted):
+        raise click.ClickException(
+            f"{_database_name()} is not up to date ({len(wanted) - len(ran)} migrations to apply): "
+            "run `placenet migrate` first."
+        )
+
+
 async def _with_database(work: Callable[[], Awaitable[T]]) -> T:
     """Run database work from the command line, with the database opened and closed around it."""
     from api.services.platform import connections as database
 
     await database.open()
     try:
+        await require_migrated()
         return await work()
     finally:
         await database.close()
