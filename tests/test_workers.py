@@ -46,11 +46,12 @@ async def answering_pids(server: Served, tag: str, count: int = 20) -> tuple[lis
 
 
 # A connection the killed worker held dies under httpx mid-request, and asyncio may then warn, when the
-# transport is collected, that it was never closed (fd no longer registered). That is the kill, not the
-# server: it is collected here (`gc.collect()` at the end), where this one warning is expected.
+# transport (or its socket) is collected, that it was never closed (fd no longer registered). That is the
+# kill, not the server: it is collected here (`gc.collect()` at the end), where these warnings are expected.
 @pytest.mark.filterwarnings(
     "ignore:Exception ignored in. <function _SelectorTransport.__del__:pytest.PytestUnraisableExceptionWarning"
 )
+@pytest.mark.filterwarnings("ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_a_killed_worker_is_replaced_and_requests_go_on(workers: int) -> None:
     with served({"REDIS_URL": ""}, workers=workers) as server:
