@@ -1,10 +1,10 @@
-"""What a write costs, and what keeping the map's tallies adds to it (PostgreSQL).
+"""What a write costs, and what keeping the map's tallies and the network's links adds to it (PostgreSQL).
 
 The service's app is called in-process (httpx's ASGI transport: no server, no network), one request at
 a time, on a copy of a bench database (`bench/data/postgres-<N>.json` names it): `--writes` grants are
 created (POST, with two places each) and then each is changed (PATCH of its amount and places), in
-rounds alternating between the service as it is and the same service with the tallies' step left out
-of every unit of work (no after-write steps installed in place of `api.services.views.tally.settle`).
+rounds alternating between the service as it is (every after-write step: the tallies and the kept
+links), the same with only the tallies' step (`api.services.views.tally.settle`), and with neither.
 Reports p50 and p99 of each, the difference, and the statements each write sends (counted where
 asyncpg sends them), and writes `bench/results/<date>-<time>-<host>-writes.md`.
 
@@ -42,6 +42,9 @@ def psql(*sql: str) -> None:
     subprocess.run(command, check=True, capture_output=True)
 
 
+MODES = ("tallies and links", "tallies only", "neither")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -57,6 +60,7 @@ async def measure(args: argparse.Namespace, refs: dict[str, Any]) -> dict[str, d
     from api.services.platform import connections as database
     from api.services.records import unit_of_work
     from api.services.resources import keys
+    from api.services.views import links, tally
     from api.settings import Settings
 
     # Every statement sent, counted where asyncpg sends it: Piccolo's queries, and the executemany and
@@ -74,9 +78,10 @@ async def measure(args: argparse.Namespace, refs: dict[str, Any]) -> dict[str, d
         setattr(asyncpg.Connection, name, counting(getattr(asyncpg.Connection, name)))
     app = app_module.create_app(Settings.from_env())
     steps = unit_of_work.installed()
+    assert set(steps) == {tally.settle, links.settle}, steps
+    installs = {"tallies and links": steps, "tallies only": (tally.settle,), "neither": ()}
     figures: dict[str, dict[str, list[float]]] = {
-        mode: {"POST": [], "PATCH": [], "POST statements": [], "PATCH statements": []}
-        for mode in ("with tallies", "without")
+        mode: {"POST": [], "PATCH": [], "POST statements": [], "PATCH statements": []} for mode in MODES
     }
     rng = random.Random(7)
     places = refs["places"]
@@ -88,8 +93,8 @@ async def measure(args: argparse.Namespace, refs: dict[str, Any]) -> dict[str, d
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
             for round_ in range(args.rounds):
-                for mode in ("with tallies", "without") if round_ % 2 == 0 else ("without", "with tallies"):
-                    unit_of_work.install(*(steps if mode == "with tallies" else ()))
+                for mode in MODES if round_ % 2 == 0 else MODES[::-1]:
+                    unit_of_work.install(*installs[mode])
                     made = []
                     for i in range(args.writes):
                         body = {
@@ -148,7 +153,7 @@ def main() -> None:
         psql(f"DROP DATABASE IF EXISTS {COPY}")
     now = datetime.datetime.now(datetime.UTC)
     lines = [
-        f"# What a write costs, with and without the map's tallies, {now:%Y-%m-%d %H:%M} UTC",
+        f"# What a write costs, with and without the map's tallies and the network's links, {now:%Y-%m-%d %H:%M} UTC",
         "",
         f"- machine: `{' '.join(platform.uname())}`",
         f"- nproc: {os.cpu_count()}; python {platform.python_version()}; PostgreSQL at {PG}",
@@ -160,7 +165,7 @@ def main() -> None:
         "| --- | --- | ---: | ---: | ---: |",
     ]
     for write in ("POST", "PATCH"):
-        for mode in ("with tallies", "without"):
+        for mode in MODES:
             times = figures[mode][write]
             lines.append(
                 f"| {write} /v1/grants | {mode} | {percentile(times, 0.5):.2f} | {percentile(times, 0.99):.2f} | "
@@ -168,8 +173,9 @@ def main() -> None:
             )
     lines.append("")
     for write in ("POST", "PATCH"):
-        on, off = (percentile(figures[m][write], 0.5) for m in ("with tallies", "without"))
-        lines.append(f"- {write}: the tallies add {on - off:.2f} ms at p50 ({on / off:.2f}x)")
+        both, tallies, neither = (percentile(figures[m][write], 0.5) for m in MODES)
+        lines.append(f"- {write}: the tallies add {tallies - neither:.2f} ms at p50 ({tallies / neither:.2f}x)")
+        lines.append(f"- {write}: the kept links add {both - tallies:.2f} ms at p50 ({both / tallies:.2f}x)")
     report = "\n".join(lines) + "\n"
     print(report)
     out = HERE / "results" / f"{now:%Y-%m-%d-%H%M}-{platform.node()}-writes.md"

@@ -346,17 +346,46 @@ class ImportJob(Table):
     finished_at = Timestamptz(null=True, default=None)
 
 
-class NetworkLink(Table):
-    """The network's links, kept by every write (api/services/views/links.py): for two organisations
-    (`source` < `target`) and a kind of record, the summed weight of the records of that kind that link
-    them, by the network's rules over all time, and how many there are."""
+class NetworkEdge(Table):
+    """The network's links, kept by every write (api/services/views/links.py): for a scope (the whole
+    network, `EVERYWHERE`, or a place: the records linked to it or to a place inside it) and two
+    organisations (`source` < `target`), the summed weight of the records that link them by the network's
+    rules over all time, how many there are and of which kind. `rank` is the weight in millionths, as the
+    API gives and orders it (`weight` is the running sum, kept for the ends' strengths)."""
 
-    key = Varchar(length=200, primary_key=True)  # source/target/kind
-    source = UUID(index=True)
-    target = UUID(index=True)
-    kind = Varchar(length=40)
+    key = Varchar(length=200, primary_key=True)  # scope/source/target
+    scope = UUID()
+    source = UUID()
+    target = UUID()
     weight = DoublePrecision(default=0.0)
+    rank = BigInt(default=0)
     records = Integer(default=0)
+    # How many of the records are of each kind (the kinds' plural names, as `activity.GROUPS` gives them).
+    interest_groups = Integer(default=0)
+    co_funding = Integer(default=0)
+    research = Integer(default=0)
+    grants = Integer(default=0)
+    engagements = Integer(default=0)
+
+
+class NetworkNode(Table):
+    """Each organisation taking part in a record in a scope (linked or not): in how many records, to how
+    many others it is linked there and the summed weight of those links, kept with the edges."""
+
+    key = Varchar(length=100, primary_key=True)  # scope/organisation
+    scope = UUID()
+    organisation = UUID()
+    records = Integer(default=0)
+    degree = Integer(default=0)
+    strength = DoublePrecision(default=0.0)
+
+
+class NetworkScope(Table):
+    """How many organisations and links each scope's network has, kept with them."""
+
+    scope = UUID(primary_key=True)
+    nodes = Integer(default=0)
+    edges = Integer(default=0)
 
 
 class NetworkRecord(Table):

@@ -8,25 +8,61 @@ import random
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
-from api.services.views import links
-from models.tables import NetworkLink, NetworkRecord
+from api.services.views import links, network
+from api.services.views.activity import ScopeFilters, selection
+from models.tables import NetworkEdge, NetworkNode, NetworkRecord, NetworkScope
 from tests import builders
 
 ORGANISATIONS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
+# A region with two boroughs, both also in a combined authority, and a place elsewhere: a record's scopes
+# are its places and every place above them by either path.
+PLACES = [
+    {"name": "North", "level": "region", "slug": "north"},
+    {"name": "Combined", "level": "combined_authority", "slug": "combined", "parent": "north"},
+    {"name": "Eastby", "level": "local_authority", "slug": "eastby", "parent": "north", "also_within": ["combined"]},
+    {"name": "Westby", "level": "local_authority", "slug": "westby", "parent": "north", "also_within": ["combined"]},
+    {"name": "Elsewhere", "level": "region", "slug": "elsewhere"},
+]
+LOCAL = ["eastby", "westby", "north", "elsewhere"]
 STEPS = 40
 
 
-async def kept() -> dict[tuple[str, str, str], tuple[float, int]]:
-    return {
-        (str(row["source"]), str(row["target"]), row["kind"]): (round(row["weight"], 6), row["records"])
-        for row in await NetworkLink.select()
+Kept = tuple[dict[tuple[str, ...], tuple[Any, ...]], dict[tuple[str, ...], tuple[Any, ...]]]
+KIND_COLUMNS = ("interest_groups", "co_funding", "research", "grants", "engagements")
+
+
+async def kept() -> Kept:
+    """The kept edges (weight, records, by kind) and organisations (records, degree, strength) in every
+    scope, and a check that each scope's totals and each edge's rank agree with them."""
+    edges = {}
+    for row in await NetworkEdge.select():
+        assert row["rank"] == round(round(row["weight"], 6) * 1_000_000)
+        edges[str(row["scope"]), str(row["source"]), str(row["target"])] = (
+            round(row["weight"], 6),
+            row["records"],
+            tuple(row[column] for column in KIND_COLUMNS),
+        )
+    nodes = {
+        (str(row["scope"]), str(row["organisation"])): (row["records"], row["degree"], round(row["strength"], 6))
+        for row in await NetworkNode.select()
     }
+    totals = {str(row["scope"]): (row["nodes"], row["edges"]) for row in await NetworkScope.select()}
+    scopes = {scope for scope, _ in nodes}
+    assert totals == {
+        scope: (sum(1 for s, _ in nodes if s == scope), sum(1 for s, *_ in edges if s == scope)) for scope in scopes
+    }
+    return edges, nodes
 
 
-async def recomputed() -> dict[tuple[str, str, str], tuple[float, int]]:
-    return {pair: (round(weight, 6), records) for pair, (weight, records) in (await links.computed()).items()}
+async def recomputed() -> Kept:
+    edges, nodes = await links.computed()
+    return (
+        {key: (round(weight, 6), records, kinds) for key, (weight, records, kinds) in edges.items()},
+        {key: (records, degree, round(strength, 6)) for key, (records, degree, strength) in nodes.items()},
+    )
 
 
 class Writer:
@@ -42,7 +78,12 @@ class Writer:
     def some(self, low: int = 1, high: int = 4) -> list[str]:
         return self.rng.sample(ORGANISATIONS, self.rng.randint(low, high))
 
+    def places(self) -> list[str]:
+        return self.rng.sample(LOCAL, self.rng.choice((0, 1, 1, 2)))
+
     async def send(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        if method == "POST" and body is not None and path.count("/") == 2:
+            body = {**body, "places": self.places()}
         response = await self.client.request(method, path, json=body)
         assert response.status_code in (200, 201, 204), (method, path, body, response.text)
         return response.json() if response.status_code != 204 else {}
@@ -95,6 +136,9 @@ class Writer:
             "research": "/v1/research",
             "event": "/v1/engagements",
         }[kind]
+        if self.rng.random() < 0.15:
+            await self.send("PATCH", f"{path}/{slug}", {"places": self.places()})
+            return None
         if self.rng.random() < 0.25 and kind not in ("co-funding",):
             await self.send("DELETE", f"{path}/{slug}")
             self.records[kind].remove(slug)
@@ -136,22 +180,55 @@ class Writer:
         return None
 
 
+async def answers_read_from_kept_links_equal_those_summed_from_the_records() -> None:
+    """The network, a place's network and every neighbourhood, read from the kept links, are what the
+    same request summed from the records answers (the path the other filters take)."""
+    for place in (None, "north", "combined", "eastby", "elsewhere"):
+        filters = ScopeFilters(place=place)
+        in_scope = await selection(filters)
+        for limit, min_weight in ((500, None), (2, None), (3, 0.5)):
+            got = await network.get_network(filters=filters, limit=limit, min_weight=min_weight, isolated=True)
+            want = await network.live_network(in_scope, limit=limit, min_weight=min_weight, isolated=True)
+            assert msgspec.to_builtins(got) == msgspec.to_builtins(want), (place, limit, min_weight)
+        for slug in ORGANISATIONS:
+            for depth in (1, 2):
+                got_around = await network.get_neighbourhood(ref=slug, filters=filters, depth=depth, limit=3)
+                organisation = got_around.organisation
+                want_around = await network._live_neighbourhood(in_scope, organisation, depth, 3, None, None)
+                assert msgspec.to_builtins(got_around) == msgspec.to_builtins(want_around), (place, slug, depth)
+            got_collaborators = await network.list_collaborators(ref=slug, filters=filters, limit=3)
+            organisation_id = got_collaborators.organisation.id
+            want_collaborators = await network._live_collaborators(organisation_id, in_scope, 3)
+            assert msgspec.to_builtins(got_collaborators) == msgspec.to_builtins(want_collaborators), (place, slug)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 async def test_the_kept_links_equal_a_full_recomputation_after_any_writes(client: httpx.AsyncClient, seed: int) -> None:
     for slug in ORGANISATIONS:
         await builders.organisation(client, slug.title(), slug=slug)
+    for place in PLACES:
+        await builders.post(client, "/v1/places", place)
     writer = Writer(client, random.Random(seed))
     for step in range(STEPS):
         await (writer.create() if step < 5 or writer.rng.random() < 0.45 else writer.change())
         if step % 10 == 9:
             assert await kept() == await recomputed(), f"after step {step}"
     assert await kept() == await recomputed()
-    assert await kept(), "the writes made no links: the test would prove nothing"
+    assert (await kept())[0], "the writes made no links: the test would prove nothing"
+
+    edges, _ = await kept()
+    assert len({scope for scope, *_ in edges}) > 3, "the writes linked no places: the scopes would go untested"
+    await answers_read_from_kept_links_equal_those_summed_from_the_records()
 
     # Rebuilt from nothing, the links are the same.
     before = await kept()
     await links.rebuild()
     assert await kept() == before
+
+    # A place moved (here: the combined authority out of the region) counts every link again.
+    response = await client.patch("/v1/places/combined", json={"parent": "elsewhere"})
+    assert response.status_code == 200, response.text
+    assert await kept() == await recomputed()
 
 
 async def test_deleting_every_record_leaves_no_link(client: httpx.AsyncClient) -> None:
@@ -161,8 +238,9 @@ async def test_deleting_every_record_leaves_no_link(client: httpx.AsyncClient) -
     research = await builders.post(
         client, "/v1/research", {"name": "Study", "kind": "study", "commissioners": ["alpha"], "partners": ["gamma"]}
     )
-    assert len(await kept()) == 2
+    assert len((await kept())[0]) == 2
     for path in (f"/v1/grants/{grant['slug']}", f"/v1/research/{research['slug']}"):
         assert (await client.delete(path)).status_code == 204
-    assert await kept() == {}
+    assert await kept() == ({}, {})
     assert await NetworkRecord.count() == 0
+    assert await NetworkScope.count() == 0

@@ -12,6 +12,7 @@ import pytest
 
 from api.services.platform import clock
 from api.services.views import links, measures
+from api.services.views.activity import EVERYWHERE
 from models.tables import Change, NetworkState, Organisation
 from tests import builders
 
@@ -43,7 +44,9 @@ async def test_measures_reflect_the_links_at_a_position_and_reads_never_recomput
     assert measured == await position()
     kept = await measures.read(list(ids.values()))
     assert kept.position == measured
-    expected = measures.measure([(a, b, w) for (a, b, _), (w, _) in _links(await links.computed()).items()])
+    edges, _ = await links.computed()
+    whole = str(EVERYWHERE)
+    expected = measures.measure([(UUID(a), UUID(b), w) for (scope, a, b), (w, _, _) in edges.items() if scope == whole])
     assert kept.of == expected
     assert kept.of[ids["funder"]].degree == 3
     assert kept.of[ids["one"]].degree == 2
@@ -56,16 +59,6 @@ async def test_measures_reflect_the_links_at_a_position_and_reads_never_recomput
     again = await measures.refresh()
     assert again == await position() and again > measured
     assert (await measures.read([ids["two"]])).of[ids["two"]].degree == 2
-
-
-def _links(computed: dict[tuple[str, str, str], tuple[float, int]]) -> dict[tuple[UUID, UUID, str], tuple[float, int]]:
-    """The computed links summed over kinds, as the measures read them."""
-    summed: dict[tuple[UUID, UUID, str], tuple[float, int]] = {}
-    for (source, target, _), (weight, records) in computed.items():
-        key = (UUID(source), UUID(target), "")
-        old = summed.get(key, (0.0, 0))
-        summed[key] = (old[0] + weight, old[1] + records)
-    return summed
 
 
 async def test_a_worker_waits_its_turn_while_another_measures(client: httpx.AsyncClient) -> None:

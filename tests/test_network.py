@@ -491,14 +491,17 @@ async def grow(client: httpx.AsyncClient, start: int, count: int) -> None:
         # the whole network's measures kept in the background
         ("/v1/network", {"limit": "3"}, 3),
         ("/v1/network", {"organisation": LANKELLY, "active_on": "2020-01-01"}, 3),
-        # resolve, name, the organisations and the links
-        ("/v1/organisations/ivar/network", {"depth": "2", "limit": "3"}, 4),
-        # resolve both, name both, the records the first takes part in with their parties
-        ("/v1/network/links", {"between": "lankelly-chase-foundation,charity-1", "limit": "1"}, 3),
-        # resolve, the organisation's name, its records' parties
+        # resolve, name, its neighbours, the page of links, their organisations
+        ("/v1/organisations/ivar/network", {"depth": "2", "limit": "3"}, 5),
+        # resolve both, name both, the records the two share, their parties
+        ("/v1/network/links", {"between": "lankelly-chase-foundation,charity-1", "limit": "1"}, 4),
+        # filtered by kind: resolve, the organisation's name, its records' parties
         ("/v1/organisations/lankelly-chase-foundation/collaborators", {"kind": "grant"}, 3),
-        # resolve each end, name both, who shares which record, the evidence on the chain
-        ("/v1/network/path", {"from": "charity-0", "to": "ivar"}, 5),
+        # kept: resolve, the strongest links, the records shared with those, their parties, the name
+        ("/v1/organisations/lankelly-chase-foundation/collaborators", {"limit": "3"}, 5),
+        # resolve each end, name both, one level of the search (one hop), the records the hops share, their
+        # parties
+        ("/v1/network/path", {"from": "charity-0", "to": "ivar"}, 6),
     ],
 )
 async def test_the_network_sends_the_same_queries_however_much_data(
@@ -972,8 +975,9 @@ async def test_unfiltered_nodes_carry_the_measures_kept_in_the_background(client
     stale = await get(client, "/v1/network")
     assert stale["measured_at_change"] == position  # the read did not wait for a measure
     newcomer = next(n for n in stale["nodes"] if n["slug"] == "newcomer")
-    assert (newcomer["degree"], newcomer["centrality"]) == (0, 0.0)
+    # Degree and strength are kept by the write itself; centrality waits for the background.
+    assert (newcomer["degree"], newcomer["strength"], newcomer["centrality"]) == (1, 1.0, None)
     later = await measures.refresh()
     assert later is not None and later > position
     measured = next(n for n in (await get(client, "/v1/network"))["nodes"] if n["slug"] == "newcomer")
-    assert measured["degree"] == 1
+    assert (measured["degree"], measured["centrality"]) == (1, 0.0)

@@ -53,19 +53,24 @@ class Node(OrganisationSummary, kw_only=True):
 
     degree: Annotated[int, Meta(ge=0, description="How many other organisations it is linked to.")]
     strength: Annotated[float, Meta(ge=0, description="The sum of the weights of its links (a decimal, to 6 places).")]
-    centrality: Annotated[
-        float,
-        Meta(
-            ge=0,
-            le=1,
-            description="Normalised betweenness centrality: the share of shortest chains between two other "
-            "organisations that pass through this one (0 to 1). It is high for organisations that bridge "
-            "otherwise separate parts of the network. Exact for networks of up to 500 organisations; above "
-            "that, estimated from up to 200 sampled organisations with a fixed seed, so the same data gives "
-            "the same scores; fewer (never under 10) on large, dense networks, so that the estimate takes a "
-            "bounded amount of work.",
-        ),
-    ]
+    centrality: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                le=1,
+                description="Normalised betweenness centrality: the share of shortest chains between two other "
+                "organisations that pass through this one (0 to 1). It is high for organisations that bridge "
+                "otherwise separate parts of the network. For the whole network, as measured in the background "
+                "(`measured_at_change` says when; above 500 organisations estimated from up to 200 sampled "
+                "organisations with a fixed seed, fewer on large, dense networks); null for an organisation linked "
+                "since. For a place's network or a filtered one, measured exactly for the answer when it has at "
+                "most 500 organisations, and null above that: a bridge in a large network is a question for the "
+                "download (`format=graphml`) and a tool like Gephi.",
+            ),
+        ]
+        | None
+    )
 
 
 def _count(what: str) -> Meta:
@@ -138,10 +143,11 @@ class Network(msgspec.Struct, kw_only=True):
     measured_at_change: Annotated[
         int | None,
         Meta(
-            description="With no filter, the nodes' degree, strength and centrality are the whole network's, "
-            "measured in the background: this is the change-feed position (`/v1/changes`) they reflect, so a "
-            "request never waits for them (an organisation linked since has none yet, and shows 0). Null when "
-            "they were measured for this answer: with a filter, or before the first background measure."
+            description="With no filter, the nodes' centrality is the whole network's, measured in the "
+            "background: this is the change-feed position (`/v1/changes`) it reflects, so a request never waits "
+            "for it (an organisation linked since has none yet: null). Degree and strength are always current. "
+            "Null when centrality was measured for this answer (or not at all): with a filter, or before the "
+            "first background measure."
         ),
     ] = None
 
@@ -197,8 +203,20 @@ class Neighbourhood(msgspec.Struct, kw_only=True):
         ),
     ]
     total_edges: Annotated[
-        int, Meta(ge=0, description="How many such links of at least `min_weight` there are, on every page.")
+        int,
+        Meta(
+            ge=0,
+            description="How many such links of at least `min_weight` there are, on every page; at depth 2 "
+            "counted up to 10,000 (`total_edges_capped` says when there are more).",
+        ),
     ]
+    total_edges_capped: Annotated[
+        bool,
+        Meta(
+            description="True when the count stopped at 10,000: around a hub, depth 2 can be most of the "
+            "network. Every link is still reachable by `next_cursor`, or in the whole network's download."
+        ),
+    ] = False
     truncated: Annotated[bool, Meta(description="Whether some of those links are not in this answer.")]
     next_cursor: Annotated[str | None, NEXT_CURSOR]
 

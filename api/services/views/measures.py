@@ -5,13 +5,16 @@ wait for networkx; they say which position the measures reflect.
 `refresh` measures when the change feed has moved since the last measure. It reads the position, the
 links and the position again, and keeps the result only when nothing was written in between (otherwise
 the next turn tries again), so a position always names links that were exactly as measured. Each worker
-runs `keep_measured`; a claim on the state row lets one measure while the others skip their turn."""
+runs `keep_measured`; a claim on the state row lets one measure while the others skip their turn. The
+measuring itself runs in a process of its own (`_measure_apart`), so the worker keeps serving."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime
 import logging
+import multiprocessing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +25,7 @@ import networkx as nx
 from api.services.platform import clock
 from api.services.platform.connections import write_transaction
 from api.services.platform.sql import Statement, insert_rows, listed
-from api.services.views.activity import as_uuid
+from api.services.views.activity import EVERYWHERE, as_uuid
 from models.tables import NetworkMeasure
 
 log = logging.getLogger("placenet.measures")
@@ -41,6 +44,11 @@ WEIGHT_PLACES = 6
 
 def rounded(weight: float) -> float:
     return round(weight, WEIGHT_PLACES)
+
+
+def micro(weight: float) -> int:
+    """A weight in millionths, as it is given (to 6 places): what links are ordered and compared by."""
+    return round(rounded(weight) * 1_000_000)
 
 
 def centrality(graph: nx.Graph) -> dict[UUID, float]:
@@ -73,9 +81,7 @@ TAKE_TURN = Statement(
 )
 MEASURED = Statement("UPDATE network_state SET position = {}, measured_at = {}, claimed_until = NULL WHERE name = {}")
 GIVE_UP_TURN = Statement("UPDATE network_state SET claimed_until = NULL WHERE name = {}")
-EVERY_LINK = Statement(
-    "SELECT source, target, SUM(weight) AS weight FROM network_link GROUP BY source, target ORDER BY source, target"
-)
+EVERY_LINK = Statement("SELECT source, target, weight FROM network_edge WHERE scope = {} ORDER BY source, target")
 FORGET_MEASURES = Statement("DELETE FROM network_measure")
 # The state and the measures of a list of organisations, in one statement: the state row, then one row per
 # measured organisation.
@@ -137,12 +143,9 @@ async def refresh() -> int | None:
         if not await TAKE_TURN.records(now + CLAIM, STATE, now):
             return None
     try:
-        links = [
-            (as_uuid(row["source"]), as_uuid(row["target"]), float(row["weight"])) for row in await EVERY_LINK.records()
-        ]
-        if await _position() != position:
+        measured_position, measured = await _measure_apart()
+        if measured_position != position:
             return None  # written meanwhile: the next turn measures what is there then
-        measured = await asyncio.to_thread(measure, links)
         async with write_transaction():
             await FORGET_MEASURES.execute()
             await insert_rows(
@@ -158,6 +161,35 @@ async def refresh() -> int | None:
     finally:
         async with write_transaction():
             await GIVE_UP_TURN.execute(STATE)
+
+
+async def _measure_apart() -> tuple[int, dict[UUID, Measure]]:
+    """The whole network measured in a process of its own, and the change-feed position read after its
+    links: a million links in networkx take minutes and gigabytes, which the worker serving requests
+    must not hold (nor its interpreter lock). The process reads the links itself, so only the measures
+    (one per organisation) come back."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as apart:
+        return await asyncio.get_running_loop().run_in_executor(apart, _read_and_measure)
+
+
+def _read_and_measure() -> tuple[int, dict[UUID, Measure]]:
+    """In the measuring process: open the database (the same settings, from the environment), read every
+    link of the whole network and the position after them, and measure."""
+    from api.services.platform import connections
+
+    async def run() -> tuple[int, dict[UUID, Measure]]:
+        await connections.open()
+        try:
+            rows = await EVERY_LINK.records(EVERYWHERE)
+            position = await _position()
+        finally:
+            await connections.close()
+        links = [(as_uuid(row["source"]), as_uuid(row["target"]), float(row["weight"])) for row in rows]
+        del rows
+        return position, measure(links)
+
+    return asyncio.run(run())
 
 
 async def read(organisations: Sequence[UUID]) -> Measures:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any, Literal, TypeVar
@@ -36,7 +36,7 @@ from api.schemas.network import (
     Node,
 )
 from api.services.platform.errors import NotFound, Unprocessable
-from api.services.platform.sql import is_in, sql, stream
+from api.services.platform.sql import is_in, join, sql, stream
 from api.services.records.cursors import (
     decode_evidence_cursor,
     decode_link_cursor,
@@ -46,6 +46,9 @@ from api.services.records.cursors import (
 from api.services.records.resource import ORGANISATION, references, resolve, resolve_filter, resolve_many
 from api.services.views import measures
 from api.services.views.activity import (
+    EVERYWHERE,
+    GROUPS,
+    PARTIES,
     ScopeFilters,
     Selection,
     as_uuid,
@@ -55,13 +58,15 @@ from api.services.views.activity import (
     selection,
     summary,
 )
-from api.services.views.measures import centrality, rounded
+from api.services.views.measures import EXACT_CENTRALITY, centrality, micro, rounded
 from models.tables import Organisation
 
 # A network answer's links: this many by default, at most MAX_LINKS however asked. The default draws the
 # seed whole (57 links) and keeps a region's answer near 100 kB (about 200 bytes a link with its two nodes).
 DEFAULT_LINKS = 500
 MAX_LINKS = 5_000
+# How many links a neighbourhood counts at most (the rest are still there, page by page).
+MAX_COUNTED = 10_000
 # A link's evidence, a page at a time.
 DEFAULT_EVIDENCE = 50
 MAX_EVIDENCE = 200
@@ -293,11 +298,6 @@ ORGANISATION_COLUMNS = (
 )
 
 
-def micro(weight: float) -> int:
-    """A weight in millionths, as it is given (to 6 places): what links are ordered and compared by."""
-    return round(rounded(weight) * 1_000_000)
-
-
 @dataclass(frozen=True)
 class Linked:
     """One link as the SQL sums it: its two ends (the lower id first), its weight in millionths (and as
@@ -402,6 +402,173 @@ def touched(page: Iterable[Linked]) -> set[UUID]:
     return {end for link in page for end in (link.a, link.b)}
 
 
+# The kept links (links.py) ---------------------------------------------------------------------------------
+
+
+def kept_scope(in_scope: Selection) -> UUID | None:
+    """The kept scope that answers for these filters: the whole network, or a place's; None when anything
+    but a place narrows the records (kinds, dates, an organisation), which are summed from the records."""
+    return (in_scope.region or EVERYWHERE) if replace(in_scope, region=None) == Selection() else None
+
+
+KEPT_COLUMNS = "e.source AS a, e.target AS b, e.weight, e.rank, e.records, " + ", ".join(
+    f"e.{GROUPS[kind]} AS k_{kind}" for kind in KIND_NAMES
+)
+
+
+def _kept_linked(row: Mapping[str, Any]) -> Linked:
+    return Linked(
+        a=as_uuid(row["a"]),
+        b=as_uuid(row["b"]),
+        weight=int(row["rank"]),
+        summed=float(row["weight"]),
+        records=int(row["records"]),
+        kinds=KindCounts(**{kind: int(row[f"k_{kind}"]) for kind in KIND_NAMES}),
+    )
+
+
+def _after(cursor: str | None) -> Any:
+    """The condition that a kept link comes after the cursor's, in the order of the pages."""
+    if cursor is None:
+        return sql("1 = 1")
+    weight, a, b = decode_link_cursor(cursor)
+    return sql(
+        "(e.rank < {} OR (e.rank = {} AND (e.source > {} OR (e.source = {} AND e.target > {}))))",
+        weight,
+        weight,
+        a,
+        a,
+        b,
+    )
+
+
+@dataclass
+class KeptPage:
+    """A page of kept links, the cursor after it, how many match in all, and the scope's organisations."""
+
+    links: list[Linked]
+    next_cursor: str | None
+    total_edges: int
+    total_nodes: int
+    capped: bool = False
+
+
+async def _kept_page(
+    scope: UUID, around: Any, floor: int, limit: int, cursor: str | None, *, cap: int | None = None
+) -> KeptPage:
+    """One statement: the scope's totals and a page of its links of at least `floor` (in millionths) that
+    `around` lets through (a condition on `e`), strongest first. With no floor and nothing around, the
+    count of links is the scope's kept total; otherwise it is counted, up to `cap` when given (the count
+    stops there: `capped`)."""
+    matching = sql("e.scope = {} AND e.rank >= {} AND {}", scope, floor, around)
+    if floor <= 0 and around is ALL:
+        counted = sql("s.edges")
+    elif cap is None:
+        counted = sql("(SELECT COUNT(*) FROM network_edge e WHERE {})", matching)
+    else:
+        counted = sql("(SELECT COUNT(*) FROM (SELECT 1 FROM network_edge e WHERE {} LIMIT {}) c)", matching, cap + 1)
+    rows = await run(
+        sql(
+            "SELECT COALESCE(s.nodes, 0) AS total_nodes, COALESCE({}, 0) AS total_edges, p.* "
+            "FROM (SELECT 1 AS one) x LEFT JOIN network_scope s ON s.scope = {} LEFT JOIN ("
+            f"SELECT {KEPT_COLUMNS} FROM network_edge e WHERE {{}} AND {{}} "
+            "ORDER BY e.rank DESC, e.source, e.target LIMIT {}) p ON 1 = 1",
+            counted,
+            scope,
+            matching,
+            _after(cursor),
+            limit + 1,
+        )
+    )
+    found = sorted((_kept_linked(row) for row in rows if row["a"] is not None), key=lambda link: link.key)
+    page = found[:limit]
+    more = len(found) > limit
+    total = int(rows[0]["total_edges"])
+    return KeptPage(
+        links=page,
+        next_cursor=encode_link_cursor(page[-1].weight, page[-1].a, page[-1].b) if more and page else None,
+        total_edges=min(total, cap) if cap is not None else total,
+        total_nodes=int(rows[0]["total_nodes"]),
+        capped=cap is not None and total > cap,
+    )
+
+
+ALL = sql("1 = 1")
+
+
+@dataclass(frozen=True)
+class KeptNode:
+    organisation: OrganisationSummary
+    degree: int
+    strength: float
+    centrality: float | None  # as the background last measured it, in the whole network
+
+
+# A node's measure kept in the background, with the position measured (the whole network's nodes only).
+MEASURE_COLUMNS = (
+    "CASE WHEN n.scope = {} THEN (SELECT m.centrality FROM network_measure m WHERE m.organisation = n.organisation) "
+    "END AS centrality, CASE WHEN n.scope = {} THEN (SELECT s.position FROM network_state s WHERE s.name = {}) "
+    "END AS position"
+)
+
+
+async def _kept_nodes(
+    scope: UUID, organisations: Iterable[UUID], *, alone: int = 0
+) -> tuple[list[KeptNode], int | None]:
+    """These organisations' part in the scope, by name; and, with `alone`, up to that many of the scope's
+    organisations linked to nobody (by name). With the whole network's, the position of its background
+    measures (None: never measured, or no organisation asked for)."""
+    wanted = sorted(set(organisations))
+    columns = sql(
+        f"{ORGANISATION_COLUMNS}, n.degree, n.strength, {MEASURE_COLUMNS}", EVERYWHERE, EVERYWHERE, measures.STATE
+    )
+    parts = [
+        sql(
+            "SELECT {} FROM network_node n JOIN organisation o ON o.id = n.organisation WHERE n.scope = {} AND {}",
+            columns,
+            scope,
+            is_in("n.organisation", wanted) if wanted else sql("1 = 0"),
+        )
+    ]
+    if alone:
+        parts.append(
+            sql(
+                "SELECT * FROM (SELECT {} FROM network_node n JOIN organisation o ON o.id = n.organisation "
+                "WHERE n.scope = {} AND n.degree = 0 ORDER BY o.name, o.id LIMIT {}) alone",
+                columns,
+                scope,
+                alone,
+            )
+        )
+    rows = await run(join(parts, " UNION "))
+    nodes = [
+        KeptNode(summary(row), int(row["degree"]), rounded(float(row["strength"])), row["centrality"]) for row in rows
+    ]
+    positions = [int(row["position"]) for row in rows if row["position"] is not None and row["position"] >= 0]
+    nodes.sort(key=lambda node: (node.organisation.name, str(node.organisation.id)))
+    return nodes, positions[0] if positions else None
+
+
+EVERY_KEPT_LINK = "SELECT e.source, e.target FROM network_edge e WHERE e.scope = {}"
+
+
+async def _measured(
+    scope: UUID, total_nodes: int, nodes: Sequence[KeptNode], position: int | None
+) -> dict[UUID, float | None]:
+    """The nodes' centrality: the whole network's as the background last measured it (`position`); any
+    scope's measured here when it has at most EXACT_CENTRALITY organisations; otherwise none (null)."""
+    if scope == EVERYWHERE and position is not None:
+        return {node.organisation.id: node.centrality for node in nodes}
+    if total_nodes > EXACT_CENTRALITY:
+        return {node.organisation.id: None for node in nodes}
+    graph = nx.Graph()
+    graph.add_edges_from(
+        (as_uuid(row["source"]), as_uuid(row["target"])) for row in await run(sql(EVERY_KEPT_LINK, scope))
+    )
+    scores = centrality(graph)
+    return {node.organisation.id: round(min(1.0, max(0.0, scores.get(node.organisation.id, 0.0))), 6) for node in nodes}
+
+
 async def get_network(
     *,
     filters: ScopeFilters,
@@ -411,8 +578,48 @@ async def get_network(
     isolated: bool = False,
 ) -> Network:
     """A page of the strongest links in scope and the organisations they join, measured in the whole
-    network in scope."""
+    network in scope: read from the kept links when only a place narrows it, else summed from the records."""
     in_scope = await selection(filters)
+    scope = kept_scope(in_scope)
+    if scope is None:
+        return await live_network(in_scope, limit=limit, min_weight=min_weight, cursor=cursor, isolated=isolated)
+    floor = -1 if min_weight is None else round(min_weight * 1_000_000)
+    page = await _kept_page(scope, ALL, floor, limit, cursor)
+    alone = limit if isolated and cursor is None else 0
+    nodes, position = await _kept_nodes(scope, touched(page.links), alone=alone)
+    scores = await _measured(scope, page.total_nodes, nodes, position)
+    named = {node.organisation.id: node.organisation for node in nodes}
+    return Network(
+        nodes=[
+            Node(
+                id=node.organisation.id,
+                slug=node.organisation.slug,
+                name=node.organisation.name,
+                kind=node.organisation.kind,
+                degree=node.degree,
+                strength=node.strength,
+                centrality=scores[node.organisation.id],
+            )
+            for node in nodes
+        ],
+        edges=[link.edge(named) for link in page.links],
+        total_nodes=page.total_nodes,
+        total_edges=page.total_edges,
+        truncated=len(page.links) < page.total_edges,
+        next_cursor=page.next_cursor,
+        measured_at_change=position,
+    )
+
+
+async def live_network(
+    in_scope: Selection,
+    *,
+    limit: int = DEFAULT_LINKS,
+    min_weight: float | None = None,
+    cursor: str | None = None,
+    isolated: bool = False,
+) -> Network:
+    """`get_network` summed from the records in scope."""
     network = await read_links(in_scope)
     ranked = at_least(network.links, min_weight)
     page, next_cursor = page_of(ranked, limit, cursor)
@@ -421,26 +628,19 @@ async def get_network(
     if isolated and cursor is None:
         alone = [o for o in network.organisations if o not in degree][:limit]
         shown.update(alone)
-    # The whole network's measures are kept in the background; a filtered network is measured here.
-    kept = None if _filtered(in_scope) else await measures.read(sorted(shown))
-    if kept is not None and kept.position is not None:
-        none = measures.Measure(degree=0, strength=0.0, centrality=0.0)
-        measured = {o: kept.of.get(o, none) for o in shown}
-    else:
-        scores = centrality(network.graph())
-        measured = {
-            o: measures.Measure(degree[o], rounded(strength[o]), round(min(1.0, max(0.0, scores.get(o, 0.0))), 6))
-            for o in shown
-        }
+    scores: dict[UUID, float | None] = dict.fromkeys(shown)
+    if len(network.organisations) <= EXACT_CENTRALITY:
+        measured = centrality(network.graph())
+        scores = {o: round(min(1.0, max(0.0, measured.get(o, 0.0))), 6) for o in shown}
     nodes = [
         Node(
             id=organisation.id,
             slug=organisation.slug,
             name=organisation.name,
             kind=organisation.kind,
-            degree=measured[organisation.id].degree,
-            strength=measured[organisation.id].strength,
-            centrality=measured[organisation.id].centrality,
+            degree=degree[organisation.id],
+            strength=rounded(strength[organisation.id]),
+            centrality=scores[organisation.id],
         )
         for organisation in network.organisations.values()
         if organisation.id in shown
@@ -452,7 +652,6 @@ async def get_network(
         total_edges=len(ranked),
         truncated=len(page) < len(ranked),
         next_cursor=next_cursor,
-        measured_at_change=kept.position if kept is not None else None,
     )
 
 
@@ -469,7 +668,75 @@ async def get_neighbourhood(
     or one of its neighbours over such links (depth 2); the organisation is the one `ref` names."""
     organisation_id = await resolve(ORGANISATION, ref)
     organisation = await reference(Organisation, organisation_id)
-    network = await read_links(await selection(replace(filters, organisation=None)))
+    in_scope = await selection(replace(filters, organisation=None))
+    scope = kept_scope(in_scope)
+    if scope is None:
+        return await _live_neighbourhood(in_scope, organisation, depth, limit, min_weight, cursor)
+    floor = -1 if min_weight is None else round(min_weight * 1_000_000)
+    near: set[UUID] = set()
+    if depth == 1:
+        around = sql("(e.source = {} OR e.target = {})", organisation_id, organisation_id)
+    else:
+        near = {
+            as_uuid(row["other"])
+            for row in await run(
+                sql(
+                    "SELECT e.target AS other FROM network_edge e "
+                    "WHERE e.scope = {} AND e.source = {} AND e.rank >= {} "
+                    "UNION SELECT e.source FROM network_edge e WHERE e.scope = {} AND e.target = {} AND e.rank >= {}",
+                    scope,
+                    organisation_id,
+                    floor,
+                    scope,
+                    organisation_id,
+                    floor,
+                )
+            )
+        }
+        centre = sorted({organisation_id, *near})
+        around = sql("({} OR {})", is_in("e.source", centre), is_in("e.target", centre))
+    # Around a hub, depth 2 can be most of the network: the count stops at MAX_COUNTED.
+    page = await _kept_page(scope, around, floor, limit, cursor, cap=MAX_COUNTED if depth == 2 else None)
+    nodes, _ = await _kept_nodes(scope, touched(page.links))
+    named = {node.organisation.id: node.organisation for node in nodes}
+    return Neighbourhood(
+        organisation=organisation,
+        depth=depth,
+        nodes=[
+            NeighbourNode(
+                id=node.organisation.id,
+                slug=node.organisation.slug,
+                name=node.organisation.name,
+                kind=node.organisation.kind,
+                distance=0
+                if node.organisation.id == organisation_id
+                else 1
+                if depth == 1 or node.organisation.id in near
+                else 2,
+                degree=node.degree,
+                strength=node.strength,
+            )
+            for node in nodes
+        ],
+        edges=[link.edge(named) for link in page.links],
+        total_edges=page.total_edges,
+        total_edges_capped=page.capped,
+        truncated=page.next_cursor is not None,
+        next_cursor=page.next_cursor,
+    )
+
+
+async def _live_neighbourhood(
+    in_scope: Selection,
+    organisation: Reference,
+    depth: int,
+    limit: int,
+    min_weight: float | None,
+    cursor: str | None,
+) -> Neighbourhood:
+    """`get_neighbourhood` summed from the records in scope."""
+    organisation_id = organisation.id
+    network = await read_links(in_scope)
     ranked = at_least(network.links, min_weight)
     neighbours: dict[UUID, set[UUID]] = defaultdict(set)
     for link in ranked:
@@ -510,6 +777,34 @@ async def get_neighbourhood(
     )
 
 
+# Every party of every record, all time: where two organisations' shared records are found.
+EVERY_PARTY = " UNION ALL ".join(
+    part.select + (f" WHERE {' AND '.join(part.conditions)}" if part.conditions else "")
+    for parts in PARTIES.values()
+    for part in parts
+)
+
+
+async def shared_records(pairs: Sequence[tuple[UUID, UUID]]) -> tuple[UUID, ...]:
+    """The records in which both organisations of any of the pairs take part (all time, in every scope):
+    one statement that reads the parties of those organisations only, so that the evidence behind a few
+    links is built from their records, never from everything either takes part in."""
+    if not pairs:
+        return ()
+    ends = sorted({end for pair in pairs for end in pair})
+    paired = join([sql("(x.organisation = {} AND y.organisation = {})", a, b) for a, b in pairs], " OR ")
+    rows = await run(
+        sql(
+            f"WITH p (kind, record_id, organisation, role, joined_on, left_on) AS ({EVERY_PARTY}), "
+            "q AS (SELECT kind, record_id, organisation FROM p WHERE {}) "
+            "SELECT DISTINCT x.record_id FROM q x JOIN q y ON y.record_id = x.record_id AND y.kind = x.kind WHERE {}",
+            is_in("organisation", ends),
+            paired,
+        )
+    )
+    return tuple(sorted((as_uuid(row["record_id"]) for row in rows), key=str))
+
+
 BETWEEN_PROBLEM = "`between` names two different organisations, separated by a comma: `between=A,B`."
 
 
@@ -547,7 +842,7 @@ async def get_link_evidence(
         )
     }
     in_scope = await selection(replace(filters, organisation=None))
-    network = await build(replace(in_scope, organisation=source))
+    network = await build(replace(in_scope, records=await shared_records([(source, target)])))
     shared = network.link(source, target) if network.graph.has_edge(source, target) else Link()
     records = shared.records
     start = 0
@@ -612,19 +907,41 @@ async def download(*, filters: ScopeFilters, min_weight: float | None, output: D
 
 
 def _links_statement(in_scope: Selection) -> Any:
-    """Every link with its ends' names, strongest first (the order of the JSON's pages)."""
+    """Every link with its ends' names, strongest first (the order of the JSON's pages): kept, or summed."""
+    names = (
+        "oa.slug AS a_slug, oa.name AS a_name, ob.slug AS b_slug, ob.name AS b_name "
+        "FROM {} JOIN organisation oa ON oa.id = l.a JOIN organisation ob ON ob.id = l.b"
+    )
+    scope = kept_scope(in_scope)
+    if scope is not None:
+        return sql(
+            "SELECT l.a, l.b, l.weight, l.shared, "
+            + ", ".join(f"l.k_{kind}" for kind in KIND_NAMES)
+            + f", {names} ORDER BY l.rank DESC, l.a, l.b",
+            sql(
+                "(SELECT e.source AS a, e.target AS b, e.weight, e.rank, e.records AS shared, "
+                + ", ".join(f"e.{GROUPS[kind]} AS k_{kind}" for kind in KIND_NAMES)
+                + " FROM network_edge e WHERE e.scope = {}) l",
+                scope,
+            ),
+        )
     return sql(
         "{} SELECT l.a, l.b, l.weight, l.shared, "
         + ", ".join(f"l.k_{kind}" for kind in KIND_NAMES)
-        + ", oa.slug AS a_slug, oa.name AS a_name, ob.slug AS b_slug, ob.name AS b_name "
-        "FROM links l JOIN organisation oa ON oa.id = l.a JOIN organisation ob ON ob.id = l.b "
-        "ORDER BY l.weight DESC, l.a, l.b",
+        + f", {names.replace('{}', 'links l')} ORDER BY l.weight DESC, l.a, l.b",
         in_scope.views(sql(LINKS)),
     )
 
 
 def _nodes_statement(in_scope: Selection) -> Any:
-    """Every organisation in scope with its degree and strength, by name."""
+    """Every organisation in scope with its degree and strength, by name: kept, or summed."""
+    scope = kept_scope(in_scope)
+    if scope is not None:
+        return sql(
+            f"SELECT {ORGANISATION_COLUMNS}, n.degree, n.strength FROM network_node n "
+            "JOIN organisation o ON o.id = n.organisation WHERE n.scope = {} ORDER BY o.name, o.id",
+            scope,
+        )
     return sql(
         f"{{}} SELECT {ORGANISATION_COLUMNS}, COUNT(e.organisation) AS degree, "
         "COALESCE(SUM(e.weight), 0) AS strength FROM organisation o "
@@ -722,9 +1039,48 @@ async def _csv(in_scope: Selection, floor: int) -> AsyncIterator[bytes]:
 
 async def list_collaborators(*, ref: str, filters: ScopeFilters, limit: int) -> Collaborators:
     """The organisation's collaborators; the organisation is the one `ref` names (`filters.organisation`
-    is not read)."""
+    is not read). From the kept links when only a place narrows them: the strongest `limit`, then the
+    evidence of those alone."""
     organisation_id = await resolve(ORGANISATION, ref)
     in_scope = await selection(replace(filters, organisation=None))
+    scope = kept_scope(in_scope)
+    if scope is None:
+        return await _live_collaborators(organisation_id, in_scope, limit)
+    rows = await run(
+        sql(
+            "SELECT c.other, c.rank, c.weight, c.records, o.slug, o.name, o.kind, "
+            '(SELECT n.degree FROM network_node n WHERE n."key" = {}) AS total FROM ('
+            "SELECT e.target AS other, e.rank, e.weight, e.records FROM network_edge e "
+            "WHERE e.scope = {} AND e.source = {} UNION ALL "
+            "SELECT e.source, e.rank, e.weight, e.records FROM network_edge e WHERE e.scope = {} AND e.target = {}"
+            ") c JOIN organisation o ON o.id = c.other ORDER BY c.rank DESC, o.name, o.id LIMIT {}",
+            f"{scope}/{organisation_id}",
+            scope,
+            organisation_id,
+            scope,
+            organisation_id,
+            limit,
+        )
+    )
+    others = [as_uuid(row["other"]) for row in rows]
+    network = await build(replace(in_scope, records=await shared_records([(organisation_id, o) for o in others])))
+    return Collaborators(
+        organisation=await reference(Organisation, organisation_id),
+        total=int(rows[0]["total"]) if rows else 0,
+        collaborators=[
+            Collaborator(
+                organisation=OrganisationSummary(id=other, slug=row["slug"], name=row["name"], kind=row["kind"]),
+                weight=int(row["rank"]) / 1_000_000,
+                records=int(row["records"]),
+                evidence=network.link(organisation_id, other).evidence(organisation_id, other),
+            )
+            for other, row in zip(others, rows, strict=True)
+        ],
+    )
+
+
+async def _live_collaborators(organisation_id: UUID, in_scope: Selection, limit: int) -> Collaborators:
+    """`list_collaborators` summed from the records in scope."""
     network = await build(replace(in_scope, organisation=organisation_id))
     neighbours: list[UUID] = list(network.graph.neighbors(organisation_id)) if organisation_id in network.graph else []
     neighbours.sort(key=lambda other: (-network.link(organisation_id, other).weight, *network.sort_key(other)))
@@ -752,17 +1108,17 @@ async def find_path(*, source: str, target: str, filters: ScopeFilters) -> Netwo
     start, end = (msgspec.convert(named[i], Reference) for i in (source_id, target_id))
     if source_id == target_id:
         return NetworkPath(from_=start, to=end, length=0, hops=[])
-    links = await _links(in_scope)
-    try:
-        chain: list[UUID] = nx.shortest_path(links, source_id, target_id)
-    except (nx.NodeNotFound, nx.NetworkXNoPath):
+    scope = kept_scope(in_scope)
+    chain = await (
+        _kept_chain(scope, source_id, target_id) if scope is not None else _live_chain(in_scope, source_id, target_id)
+    )
+    if chain is None:
         raise NotFound(
             f"No chain of collaborations joins '{start.name}' to '{end.name}'"
             + (" with these filters." if _filtered(in_scope) else ".")
-        ) from None
-    on_chain = {record for a, b in pairwise(chain) for record in links.edges[a, b]["records"]}
-    # The evidence, only for the records the chain goes through.
-    network = await build(replace(in_scope, records=tuple(sorted(on_chain, key=str))))
+        )
+    # The evidence, only for the records the hops share.
+    network = await build(replace(in_scope, records=await shared_records(list(pairwise(chain)))))
     hops = [
         Hop(
             source=network.organisations[a],
@@ -774,6 +1130,65 @@ async def find_path(*, source: str, target: str, filters: ScopeFilters) -> Netwo
         for a, b, link in ((a, b, network.link(a, b)) for a, b in pairwise(chain))
     ]
     return NetworkPath(from_=start, to=end, length=len(hops), hops=hops)
+
+
+async def _live_chain(in_scope: Selection, source: UUID, target: UUID) -> list[UUID] | None:
+    """The fewest hops from one to the other, summed from the records in scope."""
+    links = await _links(in_scope)
+    try:
+        chain: list[UUID] = nx.shortest_path(links, source, target)
+    except (nx.NodeNotFound, nx.NetworkXNoPath):
+        return None
+    return chain
+
+
+NEIGHBOURS = (
+    "SELECT e.source, e.target FROM network_edge e WHERE e.scope = {} AND {} "
+    "UNION ALL SELECT e.source, e.target FROM network_edge e WHERE e.scope = {} AND {}"
+)
+
+
+async def _kept_chain(scope: UUID, source: UUID, target: UUID) -> list[UUID] | None:
+    """The fewest hops from one to the other over the scope's kept links: a breadth-first search from both
+    ends, a level at a time (one statement a level), always widening the smaller side. Among equally short
+    chains, the one through the lowest ids, so the same data gives the same chain."""
+    if source == target:
+        return [source]
+    sides: list[dict[UUID, UUID | None]] = [{source: None}, {target: None}]
+    frontiers: list[list[UUID]] = [[source], [target]]
+    while frontiers[0] and frontiers[1]:
+        side = 0 if len(frontiers[0]) <= len(frontiers[1]) else 1
+        frontier = frontiers[side]
+        rows = await run(sql(NEIGHBOURS, scope, is_in("e.source", frontier), scope, is_in("e.target", frontier)))
+        seen = sides[side]
+        found: dict[UUID, UUID] = {}
+        on_frontier = set(frontier)
+        for row in rows:
+            a, b = as_uuid(row["source"]), as_uuid(row["target"])
+            for near, far in ((a, b), (b, a)):
+                if near in on_frontier and far not in seen and (far not in found or near < found[far]):
+                    found[far] = near
+        seen.update(found)
+        met = sorted(node for node in found if node in sides[1 - side])
+        if met:
+            return _joined(sides, met[0])
+        frontiers[side] = sorted(found)
+    return None
+
+
+def _joined(sides: list[dict[UUID, UUID | None]], meeting: UUID) -> list[UUID]:
+    """The chain from the first side's start to the second's, through the node where they met."""
+    chain: list[UUID] = []
+    node: UUID | None = meeting
+    while node is not None:
+        chain.append(node)
+        node = sides[0][node]
+    chain.reverse()
+    node = sides[1][meeting]
+    while node is not None:
+        chain.append(node)
+        node = sides[1][node]
+    return chain
 
 
 async def _links(in_scope: Selection) -> nx.Graph:

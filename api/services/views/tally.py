@@ -142,7 +142,7 @@ async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
     }
 
 
-async def _add_ancestries(shares: Iterable[Share], ancestries: Ancestries) -> None:
+async def add_ancestries(shares: Iterable[Share], ancestries: Ancestries) -> None:
     """The ancestors of the shares' places, added to `ancestries` where it does not have them."""
     missing = {place for share in shares for place in share.places if place not in ancestries.above}
     for start in range(0, len(missing), CHUNK) if missing else ():
@@ -230,9 +230,7 @@ async def settle(written: Iterable[Written]) -> None:
             now = await shares(kind, chunk)
             changed = [record_id for record_id in chunk if now[record_id] != before.get(record_id, Share())]
             ancestries = Ancestries()
-            await _add_ancestries(
-                [*(now[r] for r in changed), *(before[r] for r in changed if r in before)], ancestries
-            )
+            await add_ancestries([*(now[r] for r in changed), *(before[r] for r in changed if r in before)], ancestries)
             for done, record_id in enumerate(changed, start=1):
                 moves.add(kind, before.get(record_id, Share()), -1, ancestries)
                 moves.add(kind, now[record_id], +1, ancestries)
@@ -272,7 +270,7 @@ async def rebuild() -> None:
             ids = sorted(as_uuid(row["record_id"]) for row in await EVERY_RECORD[kind].records())
             for start in range(0, len(ids), CHUNK):
                 now = await shares(kind, ids[start : start + CHUNK])
-                await _add_ancestries(now.values(), ancestries)
+                await add_ancestries(now.values(), ancestries)
                 for share in now.values():
                     moves.add(kind, share, +1, ancestries)
                 await _record(kind, now)

@@ -328,8 +328,8 @@
       numberColumn('degree', 'Linked to', function (n) { return n.degree; }),
       { key: 'strength', label: 'Strength (sum of link weights)', num: true, value: function (n) { return n.strength; },
         cell: function (n) { return fmtWeight(n.strength); } },
-      { key: 'centrality', label: 'Centrality', num: true, value: function (n) { return n.centrality; },
-        cell: function (n) { return n.centrality.toFixed(3); } }
+      { key: 'centrality', label: 'Centrality', num: true, value: function (n) { return n.centrality || 0; },
+        cell: function (n) { return n.centrality == null ? '–' : n.centrality.toFixed(3); } }
     ], { sortKey: 'centrality', descending: true, onAction: function (node) { selectNode(node.id, true); } });
 
     $('#place-table-filter').addEventListener('input', function (event) {
@@ -756,22 +756,22 @@
   }
 
   function drawNetwork(data) {
-    var maxCentrality = data.nodes.reduce(function (m, n) { return Math.max(m, n.centrality); }, 0);
+    var maxCentrality = data.nodes.reduce(function (m, n) { return Math.max(m, n.centrality || 0); }, 0);
     var maxWeight = data.edges.reduce(function (m, e) { return Math.max(m, e.weight); }, 1);
     state.nodes = new Map(data.nodes.map(function (n) { return [n.id, n]; }));
     state.edges = new Map(data.edges.map(function (e) { return [edgeKey(e.source, e.target), e]; }));
     // The most central organisations, then the strongest linked, are named; the rest on hover.
     var named = new Set(data.nodes.slice().sort(function (a, b) {
-      return b.centrality - a.centrality || b.strength - a.strength;
+      return (b.centrality || 0) - (a.centrality || 0) || b.strength - a.strength;
     }).slice(0, 8).map(function (n) { return n.id; }));
     var elements = data.nodes.map(function (n, index) {
       var fam = family(n.kind);
       // Size by betweenness centrality (area grows with it); the smallest stay easy to click.
-      var size = 16 + (maxCentrality > 0 ? 54 * Math.sqrt(n.centrality / maxCentrality) : 0);
+      var size = 16 + (maxCentrality > 0 ? 54 * Math.sqrt((n.centrality || 0) / maxCentrality) : 0);
       // Start on a circle, so that no two nodes coincide before the layout has run.
       var angle = 2 * Math.PI * index / data.nodes.length;
       // Rings by centrality, then by strength (in steps of RING); around each ring, kinds together.
-      var ring = Math.floor((n.centrality * 1000 + n.strength) / RING) * RING;
+      var ring = Math.floor(((n.centrality || 0) * 1000 + n.strength) / RING) * RING;
       return { group: 'nodes', position: { x: 500 * Math.cos(angle), y: 500 * Math.sin(angle) },
         data: { id: n.id, label: n.name, colour: fam.colour, shape: fam.shape, size: size, named: named.has(n.id),
           order: ring + (FAMILIES.length - FAMILIES.indexOf(fam)) * RING / (FAMILIES.length + 2) } };
@@ -862,7 +862,7 @@
     delete panel.dataset.node;
     delete panel.dataset.edge;
     var top = data.nodes.slice().sort(function (a, b) {
-      return b.centrality - a.centrality || b.strength - a.strength || a.name.localeCompare(b.name, 'en-GB');
+      return (b.centrality || 0) - (a.centrality || 0) || b.strength - a.strength || a.name.localeCompare(b.name, 'en-GB');
     }).slice(0, 8);
     panel.innerHTML = '<h3 id="detail-heading">Organisations and links</h3>' +
       '<p>Click an organisation for what it takes part in, or a link between two for the records they share. ' +
