@@ -19,7 +19,7 @@ from tests import builders
 ORGANISATIONS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
 # A region with two boroughs, both also in a combined authority, and a place elsewhere: a record's scopes
 # are its places and every place above them by either path.
-PLACES = [
+PLACES: list[dict[str, Any]] = [
     {"name": "North", "level": "region", "slug": "north"},
     {"name": "Combined", "level": "combined_authority", "slug": "combined", "parent": "north"},
     {"name": "Eastby", "level": "local_authority", "slug": "eastby", "parent": "north", "also_within": ["combined"]},
@@ -30,7 +30,7 @@ LOCAL = ["eastby", "westby", "north", "elsewhere"]
 STEPS = 40
 
 
-Kept = tuple[dict[tuple[str, ...], tuple[Any, ...]], dict[tuple[str, ...], tuple[Any, ...]]]
+Kept = tuple[dict[tuple[str, str, str], tuple[Any, ...]], dict[tuple[str, str], tuple[Any, ...]]]
 KIND_COLUMNS = ("interest_groups", "co_funding", "research", "grants", "engagements")
 
 
