@@ -36,7 +36,7 @@ def main() -> None:
 # tallies counted again from the records (`RECOUNT_AFTER`) and the network's links (`RELINK_AFTER`), with
 # today's code on today's schema, once every migration has run.
 ANCESTRY_AFTER = {"2026-12-07T18:30:01:000000"}
-RECOUNT_AFTER = {"2026-11-26T15:30:01:000000", *ANCESTRY_AFTER}
+RECOUNT_AFTER = {"2026-11-26T15:30:01:000000", "2026-12-07T20:00:00:000000", *ANCESTRY_AFTER}
 RELINK_AFTER = {"2026-12-07T19:00:00:000000", "2026-12-07T20:00:02:000000"}
 MIGRATIONS = Path(__file__).resolve().parent.parent / "models" / "piccolo_migrations"
 

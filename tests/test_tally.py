@@ -25,18 +25,27 @@ async def tallies() -> dict[str, tuple[int, Decimal]]:
 
 async def assert_true(client: httpx.AsyncClient) -> None:
     """The tallies as the writes left them are the tallies counted again, and every map level read from
-    them is the same map counted live, feature for feature."""
+    them, of everywhere and of London, is the same map counted live, feature for feature, and leaves out
+    the same."""
     kept = await tallies()
     from api.services.views import tally
 
     await tally.rebuild()
     assert kept == await tallies(), "the writes moved the tallies away from a recount"
     for level in LEVELS:
-        for kind in (None, "grant", "co_funding", "organisation"):
-            params: dict[str, Any] = {"level": level, **({"kind": kind} if kind else {})}
-            tallied = [f["properties"] for f in (await geojson(client, **params))["features"]]
-            live = [f["properties"] for f in (await geojson(client, **params, **EVERYTHING_SINCE))["features"]]
-            assert tallied == live, params
+        for place in (None, LONDON):
+            for kind in (None, "grant", "co_funding", "organisation"):
+                params: dict[str, Any] = {
+                    "level": level,
+                    **({"place": place} if place else {}),
+                    **({"kind": kind} if kind else {}),
+                }
+                tallied = await geojson(client, **params)
+                live = await geojson(client, **params, **EVERYTHING_SINCE)
+                assert [f["properties"] for f in tallied["features"]] == [f["properties"] for f in live["features"]], (
+                    params
+                )
+                assert tallied["left_out"] == live["left_out"], params
 
 
 async def test_every_write_keeps_the_tallies_true(client: httpx.AsyncClient) -> None:

@@ -46,13 +46,18 @@ from models.tables import Organisation, Place
 KINDS = ("interest_group", "co_funding", "research", "grant", "engagement")
 # The map's tallies (api/services/views/tally.py) also count, under ids no place has, the records with no
 # place at all (NOWHERE), those with one (EVERYWHERE), and for each level those in a place of that level
-# or inside one (`at_level`): so a map can say what it leaves out without counting every record.
+# or inside one (`at_level`), and the same within each place (`at_level(level, within)`): so a map, of
+# everywhere or of one region, can say what it leaves out without counting every record.
 NOWHERE = UUID(int=0)
 EVERYWHERE = UUID(int=1)
 
 
-def at_level(level: str) -> UUID:
-    return uuid5(NOWHERE, f"placenet:level:{level}")
+def at_level(level: str, within: UUID | str | None = None) -> UUID:
+    """The tally of the records in a place of `level` or inside one; with `within`, of those in a place of
+    `level` that is `within` or inside it."""
+    if within is None:
+        return uuid5(NOWHERE, f"placenet:level:{level}")
+    return uuid5(NOWHERE, f"placenet:level:{level}:{as_uuid(within)}")
 
 
 # The plural names the kinds go by in grouped answers.

@@ -33,7 +33,6 @@ from api.services.views.activity import (
     EVERYWHERE,
     GROUPS,
     KINDS,
-    LINKS,
     NOWHERE,
     ScopeFilters,
     Selection,
@@ -129,13 +128,13 @@ NOT_AT_LEVEL = (
 )
 
 
-def _money(source: str, feature: str, count: str = "NULL", amount: str = "SUM(m.amount)") -> str:
+def _money(source: str, feature: str) -> str:
     """The money of the records in `source` (feature, reason, kind, record_id) per feature, reason and
-    currency: `count` and `amount` say how (the tallies' rows give a count per currency, and text)."""
+    currency."""
     return " UNION ALL ".join(
-        f"SELECT {feature}, c.reason, '{kind}', COALESCE(m.currency, 'GBP'), {count}, {amount} FROM {source} c "
+        f"SELECT {feature}, c.reason, '{kind}', COALESCE(m.currency, 'GBP'), NULL, SUM(m.amount) FROM {source} c "
         f"JOIN {table} m ON m.{record} = c.record_id WHERE c.kind = '{kind}' AND m.amount IS NOT NULL "
-        f"GROUP BY {'' if feature == 'NULL' else f'{feature}, '}c.reason, COALESCE(m.currency, 'GBP')"
+        f"GROUP BY {feature}, c.reason, COALESCE(m.currency, 'GBP')"
         for kind, (table, record) in (("grant", ('"grant"', "id")), ("co_funding", ("contribution", "co_funding")))
     )
 
@@ -217,64 +216,54 @@ async def _counts(
     )
 
 
-# The places in the region (`{}` twice: the region) and in no place of the level (`{}`) inside it: a record
-# linked to none but these is on no feature of the region's map.
-# A sum as the tallies keep it: exact decimal text.
-AS_TEXT = "CAST(SUM(m.amount) AS VARCHAR(40))"
-UNCOVERED_IN_REGION = (
-    "SELECT r.place AS id FROM place_ancestor r WHERE r.ancestor = {} AND NOT EXISTS ("
-    "SELECT 1 FROM place_ancestor a JOIN place f ON f.id = a.ancestor WHERE a.place = r.place AND f.level = {} "
-    "AND f.id IN (SELECT place FROM place_ancestor WHERE ancestor = {}))"
-)
-
-
 async def _tallied(
     features: QueryString, kinds: Sequence[str], organisations: bool, *, level: str, region: UUID | None
 ) -> list[dict[str, Any]]:
     """What `_counts` answers when nothing narrows the records, from the tallies the writes keep
     (api/services/views/tally.py): the features' counts, one row per feature, kind and currency, however
-    many records there are; for the whole map, what it leaves out from the tallies of the records with no
-    place and of those at no place of the level. A region's map counts what it leaves out from the links
-    to the region's places outside every feature, which are few (the region itself, a county above its
-    districts): the work is the records placed there, not every record."""
+    many records there are; and what the map leaves out, from a few more rows: for the whole map, the
+    records with no place, and those placed (EVERYWHERE) less those at the level; for a region's map,
+    the records in the region less those in it at a place of the level inside it."""
     wanted = [*kinds, *(["organisation"] if organisations else [])]
-    pseudo = [] if region is not None else [NOWHERE, EVERYWHERE, at_level(level)]
-    places = sql("t.place IN (SELECT id FROM place WHERE {})", features)
-    if pseudo:
-        places = sql("({} OR {})", places, is_in("t.place", pseudo))
+    placed, at = (EVERYWHERE, at_level(level)) if region is None else (region, at_level(level, region))
+    # A region's map asks only about what is in the region: nothing there is unplaced.
+    pseudo = [placed, at, *([NOWHERE] if region is None else [])]
+    # The region can be a feature too (a map of one authority at its own level): its rows come once each way.
     rows = await run(
         sql(
-            "SELECT t.place AS feature, NULL AS reason, t.kind AS kind, t.currency AS currency, t.records AS n, "
-            "t.amount AS amount FROM place_tally t WHERE {} AND {}",
-            places,
+            "SELECT t.place AS feature, 1 AS on_map, t.kind AS kind, t.currency AS currency, t.records AS n, "
+            "t.amount AS amount FROM place_tally t WHERE t.place IN (SELECT id FROM place WHERE {}) AND {} "
+            "UNION ALL SELECT t.place, 0, t.kind, t.currency, t.records, t.amount FROM place_tally t "
+            "WHERE {} AND {}",
+            features,
+            is_in("t.kind", wanted),
+            is_in("t.place", pseudo),
             is_in("t.kind", wanted),
         )
     )
-    found = [{**row, "feature": as_uuid(row["feature"])} for row in rows]
-    counted = [row for row in found if row["feature"] not in pseudo]
-    if region is None:
-        counted += _not_at_level(found, level)
-    else:
-        counted += await _left_in_region(kinds, organisations, level, region)
+    found = [{**row, "feature": as_uuid(row["feature"]), "reason": None} for row in rows]
+    counted = [row for row in found if row["on_map"]]
+    counted += _not_at_level([row for row in found if not row["on_map"]], placed, at)
     return [
         {**row, "currency": row["currency"] or None, "n": row["n"] if not row["currency"] else None} for row in counted
     ]
 
 
-def _not_at_level(rows: list[dict[str, Any]], level: str) -> list[dict[str, Any]]:
-    """The tallies' rows for the records with no place (as they are) and for those with a place but at no
-    place of the level (every placed record less those at the level), as left-out rows."""
-    placed: dict[tuple[str, str], tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
+def _not_at_level(rows: list[dict[str, Any]], placed: UUID, at: UUID) -> list[dict[str, Any]]:
+    """The tallies' rows for the records with no place (as they are) and for those placed (`placed`: every
+    placed record, or every record in a region) but at no place of the level (less `at`, those at one),
+    as left-out rows."""
+    left_in: dict[tuple[str, str], tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
     left = []
     for row in rows:
         amount = Decimal(str(row["amount"] or 0))
         if row["feature"] == NOWHERE:
             left.append({**row, "feature": None, "reason": "unplaced"})
-        elif row["feature"] in (EVERYWHERE, at_level(level)):
-            sign = 1 if row["feature"] == EVERYWHERE else -1
-            n, total = placed[row["kind"], row["currency"]]
-            placed[row["kind"], row["currency"]] = (n + sign * int(row["n"]), total + sign * amount)
-    for (kind, currency), (n, total) in placed.items():
+        elif row["feature"] in (placed, at):
+            sign = 1 if row["feature"] == placed else -1
+            n, total = left_in[row["kind"], row["currency"]]
+            left_in[row["kind"], row["currency"]] = (n + sign * int(row["n"]), total + sign * amount)
+    for (kind, currency), (n, total) in left_in.items():
         if n > 0:
             left.append(
                 {
@@ -287,41 +276,6 @@ def _not_at_level(rows: list[dict[str, Any]], level: str) -> list[dict[str, Any]
                 }
             )
     return left
-
-
-async def _left_in_region(kinds: Sequence[str], organisations: bool, level: str, region: UUID) -> list[dict[str, Any]]:
-    """The records linked to the region that no feature of its map counts, counted from their links."""
-    uncovered = [as_uuid(row["id"]) for row in await run(sql(UNCOVERED_IN_REGION, region, level, region))]
-    if not uncovered:
-        return []
-    # Each record linked to an uncovered place is asked of its own links whether it is also in a place of
-    # the level inside the region.
-    left = [
-        sql(
-            f"SELECT DISTINCT 'not_at_level', '{kind}', x.{record} FROM {table} x WHERE {{}} "
-            f"AND NOT EXISTS (SELECT 1 FROM {table} y JOIN place_ancestor a ON a.place = y.place "
-            "JOIN place f ON f.id = a.ancestor WHERE y." + record + " = x." + record + " AND f.level = {} "
-            "AND f.id IN (SELECT place FROM place_ancestor WHERE ancestor = {}))",
-            is_in("x.place", uncovered),
-            level,
-            region,
-        )
-        for kind, (table, record) in LINKS.items()
-        if kind in kinds
-    ]
-    if organisations:
-        left.append(
-            sql("SELECT 'not_at_level', 'organisation', id FROM organisation WHERE {}", is_in("home_place", uncovered))
-        )
-    rows = await run(
-        sql(
-            "WITH left_out (reason, kind, record_id) AS ({}) "
-            "SELECT NULL AS feature, reason, kind, '' AS currency, COUNT(*) AS n, NULL AS amount FROM left_out "
-            f"GROUP BY reason, kind UNION ALL {_money('left_out', 'NULL', 'COUNT(*)', AS_TEXT)}",
-            join(left, " UNION ALL "),
-        )
-    )
-    return [dict(row) for row in rows]
 
 
 def _geometry(row: dict[str, Any], centroid: Point) -> Geometry:

@@ -13,7 +13,13 @@ another parent changes the ancestry of everything below it, so it rebuilds every
 are reference data that admins change; a place with records in it cannot be deleted). Between moves
 the ancestry of a place is fixed, so a record keeps only its own places and their ancestors (by any
 path: `place_ancestor`) are read when it changes; a place above a record's places by several paths
-counts it once."""
+counts it once.
+
+Besides the places, rows under ids no place has (api/services/views/activity.py) say what a map leaves
+out: the records with no place, those with one, and for each level L those at it, as a whole and within
+each place A (`at_level(L, A)`: some place of level L holding one of the record's places is A or inside
+A). A record under a chain of k places (its own and those above) moves about k(k+1)/2 of these, besides
+the k places."""
 
 from __future__ import annotations
 
@@ -102,8 +108,11 @@ EXISTING = {kind: Statement(f"SELECT id AS record_id FROM {table} WHERE id {{in}
 FORGET_EVERYTHING = Statement("DELETE FROM place_tally")
 FORGET_EVERY_RECORD = Statement("DELETE FROM tally_record")
 EVERY_RECORD = {kind: Statement(f"SELECT id AS record_id FROM {table}") for kind, table in TABLES.items()}
+# The ancestors of the given places and of every place above them (a place is its own ancestor, so the
+# given places are among them), with their levels: what `Moves.add` needs, in one query.
 PLACE_ANCESTORS = Statement(
-    "SELECT a.place, a.ancestor, p.level FROM place_ancestor a JOIN place p ON p.id = a.ancestor WHERE a.place {in}"
+    "SELECT a.place, a.ancestor, p.level FROM place_ancestor a JOIN place p ON p.id = a.ancestor "
+    "WHERE a.place IN (SELECT b.ancestor FROM place_ancestor b WHERE b.place {in})"
 )
 RECORDED = Statement('SELECT "key", places, money FROM tally_record WHERE "key" {in}')
 TALLIES = Statement('SELECT "key", records, amount FROM place_tally WHERE "key" {in}')
@@ -117,10 +126,29 @@ KEEP_TALLY = Statement(
 
 @dataclass
 class Ancestries:
-    """Places' ancestors: each place id, it and every place above it by any path; and their levels."""
+    """Places' ancestors: each place id, it and every place above it by any path; and their levels. A
+    place's own ancestors are read with those of every place above it, which `at_levels` needs."""
 
     above: dict[str, set[str]] = field(default_factory=dict)
     levels: dict[str, str] = field(default_factory=dict)
+    _at_levels: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def at_levels(self, place: str) -> frozenset[str]:
+        """The level tallies a record in `place` (or below it) counts in because of it: with `place` at
+        level L, `at_level(L)` and `at_level(L, A)` for `place` and every place A above it; none for a
+        place with no level known."""
+        found = self._at_levels.get(place)
+        if found is None:
+            level = self.levels.get(place)
+            found = (
+                frozenset(
+                    {str(at_level(level)), *(str(at_level(level, within)) for within in self.above.get(place, {place}))}
+                )
+                if level is not None
+                else frozenset()
+            )
+            self._at_levels[place] = found
+        return found
 
 
 async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
@@ -151,7 +179,7 @@ async def add_ancestries(shares: Iterable[Share], ancestries: Ancestries) -> Non
             ancestries.above.setdefault(place, {place})
         for row in await PLACE_ANCESTORS.records(listed(chunk)):
             ancestor = str(row["ancestor"])
-            ancestries.above[str(row["place"])].add(ancestor)
+            ancestries.above.setdefault(str(row["place"]), set()).add(ancestor)
             ancestries.levels[ancestor] = row["level"]
 
 
@@ -174,8 +202,11 @@ class Moves:
             return
         every_place = {above for place in share.places for above in ancestries.above.get(place, {place})}
         if every_place:
-            levels = {ancestries.levels[place] for place in every_place if place in ancestries.levels}
-            every_place |= {str(EVERYWHERE), *(str(at_level(level)) for level in levels)}
+            # Besides EVERYWHERE, every level the record is at, as a whole and within each place holding the
+            # place of that level it is in: so the map of any region at any level reads what it leaves out
+            # as the region's tally less `at_level(level, region)`, as the whole map does with EVERYWHERE.
+            at_levels = {tally for place in every_place for tally in ancestries.at_levels(place)}
+            every_place |= {str(EVERYWHERE), *at_levels}
         else:
             every_place = {str(NOWHERE)}
         for place in every_place:
