@@ -177,17 +177,19 @@ def union(parts: dict[str, str], kinds: Iterable[str]) -> str:
     return " UNION ALL ".join(parts[kind] for kind in kinds if kind in parts)
 
 
-def in_region(part: Part, kind: str, region: bool) -> QueryString:
+def narrowed(part: Part, kind: str, region: bool, records: tuple[UUID, ...] | None = None) -> QueryString:
     """The part of a view, kept to the records of its kind linked to the region's places when there is a
-    region. Each part is narrowed on its own table, from its own kind's links: a filter on the union as a
-    whole is a join the planner cannot push into its parts, so it would read every record of every part
-    and only then keep the region's."""
+    region, and to `records` when they are given. Each part is narrowed on its own table, from its own
+    kind's links: a filter on the union as a whole is a join the planner cannot push into its parts, so it
+    would read every record of every part and only then keep the region's (or the few asked for)."""
     conditions = [sql(condition) for condition in part.conditions]
     if region:
         table, link = LINKS[kind]
         conditions.append(
             sql(f"{part.record} IN (SELECT {link} FROM {table} WHERE place IN (SELECT id FROM region_places))")
         )
+    if records is not None:
+        conditions.append(is_in(part.record, records))
     return sql(f"{part.select}{{}}", where(conditions))
 
 
@@ -282,9 +284,10 @@ class Selection:
         taking part within the dates (a member that left before them, or joined after, is not one).
 
         With a place, `region_places` is it and the places below it, and `records` and `every_party` hold
-        only the records linked to one of them (`in_region`), so `selected` needs no place condition of its
-        own. Every reader of `parties` only asks about records in `selected`, so parties of records outside
-        the region are never missed."""
+        only the records linked to one of them (`narrowed`), so `selected` needs no place condition of its
+        own; so too with `records` (a condition on `selected` as well would only make the planner expect
+        no rows, and scan). Every reader of `parties` only asks about records in `selected`, so parties of
+        records outside the region are never missed."""
         region = self.region is not None
         conditions = self.in_time("starts", "ends")
         party_conditions = self.in_time("joined_on", "left_on")
@@ -292,13 +295,13 @@ class Selection:
             conditions.append(
                 sql("record_id IN (SELECT record_id FROM parties WHERE organisation = {})", self.organisation)
             )
-        if self.records is not None:
-            conditions.append(is_in("record_id", self.records))
         records = join(
-            [in_region(RECORDS[kind], kind, region) for kind in self.kinds if kind in RECORDS], " UNION ALL "
+            [narrowed(RECORDS[kind], kind, region, self.records) for kind in self.kinds if kind in RECORDS],
+            " UNION ALL ",
         )
         every_party = join(
-            [in_region(part, kind, region) for kind in self.kinds for part in PARTIES.get(kind, ())], " UNION ALL "
+            [narrowed(part, kind, region, self.records) for kind in self.kinds for part in PARTIES.get(kind, ())],
+            " UNION ALL ",
         )
         views = [sql(f"record_places (kind, record_id, place) AS ({union(PLACES, self.kinds)})")]
         if region:

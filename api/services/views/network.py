@@ -785,24 +785,42 @@ EVERY_PARTY = " UNION ALL ".join(
 )
 
 
+PARTIES_OF = (
+    f"WITH p (kind, record_id, organisation, role, joined_on, left_on) AS ({EVERY_PARTY}) "
+    "SELECT kind, record_id, organisation FROM p WHERE {}"
+)
+HOW_MANY_RECORDS = "SELECT organisation, records FROM network_node WHERE scope = {} AND {}"
+
+
 async def shared_records(pairs: Sequence[tuple[UUID, UUID]]) -> tuple[UUID, ...]:
-    """The records in which both organisations of any of the pairs take part (all time, in every scope):
-    one statement that reads the parties of those organisations only, so that the evidence behind a few
-    links is built from their records, never from everything either takes part in."""
+    """The records in which both organisations of any of the pairs take part (all time, in every scope).
+    A funder may take part in hundreds of thousands of records and its collaborator in a few, so each
+    pair is looked up from its lighter end (by the records the kept network counts for each): every
+    record of the lighter ends, then which of those the heavier ends take part in. Three statements, and
+    the work is the lighter ends' records, never everything a hub takes part in."""
     if not pairs:
         return ()
     ends = sorted({end for pair in pairs for end in pair})
-    paired = join([sql("(x.organisation = {} AND y.organisation = {})", a, b) for a, b in pairs], " OR ")
-    rows = await run(
-        sql(
-            f"WITH p (kind, record_id, organisation, role, joined_on, left_on) AS ({EVERY_PARTY}), "
-            "q AS (SELECT kind, record_id, organisation FROM p WHERE {}) "
-            "SELECT DISTINCT x.record_id FROM q x JOIN q y ON y.record_id = x.record_id AND y.kind = x.kind WHERE {}",
-            is_in("organisation", ends),
-            paired,
-        )
-    )
-    return tuple(sorted((as_uuid(row["record_id"]) for row in rows), key=str))
+    weight = {
+        as_uuid(row["organisation"]): int(row["records"])
+        for row in await run(sql(HOW_MANY_RECORDS, EVERYWHERE, is_in("organisation", ends)))
+    }
+    light = sorted({min(pair, key=lambda end: (weight.get(end, 0), str(end))) for pair in pairs})
+    heavy = sorted(set(ends) - set(light))
+    parties: dict[tuple[str, UUID], set[UUID]] = defaultdict(set)
+    for row in await run(sql(PARTIES_OF, is_in("organisation", light))):
+        parties[row["kind"], as_uuid(row["record_id"])].add(as_uuid(row["organisation"]))
+    if heavy and parties:
+        candidates = sorted({record_id for _, record_id in parties}, key=str)
+        among = sql("{} AND {}", is_in("organisation", heavy), is_in("record_id", candidates))
+        for row in await run(sql(PARTIES_OF, among)):
+            key = (row["kind"], as_uuid(row["record_id"]))
+            if key in parties:
+                parties[key].add(as_uuid(row["organisation"]))
+    shared = {
+        record_id for (_, record_id), there in parties.items() if any(a in there and b in there for a, b in pairs)
+    }
+    return tuple(sorted(shared, key=str))
 
 
 BETWEEN_PROBLEM = "`between` names two different organisations, separated by a comma: `between=A,B`."
