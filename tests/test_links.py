@@ -196,10 +196,17 @@ async def answers_read_from_kept_links_equal_those_summed_from_the_records() -> 
                 organisation = got_around.organisation
                 want_around = await network._live_neighbourhood(in_scope, organisation, depth, 3, None, None)
                 assert msgspec.to_builtins(got_around) == msgspec.to_builtins(want_around), (place, slug, depth)
-            got_collaborators = await network.list_collaborators(ref=slug, filters=filters, limit=3)
-            organisation_id = got_collaborators.organisation.id
-            want_collaborators = await network._live_collaborators(organisation_id, in_scope, 3)
-            assert msgspec.to_builtins(got_collaborators) == msgspec.to_builtins(want_collaborators), (place, slug)
+            for evidence in (5, 1):
+                got_collaborators = await network.list_collaborators(
+                    ref=slug, filters=filters, limit=3, evidence=evidence
+                )
+                organisation_id = got_collaborators.organisation.id
+                want_collaborators = await network._live_collaborators(organisation_id, in_scope, 3, evidence)
+                assert msgspec.to_builtins(got_collaborators) == msgspec.to_builtins(want_collaborators), (
+                    place,
+                    slug,
+                    evidence,
+                )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])

@@ -407,6 +407,21 @@ class TestOnTheSeed:
             lankelly
         )
 
+    async def test_a_collaborators_evidence_is_its_first_records_the_rest_at_the_links(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        whole = await get(client, "/v1/organisations/lankelly-chase-foundation/collaborators", limit=1, evidence=2)
+        one = await get(client, "/v1/organisations/lankelly-chase-foundation/collaborators", limit=1, evidence=1)
+        none = await get(client, "/v1/organisations/lankelly-chase-foundation/collaborators", limit=1, evidence=0)
+
+        (ivar,) = whole["collaborators"]
+        assert ivar["records"] == 2 and len(ivar["evidence"]) == 2
+        assert one["collaborators"][0]["records"] == 2
+        assert one["collaborators"][0]["evidence"] == ivar["evidence"][:1]  # by kind, then name
+        assert none["collaborators"][0]["evidence"] == [] and none["collaborators"][0]["weight"] == ivar["weight"]
+        links = await get(client, "/v1/network/links", between=f"{LANKELLY},{IVAR}")
+        assert [e["record"]["slug"] for e in links["evidence"]] == [e["record"]["slug"] for e in ivar["evidence"]]
+
     async def test_an_unknown_organisation_is_a_404(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/v1/organisations/nobody-at-all/collaborators")
 
@@ -498,9 +513,9 @@ async def grow(client: httpx.AsyncClient, start: int, count: int) -> None:
         ("/v1/network/links", {"between": "lankelly-chase-foundation,charity-1", "limit": "1"}, 6),
         # filtered by kind: resolve, the organisation's name, its records' parties
         ("/v1/organisations/lankelly-chase-foundation/collaborators", {"kind": "grant"}, 3),
-        # kept: resolve, the strongest links, the records shared with those (three, as above), their parties,
-        # the name
-        ("/v1/organisations/lankelly-chase-foundation/collaborators", {"limit": "3"}, 7),
+        # kept: resolve, the strongest links, the records shared with those (three, as above), their names,
+        # the parties of the first few, the name
+        ("/v1/organisations/lankelly-chase-foundation/collaborators", {"limit": "3"}, 8),
         # resolve each end, name both, one level of the search (one hop), the records the hops share (three),
         # their parties
         ("/v1/network/path", {"from": "charity-0", "to": "ivar"}, 8),

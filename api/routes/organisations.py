@@ -121,12 +121,23 @@ class OrganisationController(Controller):
         ref: RefPath,
         filters: Filters,
         limit: Annotated[int, Parameter(ge=1, le=200, description="How many collaborators to list, 1 to 200.")] = 50,
+        evidence: Annotated[
+            int,
+            Parameter(
+                ge=0,
+                le=network.MAX_COLLABORATOR_EVIDENCE,
+                description="How many of each collaborator's records to show, the first by kind, then name "
+                f"(0 to {network.MAX_COLLABORATOR_EVIDENCE}); `records` counts them all, and "
+                "`GET /v1/network/links?between=<this>,<collaborator>` pages through every one.",
+            ),
+        ] = network.DEFAULT_COLLABORATOR_EVIDENCE,
     ) -> Collaborators:
         """The organisations linked to this one in the collaboration network, by the same rules (see
         `GET /v1/network`): strongest link first (then by name), each with its `weight`, how many `records`
-        link them, and the evidence: every such record, both organisations' roles in it (`source` is this
-        organisation) and what it adds. The filters limit which records count, as for the network."""
-        return await network.list_collaborators(ref=ref, filters=filters, limit=limit)
+        link them, and the evidence: the first `evidence` such records, both organisations' roles in each
+        (`source` is this organisation) and what it adds. The filters limit which records count, as for the
+        network."""
+        return await network.list_collaborators(ref=ref, filters=filters, limit=limit, evidence=evidence)
 
     @get(
         "/{ref:str}/network",

@@ -230,8 +230,8 @@ class Collaborator(msgspec.Struct, kw_only=True):
     evidence: Annotated[
         list[Evidence],
         Meta(
-            description="Each record that links them; `roles.source` is the organisation asked about, "
-            "`roles.target` this one."
+            description="The first records that link them (`evidence` of them, by kind, then name; `records` "
+            "counts them all); `roles.source` is the organisation asked about, `roles.target` this one."
         ),
     ]
 

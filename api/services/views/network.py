@@ -67,6 +67,9 @@ DEFAULT_LINKS = 500
 MAX_LINKS = 5_000
 # How many links a neighbourhood counts at most (the rest are still there, page by page).
 MAX_COUNTED = 10_000
+# Each collaborator's records shown with it (the rest are at /v1/network/links?between=).
+DEFAULT_COLLABORATOR_EVIDENCE = 5
+MAX_COLLABORATOR_EVIDENCE = 50
 # A link's evidence, a page at a time.
 DEFAULT_EVIDENCE = 50
 MAX_EVIDENCE = 200
@@ -787,19 +790,21 @@ EVERY_PARTY = " UNION ALL ".join(
 
 PARTIES_OF = (
     f"WITH p (kind, record_id, organisation, role, joined_on, left_on) AS ({EVERY_PARTY}) "
-    "SELECT kind, record_id, organisation FROM p WHERE {}"
+    "SELECT kind, record_id, organisation, role FROM p WHERE {}"
 )
 HOW_MANY_RECORDS = "SELECT organisation, records FROM network_node WHERE scope = {} AND {}"
+RecordKey = tuple[str, UUID]  # kind, record id
 
 
-async def shared_records(pairs: Sequence[tuple[UUID, UUID]]) -> tuple[UUID, ...]:
-    """The records in which both organisations of any of the pairs take part (all time, in every scope).
-    A funder may take part in hundreds of thousands of records and its collaborator in a few, so each
-    pair is looked up from its lighter end (by the records the kept network counts for each): every
-    record of the lighter ends, then which of those the heavier ends take part in. Three statements, and
-    the work is the lighter ends' records, never everything a hub takes part in."""
+async def linking_records(pairs: Sequence[tuple[UUID, UUID]]) -> dict[tuple[UUID, UUID], set[RecordKey]]:
+    """For each pair, the records (all time, in every scope) that link the two by the network's rules. A
+    funder may take part in hundreds of thousands of records and its collaborator in a few, so each pair
+    is looked up from its lighter end (by the records the kept network counts for each): every record of
+    the lighter ends, then which of those the heavier ends take part in, and as what. Three statements,
+    and the work is the lighter ends' records, never everything a hub takes part in."""
+    found: dict[tuple[UUID, UUID], set[RecordKey]] = {pair: set() for pair in pairs}
     if not pairs:
-        return ()
+        return found
     ends = sorted({end for pair in pairs for end in pair})
     weight = {
         as_uuid(row["organisation"]): int(row["records"])
@@ -807,20 +812,28 @@ async def shared_records(pairs: Sequence[tuple[UUID, UUID]]) -> tuple[UUID, ...]
     }
     light = sorted({min(pair, key=lambda end: (weight.get(end, 0), str(end))) for pair in pairs})
     heavy = sorted(set(ends) - set(light))
-    parties: dict[tuple[str, UUID], set[UUID]] = defaultdict(set)
+    roles: dict[RecordKey, dict[UUID, set[str]]] = defaultdict(lambda: defaultdict(set))
     for row in await run(sql(PARTIES_OF, is_in("organisation", light))):
-        parties[row["kind"], as_uuid(row["record_id"])].add(as_uuid(row["organisation"]))
-    if heavy and parties:
-        candidates = sorted({record_id for _, record_id in parties}, key=str)
+        roles[row["kind"], as_uuid(row["record_id"])][as_uuid(row["organisation"])].add(row["role"])
+    if heavy and roles:
+        candidates = sorted({record_id for _, record_id in roles}, key=str)
         among = sql("{} AND {}", is_in("organisation", heavy), is_in("record_id", candidates))
         for row in await run(sql(PARTIES_OF, among)):
             key = (row["kind"], as_uuid(row["record_id"]))
-            if key in parties:
-                parties[key].add(as_uuid(row["organisation"]))
-    shared = {
-        record_id for (_, record_id), there in parties.items() if any(a in there and b in there for a, b in pairs)
-    }
-    return tuple(sorted(shared, key=str))
+            if key in roles:
+                roles[key][as_uuid(row["organisation"])].add(row["role"])
+    for key, parties in roles.items():
+        for a, b in ties(key[0], parties):
+            for pair in ((a, b), (b, a)):
+                if pair in found:
+                    found[pair].add(key)
+    return found
+
+
+async def shared_records(pairs: Sequence[tuple[UUID, UUID]]) -> tuple[UUID, ...]:
+    """The records that link any of the pairs (`linking_records`), in id order."""
+    linking = await linking_records(pairs)
+    return tuple(sorted({record_id for keys in linking.values() for _, record_id in keys}, key=str))
 
 
 BETWEEN_PROBLEM = "`between` names two different organisations, separated by a comma: `between=A,B`."
@@ -1055,7 +1068,9 @@ async def _csv(in_scope: Selection, floor: int) -> AsyncIterator[bytes]:
         yield "".join(lines).encode()
 
 
-async def list_collaborators(*, ref: str, filters: ScopeFilters, limit: int) -> Collaborators:
+async def list_collaborators(
+    *, ref: str, filters: ScopeFilters, limit: int, evidence: int = DEFAULT_COLLABORATOR_EVIDENCE
+) -> Collaborators:
     """The organisation's collaborators; the organisation is the one `ref` names (`filters.organisation`
     is not read). From the kept links when only a place narrows them: the strongest `limit`, then the
     evidence of those alone."""
@@ -1063,7 +1078,7 @@ async def list_collaborators(*, ref: str, filters: ScopeFilters, limit: int) -> 
     in_scope = await selection(replace(filters, organisation=None))
     scope = kept_scope(in_scope)
     if scope is None:
-        return await _live_collaborators(organisation_id, in_scope, limit)
+        return await _live_collaborators(organisation_id, in_scope, limit, evidence)
     rows = await run(
         sql(
             "SELECT c.other, c.rank, c.weight, c.records, o.slug, o.name, o.kind, "
@@ -1081,7 +1096,27 @@ async def list_collaborators(*, ref: str, filters: ScopeFilters, limit: int) -> 
         )
     )
     others = [as_uuid(row["other"]) for row in rows]
-    network = await build(replace(in_scope, records=await shared_records([(organisation_id, o) for o in others])))
+    linking = await linking_records([(organisation_id, other) for other in others])
+    # The first `evidence` records of each, by kind, then name: the names of all, the parties of those.
+    every = sorted({record_id for keys in linking.values() for _, record_id in keys}, key=str)
+    named = (
+        {
+            as_uuid(row["record_id"]): (row["kind"], row["name"], str(row["record_id"]))
+            for row in await run(
+                sql("{} SELECT kind, record_id, name FROM selected", replace(in_scope, records=tuple(every)).views())
+            )
+        }
+        if every
+        else {}
+    )
+    chosen = {
+        record_id
+        for other in others
+        for record_id in sorted(
+            (record_id for _, record_id in linking[organisation_id, other] if record_id in named), key=named.__getitem__
+        )[:evidence]
+    }
+    network = await build(replace(in_scope, records=tuple(sorted(chosen, key=str))))
     return Collaborators(
         organisation=await reference(Organisation, organisation_id),
         total=int(rows[0]["total"]) if rows else 0,
@@ -1090,14 +1125,18 @@ async def list_collaborators(*, ref: str, filters: ScopeFilters, limit: int) -> 
                 organisation=OrganisationSummary(id=other, slug=row["slug"], name=row["name"], kind=row["kind"]),
                 weight=int(row["rank"]) / 1_000_000,
                 records=int(row["records"]),
-                evidence=network.link(organisation_id, other).evidence(organisation_id, other),
+                evidence=network.link(organisation_id, other).evidence(organisation_id, other, evidence)
+                if network.graph.has_edge(organisation_id, other)
+                else [],
             )
             for other, row in zip(others, rows, strict=True)
         ],
     )
 
 
-async def _live_collaborators(organisation_id: UUID, in_scope: Selection, limit: int) -> Collaborators:
+async def _live_collaborators(
+    organisation_id: UUID, in_scope: Selection, limit: int, evidence: int = DEFAULT_COLLABORATOR_EVIDENCE
+) -> Collaborators:
     """`list_collaborators` summed from the records in scope."""
     network = await build(replace(in_scope, organisation=organisation_id))
     neighbours: list[UUID] = list(network.graph.neighbors(organisation_id)) if organisation_id in network.graph else []
@@ -1110,7 +1149,7 @@ async def _live_collaborators(organisation_id: UUID, in_scope: Selection, limit:
                 organisation=network.organisations[other],
                 weight=rounded(link.weight),
                 records=len(link.records),
-                evidence=link.evidence(organisation_id, other),
+                evidence=link.evidence(organisation_id, other, evidence),
             )
             for other, link in ((other, network.link(organisation_id, other)) for other in neighbours[:limit])
         ],
