@@ -516,9 +516,9 @@ async def grow(client: httpx.AsyncClient, start: int, count: int) -> None:
         # kept: resolve, the strongest links, the records shared with those (three, as above), their names,
         # the parties of the first few, the name
         ("/v1/organisations/lankelly-chase-foundation/collaborators", {"limit": "3"}, 8),
-        # resolve each end, name both, one level of the search (one hop), the records the hops share (three),
-        # their parties
-        ("/v1/network/path", {"from": "charity-0", "to": "ivar"}, 8),
+        # resolve each end, name both, the ends' degrees, one level of the search (one hop), the records the
+        # hops share (three), their parties
+        ("/v1/network/path", {"from": "charity-0", "to": "ivar"}, 9),
     ],
 )
 async def test_the_network_sends_the_same_queries_however_much_data(

@@ -1205,16 +1205,26 @@ NEIGHBOURS = (
 )
 
 
+END_DEGREES = "SELECT organisation, degree FROM network_node WHERE scope = {} AND {}"
+
+
 async def _kept_chain(scope: UUID, source: UUID, target: UUID) -> list[UUID] | None:
     """The fewest hops from one to the other over the scope's kept links: a breadth-first search from both
-    ends, a level at a time (one statement a level), always widening the smaller side. Among equally short
+    ends, a level at a time (one statement a level), always widening the narrower side. Among equally short
     chains, the one through the lowest ids, so the same data gives the same chain."""
     if source == target:
         return [source]
     sides: list[dict[UUID, UUID | None]] = [{source: None}, {target: None}]
     frontiers: list[list[UUID]] = [[source], [target]]
+    # The first level widens the end with fewer links (a hub's are most of the network); after that, the
+    # side with fewer organisations to widen.
+    degree = {
+        as_uuid(row["organisation"]): int(row["degree"])
+        for row in await run(sql(END_DEGREES, scope, is_in("organisation", [source, target])))
+    }
+    widths = [degree.get(source, 0), degree.get(target, 0)]
     while frontiers[0] and frontiers[1]:
-        side = 0 if len(frontiers[0]) <= len(frontiers[1]) else 1
+        side = 0 if widths[0] <= widths[1] else 1
         frontier = frontiers[side]
         rows = await run(sql(NEIGHBOURS, scope, is_in("e.source", frontier), scope, is_in("e.target", frontier)))
         seen = sides[side]
@@ -1230,6 +1240,7 @@ async def _kept_chain(scope: UUID, source: UUID, target: UUID) -> list[UUID] | N
         if met:
             return _joined(sides, met[0])
         frontiers[side] = sorted(found)
+        widths[side] = len(found)
     return None
 
 
