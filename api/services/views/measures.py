@@ -46,6 +46,11 @@ def rounded(weight: float) -> float:
     return round(weight, WEIGHT_PLACES)
 
 
+def score(scores: Mapping[UUID, float], node: UUID) -> float:
+    """A node's centrality as given: 0 to 1 (networkx's estimate can stray past either), to 6 places."""
+    return round(min(1.0, max(0.0, scores.get(node, 0.0))), 6)
+
+
 def micro(weight: float) -> int:
     """A weight in millionths, as it is given (to 6 places): what links are ordered and compared by."""
     return round(rounded(weight) * 1_000_000)
@@ -118,7 +123,7 @@ def measure(links: Sequence[tuple[UUID, UUID, float]]) -> dict[UUID, Measure]:
         node: Measure(
             degree=graph.degree(node),
             strength=rounded(graph.degree(node, weight="weight")),
-            centrality=round(min(1.0, max(0.0, scores.get(node, 0.0))), 6),
+            centrality=score(scores, node),
         )
         for node in graph.nodes
     }

@@ -58,7 +58,7 @@ from api.services.views.activity import (
     selection,
     summary,
 )
-from api.services.views.measures import EXACT_CENTRALITY, centrality, micro, rounded
+from api.services.views.measures import EXACT_CENTRALITY, centrality, micro, rounded, score
 from models.tables import Organisation
 
 # A network answer's links: this many by default, at most MAX_LINKS however asked. The default draws the
@@ -569,7 +569,7 @@ async def _measured(
         (as_uuid(row["source"]), as_uuid(row["target"])) for row in await run(sql(EVERY_KEPT_LINK, scope))
     )
     scores = centrality(graph)
-    return {node.organisation.id: round(min(1.0, max(0.0, scores.get(node.organisation.id, 0.0))), 6) for node in nodes}
+    return {node.organisation.id: score(scores, node.organisation.id) for node in nodes}
 
 
 async def get_network(
@@ -634,7 +634,7 @@ async def live_network(
     scores: dict[UUID, float | None] = dict.fromkeys(shown)
     if len(network.organisations) <= EXACT_CENTRALITY:
         measured = centrality(network.graph())
-        scores = {o: round(min(1.0, max(0.0, measured.get(o, 0.0))), 6) for o in shown}
+        scores = {o: score(measured, o) for o in shown}
     nodes = [
         Node(
             id=organisation.id,
