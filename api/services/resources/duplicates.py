@@ -55,6 +55,8 @@ def _scheme(identifier: str) -> str:
 async def _identifiers(ids: list[UUID]) -> dict[UUID, set[str]]:
     """Each organisation's identifiers: its org-id and those of organisations merged into it."""
     found: dict[UUID, set[str]] = defaultdict(set)
+    if not ids:
+        return found
     for row in await Organisation.select(Organisation.id, Organisation.org_id).where(Organisation.id.is_in(ids)):
         if row["org_id"]:
             found[row["id"]].add(row["org_id"])
