@@ -376,7 +376,7 @@ async def test_merging_into_itself_or_an_unknown_organisation_is_refused(client:
 
 async def test_the_command_line_previews_and_merges(client: httpx.AsyncClient) -> None:
     await builders.organisation(client, "User Voice", kind="charity")
-    await builders.organisation(client, "User Voice (registered)", kind="charity", org_id="GB-CHC-1136047")
+    await builders.organisation(client, "The User Voice Ltd", kind="charity", org_id="GB-CHC-1136047")
     command = [sys.executable, "-m", "api.cli", "organisations"]
 
     def placenet(*args: str) -> subprocess.CompletedProcess[str]:
@@ -389,8 +389,8 @@ async def test_the_command_line_previews_and_merges(client: httpx.AsyncClient) -
     still = await get(client, "/v1/organisations/GB-CHC-1136047")
     done = placenet("merge", "user-voice", "GB-CHC-1136047")
 
-    assert "user-voice-registered" in listed.stdout and "same_name" in listed.stdout
-    assert preview.stdout.startswith("would merge user-voice-registered into user-voice")
-    assert still["slug"] == "user-voice-registered"
-    assert done.stdout.startswith("merged user-voice-registered into user-voice")
+    assert "the-user-voice-ltd" in listed.stdout and "same_name" in listed.stdout
+    assert preview.stdout.startswith("would merge the-user-voice-ltd into user-voice")
+    assert still["slug"] == "the-user-voice-ltd"
+    assert done.stdout.startswith("merged the-user-voice-ltd into user-voice")
     assert (await get(client, "/v1/organisations/GB-CHC-1136047"))["slug"] == "user-voice"

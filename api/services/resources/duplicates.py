@@ -12,6 +12,7 @@ from uuid import UUID
 
 from api.schemas.common import Reference
 from api.schemas.organisations import DuplicateCandidate, DuplicateEvidence, DuplicateReason, OrganisationDuplicates
+from api.services.platform.sql import contains
 from api.services.records import resource as records
 from api.services.records.resource import ORGANISATION, any_of
 from api.services.resources import organisations
@@ -68,14 +69,13 @@ async def _identifiers(ids: list[UUID]) -> dict[UUID, set[str]]:
     return found
 
 
-async def _holding(patterns: list[str]) -> set[UUID]:
-    """Organisations with an identifier (own or kept from a merge) like one of the patterns (letters and
-    digits only, and `%`)."""
-    if not patterns:
+async def _holding(texts: list[str]) -> set[UUID]:
+    """Organisations with an identifier (own or kept from a merge) containing one of the texts."""
+    if not texts:
         return set()
-    own = await Organisation.select(Organisation.id).where(any_of(Organisation.org_id.ilike(p) for p in patterns))
+    own = await Organisation.select(Organisation.id).where(any_of(contains(Organisation.org_id, t) for t in texts))
     kept = await OrganisationAlias.select(OrganisationAlias.organisation).where(
-        OrganisationAlias.kind == "org_id", any_of(OrganisationAlias.ref.ilike(p) for p in patterns)
+        OrganisationAlias.kind == "org_id", any_of(contains(OrganisationAlias.ref, t) for t in texts)
     )
     return {row["id"] for row in own} | {row["organisation"] for row in kept}
 
@@ -99,7 +99,7 @@ async def _same_name(name: str) -> dict[UUID, str]:
         return {}
     rows = (
         await Organisation.select(Organisation.id, Organisation.name)
-        .where(Organisation.name.ilike(f"%{words[0]}%"))
+        .where(contains(Organisation.name, words[0]))
         .limit(NAME_SCAN)
     )
     return {row["id"]: row["name"] for row in rows if normalised_name(row["name"]) == name}
@@ -116,7 +116,7 @@ async def duplicates(*, ref: str, limit: int) -> OrganisationDuplicates:
     evidence: dict[UUID, list[DuplicateEvidence]] = defaultdict(list)
     for other in await _holding_exactly(own):
         evidence[other].append(DuplicateEvidence(reason="same_org_id", detail="an org-id in common"))
-    by_number = await _holding([f"%{number.lstrip('0')}%" for number in numbers])
+    by_number = await _holding(sorted(numbers))
     name = normalised_name(row["name"])
     by_name = await _same_name(name)
     candidates = (set(evidence) | by_number | set(by_name)) - {target}
