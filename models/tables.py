@@ -95,7 +95,7 @@ class OrganisationAlias(Link, Table):
     organisation it was merged into, so links and filters made before the merge keep working."""
 
     organisation = _owner_fk("Organisation")
-    ref = Varchar(length=200, unique=True)
+    alias = Varchar(length=200, unique=True)
     kind = Varchar(length=10)  # id, slug or org_id
     merged_id = UUID(index=True)  # the organisation merged away
 

@@ -43,7 +43,7 @@ COLUMNS = {
             index=True,
         ),
     ),
-    "ref": (Varchar, _params(length=200, default="", unique=True)),
+    "alias": (Varchar, _params(length=200, default="", unique=True)),
     "kind": (Varchar, _params(length=10, default="")),
     "merged_id": (UUID, _params(default=UUID4(), index=True)),
 }

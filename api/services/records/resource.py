@@ -223,10 +223,10 @@ async def resolve_many(kind: Kind, refs: Iterable[str]) -> dict[str, UUID]:
         found.update({row["code"]: row["place"] for row in former})
     if kind.table is Organisation and missing:
         # An organisation merged into another: its UUID, slug and org-id name the one it was merged into.
-        aliases = await OrganisationAlias.select(OrganisationAlias.ref, OrganisationAlias.organisation).where(
-            OrganisationAlias.ref.is_in(list(missing))
+        aliases = await OrganisationAlias.select(OrganisationAlias.alias, OrganisationAlias.organisation).where(
+            OrganisationAlias.alias.is_in(list(missing))
         )
-        found.update({row["ref"]: row["organisation"] for row in aliases})
+        found.update({row["alias"]: row["organisation"] for row in aliases})
     return found
 
 

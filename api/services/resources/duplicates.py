@@ -61,11 +61,11 @@ async def _identifiers(ids: list[UUID]) -> dict[UUID, set[str]]:
     for row in await Organisation.select(Organisation.id, Organisation.org_id).where(Organisation.id.is_in(ids)):
         if row["org_id"]:
             found[row["id"]].add(row["org_id"])
-    aliases = await OrganisationAlias.select(OrganisationAlias.organisation, OrganisationAlias.ref).where(
+    aliases = await OrganisationAlias.select(OrganisationAlias.organisation, OrganisationAlias.alias).where(
         OrganisationAlias.organisation.is_in(ids), OrganisationAlias.kind == "org_id"
     )
     for row in aliases:
-        found[row["organisation"]].add(row["ref"])
+        found[row["organisation"]].add(row["alias"])
     return found
 
 
@@ -75,7 +75,7 @@ async def _holding(texts: list[str]) -> set[UUID]:
         return set()
     own = await Organisation.select(Organisation.id).where(any_of(contains(Organisation.org_id, t) for t in texts))
     kept = await OrganisationAlias.select(OrganisationAlias.organisation).where(
-        OrganisationAlias.kind == "org_id", any_of(contains(OrganisationAlias.ref, t) for t in texts)
+        OrganisationAlias.kind == "org_id", any_of(contains(OrganisationAlias.alias, t) for t in texts)
     )
     return {row["id"] for row in own} | {row["organisation"] for row in kept}
 
@@ -87,7 +87,7 @@ async def _holding_exactly(identifiers: set[str]) -> set[UUID]:
         return set()
     own = await Organisation.select(Organisation.id).where(Organisation.org_id.is_in(wanted))
     kept = await OrganisationAlias.select(OrganisationAlias.organisation).where(
-        OrganisationAlias.kind == "org_id", OrganisationAlias.ref.is_in(wanted)
+        OrganisationAlias.kind == "org_id", OrganisationAlias.alias.is_in(wanted)
     )
     return {row["id"] for row in own} | {row["organisation"] for row in kept}
 

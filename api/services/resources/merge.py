@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -22,7 +22,8 @@ from api.services.platform.actors import Actor
 from api.services.platform.clock import now
 from api.services.platform.errors import Conflict, Forbidden, Unprocessable
 from api.services.records import resource as records
-from api.services.records.changes import entry_row
+from api.services.records.changes import Entry, entry_row
+from api.services.records.children import Children
 from api.services.records.resource import ORGANISATION, Resource, Row
 from api.services.records.unit_of_work import Work, unit_of_work
 from api.services.resources import co_funding, engagements, grants, interest_groups, organisations, research
@@ -56,10 +57,14 @@ LINK_ROWS: dict[type[Table], tuple[str, tuple[str, ...], Resource[Any], str]] = 
     ResearchParty: ("research", ("role",), research.RESOURCE, "parties"),
     EngagementParticipant: ("engagement", (), engagements.RESOURCE, "participants"),
 }
-CHILD_ROWS = {Membership: interest_groups.MEMBERS, Contribution: co_funding.CONTRIBUTIONS}
+CHILD_ROWS: dict[type[Table], Children[Any]] = {
+    Membership: interest_groups.MEMBERS,
+    Contribution: co_funding.CONTRIBUTIONS,
+}
 # Who wrote what: moved in bulk and counted (the records are the same records, now the survivor's).
 BULK = {(ApiKey, "organisation"): "api_keys", (Change, "organisation"): "changes_written"}
 ALIASES = (OrganisationAlias, "organisation")
+Outcome = Literal["moved", "dropped", "combined"]
 
 
 def handled_references() -> set[tuple[str, str]]:
@@ -189,7 +194,7 @@ async def _remember(plan: _Plan, resource: Resource[Any], ids: list[UUID]) -> No
     plan.resources[collection] = resource
     wanted = [record_id for record_id in dict.fromkeys(ids) if record_id not in plan.before[collection]]
     for struct in await records.fetch(resource, wanted):
-        plan.before[collection][struct.id] = struct  # type: ignore[attr-defined]
+        plan.before[collection][struct.id] = struct
 
 
 async def _link_rows(plan: _Plan) -> None:
@@ -208,7 +213,8 @@ async def _link_rows(plan: _Plan) -> None:
                 resource.table._meta.primary_key, resource.column("slug"), resource.column("name")
             ).where(resource.table._meta.primary_key.is_in(list(plan.before[resource.kind.collection])))
         }
-        drop, move = [], []
+        drop: list[UUID] = []
+        move: list[UUID] = []
         for row in rows:
             if row["organisation"] == plan.survivor:
                 continue
@@ -216,7 +222,7 @@ async def _link_rows(plan: _Plan) -> None:
             (drop if place in held else move).append(row["id"])
             held.add(place)
             field_name = f"{label}.{row['role']}" if "role" in keys else label
-            outcome = "dropped" if row["id"] in drop else "moved"
+            outcome: Outcome = "dropped" if row["id"] in drop else "moved"
             plan.moves.append(
                 MergeMove(
                     collection=resource.kind.collection,
@@ -246,7 +252,7 @@ async def _child_rows(plan: _Plan, work: Work) -> None:
             continue
         parent_ids = {row[owner] for row in rows if row[key] != plan.survivor}
         rows = [row for row in rows if row[owner] in parent_ids]
-        befores = {struct.id: struct for struct in await records.fetch(resource, [row["id"] for row in rows])}  # type: ignore[attr-defined]
+        befores = {struct.id: struct for struct in await records.fetch(resource, [row["id"] for row in rows])}
         parent = children.parent
         parents = {
             row["id"]: row
@@ -259,7 +265,7 @@ async def _child_rows(plan: _Plan, work: Work) -> None:
         for row in rows:
             if row[key] == plan.survivor:
                 continue
-            outcome = "moved"
+            outcome: Outcome = "moved"
             if row[owner] in kept:
                 outcome = "dropped"
                 if table is Contribution:
@@ -280,7 +286,7 @@ async def _child_rows(plan: _Plan, work: Work) -> None:
                 )
             )
         await _bump(table, list(touched))
-        afters = {struct.id: struct for struct in await records.fetch(resource, list(touched))}  # type: ignore[attr-defined]
+        afters = {struct.id: struct for struct in await records.fetch(resource, list(touched))}
         for row in rows:
             before = befores[row["id"]]
             if row["id"] in dropped:
@@ -289,7 +295,7 @@ async def _child_rows(plan: _Plan, work: Work) -> None:
                 work.log(resource.kind.collection, "update", before, afters[row["id"]], owner_id=row[owner])
 
 
-async def _combine(kept_id: UUID, dropped_id: UUID, befores: dict[UUID, Any]) -> str:
+async def _combine(kept_id: UUID, dropped_id: UUID, befores: dict[UUID, Any]) -> Outcome:
     kept, dropped = befores[kept_id], befores[dropped_id]
     if dropped.amount is None:
         return "dropped"
@@ -335,13 +341,13 @@ async def _aliases(plan: _Plan, own_org_id: str | None, losers: list[Organisatio
     for loser in losers:
         refs = [(str(loser.id), "id"), (loser.slug, "slug")] + ([(loser.org_id, "org_id")] if loser.org_id else [])
         rows += [
-            OrganisationAlias(organisation=plan.survivor, ref=alias, kind=kind, merged_id=loser.id)
+            OrganisationAlias(organisation=plan.survivor, alias=alias, kind=kind, merged_id=loser.id)
             for alias, kind in refs
             if alias != own_org_id
         ]
     if rows:
         await OrganisationAlias.insert(*rows)
-    return [row.ref for row in rows]
+    return [row.alias for row in rows]
 
 
 async def _bump(table: type[Table], ids: list[UUID]) -> None:
@@ -361,7 +367,7 @@ async def _bump_and_log(plan: _Plan, work: Work) -> None:
         ids = list(befores)
         await _bump(resource.table, ids)
         for after in await records.fetch(resource, ids):
-            work.log(resource.kind.collection, "update", befores[after.id], after)  # type: ignore[attr-defined]
+            work.log(resource.kind.collection, "update", befores[after.id], after)
 
 
 def _differs(before: Any, after: Any) -> bool:
@@ -372,7 +378,8 @@ def _differs(before: Any, after: Any) -> bool:
 def _log_merge(work: Work, before: OrganisationRead, after: OrganisationRead, losers: list[OrganisationRead]) -> None:
     """The survivor's `merge` entry, naming what was merged into it, and each merged one's deletion, naming
     the survivor."""
-    rows, entries = [], []
+    rows: list[Row] = []
+    entries: list[Entry] = []
     for loser in losers:
         row = entry_row("organisations", "delete", loser, None, work.actor, at=work.at)
         row["fields"] = _with_field(row["fields"], "merged_into", after.slug)

@@ -16,13 +16,13 @@ from models.tables import Organisation, OrganisationAlias
 async def _other_org_ids(ids: list[UUID]) -> Mapping[UUID, Row]:
     """The org-ids of organisations merged into these, kept as aliases (api/services/resources/merge.py)."""
     rows = (
-        await OrganisationAlias.select(OrganisationAlias.organisation, OrganisationAlias.ref)
+        await OrganisationAlias.select(OrganisationAlias.organisation, OrganisationAlias.alias)
         .where(OrganisationAlias.organisation.is_in(ids), OrganisationAlias.kind == "org_id")
-        .order_by(OrganisationAlias.ref)
+        .order_by(OrganisationAlias.alias)
     )
     found: dict[UUID, Row] = {}
     for row in rows:
-        found.setdefault(row["organisation"], {"other_org_ids": []})["other_org_ids"].append(row["ref"])
+        found.setdefault(row["organisation"], {"other_org_ids": []})["other_org_ids"].append(row["alias"])
     return found
 
 
