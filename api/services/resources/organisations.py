@@ -15,6 +15,8 @@ from models.tables import Organisation, OrganisationAlias
 
 async def _other_org_ids(ids: list[UUID]) -> Mapping[UUID, Row]:
     """The org-ids of organisations merged into these, kept as aliases (api/services/resources/merge.py)."""
+    if not ids:
+        return {}
     rows = (
         await OrganisationAlias.select(OrganisationAlias.organisation, OrganisationAlias.alias)
         .where(OrganisationAlias.organisation.is_in(ids), OrganisationAlias.kind == "org_id")
