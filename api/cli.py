@@ -1,5 +1,5 @@
 """`placenet`: the admin command line: serve, migrate, fixtures, 360Giving import and export, places
-rematch, openapi."""
+rematch, organisations' duplicates and merges, openapi."""
 
 from __future__ import annotations
 
@@ -523,6 +523,46 @@ def keys_revoke(prefix: str) -> None:
 
     info = _run_key_command(lambda: key_service.revoke_key(prefix=prefix))
     click.echo(f"key {info.prefix} for {info.organisation or 'the operator'} revoked")
+
+
+@main.group()
+def organisations() -> None:
+    """Organisations that may be one body: their duplicates, and merging them."""
+
+
+@organisations.command("duplicates")
+@click.argument("ref")
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True, help="How many candidates.")
+def organisations_duplicates(ref: str, limit: int) -> None:
+    """List the organisations that may be the same body as REF (UUID, slug or org-id), with reasons."""
+    from api.services.resources import duplicates
+
+    found = _run_key_command(lambda: duplicates.duplicates(ref=ref, limit=limit))
+    for candidate in found.items:
+        reasons = "; ".join(f"{e.reason}: {e.detail}" for e in candidate.reasons)
+        org = candidate.organisation
+        click.echo(f"{candidate.score:.2f}  {org.slug}  {org.org_id or '-'}  {org.name}  ({reasons})")
+
+
+@organisations.command("merge")
+@click.argument("survivor")
+@click.argument("merged", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help="Report what would move; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def organisations_merge(survivor: str, merged: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Merge the MERGED organisations into SURVIVOR: every reference to them moves to it, their refs keep
+    naming it, and the change feed records the merge."""
+    import msgspec
+
+    from api.services.platform.actors import Actor
+    from api.services.resources import merge
+
+    report = _run_key_command(lambda: merge.merge(ref=survivor, merge=list(merged), actor=Actor(), dry_run=dry_run))
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(report)).decode())
+        return
+    for line in merge.merge_lines(report):
+        click.echo(line)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,16 @@ class Organisation(Record, Table):
     home_place = _place_fk()
 
 
+class OrganisationAlias(Link, Table):
+    """A ref that named an organisation merged into another (its UUID, slug or org-id): it resolves to the
+    organisation it was merged into, so links and filters made before the merge keep working."""
+
+    organisation = _owner_fk("Organisation")
+    alias = Varchar(length=200, unique=True)
+    kind = Varchar(length=10)  # id, slug or org_id
+    merged_id = UUID(index=True)  # the organisation merged away
+
+
 class Place(Record, Table):
     name = Varchar(length=300, index=True)
     gss_code = Varchar(length=9, unique=True, null=True, default=None)

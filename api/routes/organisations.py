@@ -29,15 +29,18 @@ from api.routes.filters import COLLABORATION_FILTERS, Filters, LinkCursor, LinkL
 from api.schemas.activity import OrganisationActivity
 from api.schemas.network import Collaborators, Neighbourhood
 from api.schemas.organisations import (
+    MergeReport,
     Organisation,
     OrganisationCreate,
+    OrganisationDuplicates,
     OrganisationKind,
+    OrganisationMerge,
     OrganisationPage,
     OrganisationUpdate,
 )
 from api.services.records import crud
 from api.services.records import resource as records
-from api.services.resources import organisations
+from api.services.resources import duplicates, merge, organisations
 from api.services.views import activity, network
 
 KindFilter = Annotated[OrganisationKind | None, Parameter(description="Only organisations of this kind.")]
@@ -171,3 +174,32 @@ class OrganisationController(Controller):
         return await network.get_neighbourhood(
             ref=ref, filters=filters, depth=depth, limit=limit, min_weight=min_weight, cursor=cursor
         )
+
+    @get("/{ref:str}/duplicates", summary="List an organisation's possible duplicates", responses=READ_PROBLEMS)
+    async def list_duplicates(
+        self,
+        ref: RefPath,
+        limit: Annotated[int, Parameter(ge=1, le=100, description="How many candidates to list, 1 to 100.")] = 20,
+    ) -> OrganisationDuplicates:
+        """Organisations that may be the same body as this one, most likely first: the same org-id
+        (including one kept from an earlier merge), the same registered number (a charity or company
+        number) in another identifier, or the same name once case, punctuation, `the`, `ltd`/`limited`,
+        `&`/`and`, `cic` and the like are set aside. Each gives its reasons and a score from 0 to 1. An
+        admin merges the ones that are (`POST /v1/organisations/{ref}/merge`)."""
+        return await duplicates.duplicates(ref=ref, limit=limit)
+
+    @post(
+        "/{ref:str}/merge",
+        summary="Merge organisations into this one",
+        status_code=200,
+        responses=WRITE_PROBLEMS,
+    )
+    async def merge_organisations(self, ref: RefPath, data: JSONBody[OrganisationMerge], actor: Acting) -> MergeReport:
+        """Merge the organisations in `merge` into this one (admins only): every record that names them
+        (grants as funder or recipient, memberships, contributions, leads, research parties, convenors,
+        participants, what they contributed, their keys) names this one instead; where this one already
+        has the same place (a membership, a party) the merged one's is dropped, and contributions to the
+        same arrangement are added together. Their UUIDs, slugs and org-ids keep naming this one; it takes
+        a merged org-id when it has none. The change feed and the history show a `merge` of this one and
+        a `delete` of each merged one. With `dry_run` nothing changes and the report says what would."""
+        return await merge.merge(ref=ref, merge=data.merge, actor=actor, dry_run=data.dry_run)

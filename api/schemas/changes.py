@@ -28,7 +28,13 @@ class Change(msgspec.Struct):
     ]
     record_id: Annotated[UUID, Meta(description="The record's UUID (kept after a delete).")]
     record_slug: Annotated[str, Meta(description="The record's slug, or its key within its owner.")]
-    operation: Annotated[Literal["create", "update", "delete"], Meta(description="What the write did.")]
+    operation: Annotated[
+        Literal["create", "update", "delete", "merge"],
+        Meta(
+            description="What the write did. `merge`: other organisations were merged into this one (the "
+            "`merged` field names them; each merged one's `delete` names it in `merged_into`)."
+        ),
+    ]
     fields: Annotated[dict[str, FieldChange], Meta(description="Each field the write changed.")]
     version: Annotated[int | None, Meta(description="The record's version after the write; null after a delete.")]
     organisation: Annotated[

@@ -14,7 +14,7 @@ from api.schemas.changes import Change as ChangeRead
 from api.schemas.changes import ChangePage
 from api.services.records import resource as records
 from api.services.records.cursors import decode_change_cursor, encode_change_cursor
-from models.tables import Change
+from models.tables import Change, Organisation, OrganisationAlias
 
 
 async def _to_structs(rows: list[dict[str, Any]]) -> list[ChangeRead]:
@@ -41,11 +41,16 @@ async def list_changes(*, after: str | None, limit: int) -> ChangePage:
 
 
 async def history(*, resource: records.Resource[Any], ref: str) -> list[ChangeRead]:
-    """One record's changes, and those of its memberships or contributions, oldest first."""
+    """One record's changes, and those of its memberships or contributions, oldest first; for an
+    organisation, also those of the organisations merged into it."""
     record_id = await records.resolve(resource.kind, ref)
-    rows = (
-        await Change.select()
-        .where((Change.record_id == record_id) | (Change.owner_id == record_id))
-        .order_by(Change.id)
-    )
+    # An organisation's history includes that of the organisations merged into it.
+    ids = [record_id]
+    if resource.kind.table is Organisation:
+        ids += (
+            await OrganisationAlias.select(OrganisationAlias.merged_id)
+            .where(OrganisationAlias.organisation == record_id, OrganisationAlias.kind == "id")
+            .output(as_list=True)
+        )
+    rows = await Change.select().where(Change.record_id.is_in(ids) | Change.owner_id.is_in(ids)).order_by(Change.id)
     return await _to_structs(rows)

@@ -27,7 +27,7 @@ from api.services.platform.errors import NotFound, Unprocessable
 from api.services.platform.sql import Statement, listed
 from api.services.records.cursors import decode_list_cursor, encode_list_cursor
 from api.services.records.unit_of_work import Work
-from models.tables import CoFunding, Grant, Organisation, Place, PlaceAncestor, PlaceFormerCode
+from models.tables import CoFunding, Grant, Organisation, OrganisationAlias, Place, PlaceAncestor, PlaceFormerCode
 
 Read = TypeVar("Read", bound=msgspec.Struct)
 PageT = TypeVar("PageT", bound=Page[Any])
@@ -205,8 +205,9 @@ def _named_by(kind: Kind, rows: Iterable[Row], wanted: set[str]) -> dict[str, Ro
 
 
 async def resolve_many(kind: Kind, refs: Iterable[str]) -> dict[str, UUID]:
-    """Each ref that names a record (by UUID, slug, natural key or, for places, a former GSS code)
-    mapped to its id, in at most two queries. Refs that name nothing are left out."""
+    """Each ref that names a record (by UUID, slug, natural key or, for places, a former GSS code; for
+    organisations, a ref of one merged into it) mapped to its id, in at most two queries. Refs that name
+    nothing are left out."""
     wanted = set(refs)
     if not wanted:
         return {}
@@ -220,6 +221,12 @@ async def resolve_many(kind: Kind, refs: Iterable[str]) -> dict[str, UUID]:
             PlaceFormerCode.code.is_in(list(missing))
         )
         found.update({row["code"]: row["place"] for row in former})
+    if kind.table is Organisation and missing:
+        # An organisation merged into another: its UUID, slug and org-id name the one it was merged into.
+        aliases = await OrganisationAlias.select(OrganisationAlias.alias, OrganisationAlias.organisation).where(
+            OrganisationAlias.alias.is_in(list(missing))
+        )
+        found.update({row["alias"]: row["organisation"] for row in aliases})
     return found
 
 

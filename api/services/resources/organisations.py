@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 from api.schemas.organisations import Organisation as OrganisationRead
 from api.schemas.organisations import OrganisationPage
 from api.services.platform.sql import contains
-from api.services.records.resource import ORGANISATION, PLACE, Resource, list_page, places_within
-from models.tables import Organisation
+from api.services.records.resource import ORGANISATION, PLACE, Resource, Row, list_page, places_within
+from models.tables import Organisation, OrganisationAlias
+
+
+async def _other_org_ids(ids: list[UUID]) -> Mapping[UUID, Row]:
+    """The org-ids of organisations merged into these, kept as aliases (api/services/resources/merge.py)."""
+    if not ids:
+        return {}
+    rows = (
+        await OrganisationAlias.select(OrganisationAlias.organisation, OrganisationAlias.alias)
+        .where(OrganisationAlias.organisation.is_in(ids), OrganisationAlias.kind == "org_id")
+        .order_by(OrganisationAlias.alias)
+    )
+    found: dict[UUID, Row] = {}
+    for row in rows:
+        found.setdefault(row["organisation"], {"other_org_ids": []})["other_org_ids"].append(row["alias"])
+    return found
+
 
 RESOURCE = Resource(
-    kind=ORGANISATION, read=OrganisationRead, references={"home_place": PLACE}, number_taken_slugs=False
+    kind=ORGANISATION,
+    read=OrganisationRead,
+    references={"home_place": PLACE},
+    number_taken_slugs=False,
+    expand=_other_org_ids,
 )
 
 
