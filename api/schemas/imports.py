@@ -33,7 +33,13 @@ class Issue(msgspec.Struct, omit_defaults=True):
             examples=["geo_code_unknown"],
         ),
     ]
-    message: Annotated[str, Meta(description="What is wrong, and what to do about it.")]
+    message: Annotated[
+        str,
+        Meta(
+            description="What is wrong, and what to do about it. A published value it quotes (a name, a code, a "
+            "column's title) is cut to its first 100 characters."
+        ),
+    ]
     grant: Annotated[str | None, Meta(description="The 360Giving identifier of the grant concerned.")] = None
     where: Annotated[
         str | None,

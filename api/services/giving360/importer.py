@@ -39,7 +39,7 @@ from api.schemas.imports import (
 )
 from api.services.giving360 import convert, gazetteer, geocodes, orgids, sandbox, validate
 from api.services.giving360.convert import Converted
-from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues
+from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues, quoted
 from api.services.giving360.limits import LIMITS, Limits
 from api.services.giving360.reference import grant_field_names
 from api.services.platform.actors import Actor
@@ -626,13 +626,13 @@ def _warn_of_names(organisations: dict[str, OrganisationPlan], converted: Conver
         if len(plan.names) < 2:
             continue
         shown = list(plan.names.items())[:5]
-        given = "; ".join(f"'{name}' ({count} grant{'s' if count != 1 else ''})" for name, count in shown)
+        given = "; ".join(f"'{quoted(name)}' ({count} grant{'s' if count != 1 else ''})" for name, count in shown)
         more = f" and {len(plan.names) - len(shown)} more" if len(plan.names) > len(shown) else ""
         if plan.new:
-            kept = f"'{plan.name}' was kept, the first name the file gives it, for the new organisation"
+            kept = f"'{quoted(plan.name)}' was kept, the first name the file gives it, for the new organisation"
         else:
             kept = (
-                f"Placenet already holds it as '{plan.held_name}', which was kept: an import never renames an "
+                f"Placenet already holds it as '{quoted(plan.held_name)}', which was kept: an import never renames an "
                 "organisation"
             )
         issues.warn(
@@ -773,9 +773,9 @@ def _match_name(
             place = match.place
             issues.warn(
                 "location_misspelt",
-                f"The beneficiary location '{loc.name}' has no geographic code and names no place as written; it "
-                f"is read as {place.name}{f' ({place.gss_code})' if place.gss_code else ''}, the one place whose "
-                "name it is a letter or two from. Give its GSS code, or correct the name, to be sure.",
+                f"The beneficiary location '{quoted(loc.name)}' has no geographic code and names no place as "
+                f"written; it is read as {place.name}{f' ({place.gss_code})' if place.gss_code else ''}, the one "
+                "place whose name it is a letter or two from. Give its GSS code, or correct the name, to be sure.",
                 identifier,
                 where(),
             )
@@ -784,7 +784,7 @@ def _match_name(
         listed_candidates = ", ".join(f"{p.name} ({p.gss_code})" for p in match.candidates)
         issues.warn(
             "location_ambiguous",
-            f"The beneficiary location '{loc.name}' has no geographic code and its name may mean any of "
+            f"The beneficiary location '{quoted(loc.name)}' has no geographic code and its name may mean any of "
             f"{listed_candidates}: it is not guessed, and is kept on the grant. Give its GSS code to place it "
             "(or, for a publisher that always means one of them, add a reviewed hint to "
             "fixtures/places/aliases.json `publisher_hints`).",
@@ -794,8 +794,8 @@ def _match_name(
     else:
         issues.warn(
             "location_without_code",
-            f"The beneficiary location '{loc.name}' has no geographic code and its name names no place Placenet "
-            "knows (names are matched apart from case, punctuation and council words, and a misspelling only "
+            f"The beneficiary location '{quoted(loc.name)}' has no geographic code and its name names no place "
+            "Placenet knows (names are matched apart from case, punctuation and council words, and a misspelling only "
             "when one place is clearly meant); it is kept on the grant.",
             identifier,
             where(),
@@ -1091,7 +1091,7 @@ async def _write(plan: Plan, work: Work, progress: Progress | None) -> None:
     logged = await _write_new(organisation_rows, new_grants, stamp, work, tick)
     for grant in updated:
         columns: dict[Any, Any] = {Grant._meta.get_column_by_name(k): v for k, v in _for_database(grant.values).items()}
-        columns[Grant.updated_at] = at
+        columns[Grant.updated_at] = columns[Grant.imported_at] = at
         columns[Grant.version] = Grant.version + 1
         columns[Grant.source], columns[Grant.source_url] = actor.source, actor.source_url
         await Grant.update(columns).where(Grant.id == grant.existing)
@@ -1119,7 +1119,7 @@ async def _write_new(
     they are made in turns with the COPY of the grants, so that Python works while PostgreSQL does (an
     import waited on it for a fifth of its time). A made record is shown from the row written, named as a
     read names it, not read back."""
-    created = [{"id": g.existing, "slug": g.slug, **g.values, **stamp} for g in new_grants]
+    created = [{"id": g.existing, "slug": g.slug, **g.values, **stamp, "imported_at": work.at} for g in new_grants]
     organisation_names = await records.names_for(organisations.RESOURCE, organisation_rows)
     grant_names = await records.names_for(grants.RESOURCE, created, linked={"places": await _places_named(new_grants)})
     writing = asyncio.create_task(_copy_new_grants(new_grants, created, tick))
