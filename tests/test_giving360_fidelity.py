@@ -140,6 +140,61 @@ async def test_a_newer_file_lists_the_publishers_grants_it_no_longer_has(
     assert (await client.get(f"/v1/grants/{dropped[0]}")).status_code == 200
 
 
+async def last_change(client: httpx.AsyncClient) -> str:
+    """The change feed's cursor after its last change."""
+    cursor = "0"
+    while (page := (await client.get("/v1/changes", params={"after": cursor, "limit": 1000})).json())["items"]:
+        cursor = page["next_cursor"]
+    return cursor
+
+
+async def test_missing_grants_are_retired_only_when_asked_through_the_change_feed(
+    places: None, client: httpx.AsyncClient
+) -> None:
+    await run(sample())
+    newer = sample()
+    dropped = sorted(grant["id"] for grant in newer["grants"][:3])
+    newer["grants"] = newer["grants"][3:]
+    dry = await run(newer, dry_run=True, retire_missing=True)
+    assert (dry.missing_grants.count, dry.missing_grants.retired, dry.written) == (3, 3, False)
+    assert await Grant.count() == 68
+    cursor = await last_change(client)
+    slug = (await client.get(f"/v1/grants/{dropped[0]}")).json()["slug"]
+    response = await client.post(URL, json=newer, params={"retire_missing": "true"})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["missing_grants"] == {"count": 3, "identifiers": dropped, "retired": 3}
+    assert report["written"] and report["grants"]["unchanged"] == 65
+    [warning] = [w for w in report["warnings"] if w["kind"] == "grants_missing"]
+    assert "the import deletes them" in warning["message"]
+    assert await Grant.count() == 65
+    assert (await client.get(f"/v1/grants/{dropped[0]}")).status_code == 404
+    feed = (await client.get("/v1/changes", params={"after": cursor})).json()["items"]
+    assert [(c["collection"], c["operation"]) for c in feed] == [("grants", "delete")] * 3
+    history = await client.get(f"/v1/grants/{slug}/history")
+    assert [c["operation"] for c in history.json()] == ["create", "delete"], history.text
+    again = await run(newer, retire_missing=True)  # nothing left to retire
+    assert (again.missing_grants.count, again.written) == (0, False)
+
+
+async def test_a_partner_may_retire_only_its_own_grants(app: Litestar, places: None, client: httpx.AsyncClient) -> None:
+    """The admin's import contributed the grants: a partner's newer file may not retire them, dry or not;
+    the partner's own grants it may."""
+    await client.post(URL, content=JSON_SAMPLE.read_bytes(), headers={"Content-Type": "application/json"})
+    newer = sample()
+    newer["grants"] = newer["grants"][1:]
+    async with await partner(app, client, "IVAR") as ivar:
+        dry = await ivar.post(URL, json=newer, params={"dry_run": "true", "retire_missing": "true"})
+        real = await ivar.post(URL, json=newer, params={"retire_missing": "true"})
+        assert counts_of(dry) == counts_of(real)
+        assert real.status_code == 403, real.text
+        assert sample()["grants"][0]["id"] in real.json()["detail"]
+        assert await Grant.count() == 68
+        reported = await ivar.post(URL, json=newer)  # only reported: the same file is taken
+        assert reported.status_code == 200 and reported.json()["missing_grants"]["retired"] == 0
+    assert await Grant.count() == 68
+
+
 async def test_grants_from_elsewhere_are_not_missing_from_a_publishers_file(
     places: None, client: httpx.AsyncClient
 ) -> None:
