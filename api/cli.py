@@ -252,9 +252,16 @@ def import_group() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
 @click.option("--source-url", help="Where the file was published; the grants record it as their source.")
+@click.option(
+    "--retire-missing",
+    is_flag=True,
+    help="Delete the publisher's grants the file no longer has (else only reported), through the change feed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--verbose", "-v", is_flag=True, help="List each warning, not only how many of each kind.")
-def import_360giving(path: Path, dry_run: bool, source_url: str | None, as_json: bool, verbose: bool) -> None:
+def import_360giving(
+    path: Path, dry_run: bool, source_url: str | None, retire_missing: bool, as_json: bool, verbose: bool
+) -> None:
     """Import a 360Giving file (.json, .csv or .xlsx): validated whole, then written all or nothing."""
     import msgspec
 
@@ -280,6 +287,7 @@ def import_360giving(path: Path, dry_run: bool, source_url: str | None, as_json:
                     actor=Actor(),  # the operator, at the command line
                     source_url=source_url,
                     dry_run=dry_run,
+                    retire_missing=retire_missing,
                     progress=bar,
                 )
         finally:

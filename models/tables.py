@@ -239,6 +239,9 @@ class Grant(Record, Table):
     # Beneficiary locations that name a place, and how each was matched (by code, former code, name or
     # alias), so a published code can be told from Placenet's inference.
     matched_locations = JSON(null=True, default=None)
+    # When a 360Giving import last wrote the grant (its `updated_at` then): a grant changed since, through
+    # the API, is exported with its own `dateModified`, not the one its file published.
+    imported_at = Timestamptz(null=True, default=None)
 
 
 class GrantPlace(Link, Table):

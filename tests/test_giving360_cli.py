@@ -108,3 +108,22 @@ def test_places_rematch_from_the_command_line(tmp_path: Path) -> None:
 
     again = json.loads(placenet("places", "rematch", "--json", env=env).stdout)
     assert (again["examined"], again["changed"], again["unchanged"], again["written"]) == (68, 0, 68, False)
+
+
+def test_grants_gone_from_a_newer_file_are_retired_only_with_retire_missing(tmp_path: Path) -> None:
+    database = tmp_path / "placenet.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    placenet("migrate", env=env)
+    placenet("import", "360giving", str(SAMPLES / "360G-blagravetrust-2016.json"), env=env)
+    newer = tmp_path / "newer.json"
+    data = json.loads((SAMPLES / "360G-blagravetrust-2016.json").read_text(encoding="utf-8"))
+    data["grants"] = data["grants"][2:]
+    newer.write_text(json.dumps(data), encoding="utf-8")
+
+    reported = placenet("import", "360giving", str(newer), env=env)
+    assert "missing: 2 grants held from this publisher are not in the file (nothing deleted" in reported.stdout
+    retired = placenet("import", "360giving", str(newer), "--retire-missing", env=env)
+    assert "missing: 2 grants held from this publisher are not in the file (2 retired)" in retired.stdout
+    with sqlite3.connect(database) as db:
+        assert db.execute('SELECT count(*) FROM "grant"').fetchone()[0] == 66
+        assert db.execute("SELECT count(*) FROM change WHERE operation = 'delete'").fetchone()[0] == 2

@@ -15,7 +15,7 @@ from litestar import Litestar
 from api.schemas.imports import ImportReport, Issue
 from models.tables import Grant
 from tests import builders
-from tests.test_giving360_export import by_id, schema_errors
+from tests.test_giving360_export import by_id, comparable, schema_errors
 from tests.test_giving360_import import JSON_SAMPLE, one_grant, places, run, sample
 
 URL = "/v1/imports/360giving"
@@ -140,6 +140,61 @@ async def test_a_newer_file_lists_the_publishers_grants_it_no_longer_has(
     assert (await client.get(f"/v1/grants/{dropped[0]}")).status_code == 200
 
 
+async def last_change(client: httpx.AsyncClient) -> str:
+    """The change feed's cursor after its last change."""
+    cursor = "0"
+    while (page := (await client.get("/v1/changes", params={"after": cursor, "limit": 1000})).json())["items"]:
+        cursor = page["next_cursor"]
+    return cursor
+
+
+async def test_missing_grants_are_retired_only_when_asked_through_the_change_feed(
+    places: None, client: httpx.AsyncClient
+) -> None:
+    await run(sample())
+    newer = sample()
+    dropped = sorted(grant["id"] for grant in newer["grants"][:3])
+    newer["grants"] = newer["grants"][3:]
+    dry = await run(newer, dry_run=True, retire_missing=True)
+    assert (dry.missing_grants.count, dry.missing_grants.retired, dry.written) == (3, 3, False)
+    assert await Grant.count() == 68
+    cursor = await last_change(client)
+    slug = (await client.get(f"/v1/grants/{dropped[0]}")).json()["slug"]
+    response = await client.post(URL, json=newer, params={"retire_missing": "true"})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["missing_grants"] == {"count": 3, "identifiers": dropped, "retired": 3}
+    assert report["written"] and report["grants"]["unchanged"] == 65
+    [warning] = [w for w in report["warnings"] if w["kind"] == "grants_missing"]
+    assert "the import deletes them" in warning["message"]
+    assert await Grant.count() == 65
+    assert (await client.get(f"/v1/grants/{dropped[0]}")).status_code == 404
+    feed = (await client.get("/v1/changes", params={"after": cursor})).json()["items"]
+    assert [(c["collection"], c["operation"]) for c in feed] == [("grants", "delete")] * 3
+    history = await client.get(f"/v1/grants/{slug}/history")
+    assert [c["operation"] for c in history.json()] == ["create", "delete"], history.text
+    again = await run(newer, retire_missing=True)  # nothing left to retire
+    assert (again.missing_grants.count, again.written) == (0, False)
+
+
+async def test_a_partner_may_retire_only_its_own_grants(app: Litestar, places: None, client: httpx.AsyncClient) -> None:
+    """The admin's import contributed the grants: a partner's newer file may not retire them, dry or not;
+    the partner's own grants it may."""
+    await client.post(URL, content=JSON_SAMPLE.read_bytes(), headers={"Content-Type": "application/json"})
+    newer = sample()
+    newer["grants"] = newer["grants"][1:]
+    async with await partner(app, client, "IVAR") as ivar:
+        dry = await ivar.post(URL, json=newer, params={"dry_run": "true", "retire_missing": "true"})
+        real = await ivar.post(URL, json=newer, params={"retire_missing": "true"})
+        assert counts_of(dry) == counts_of(real)
+        assert real.status_code == 403, real.text
+        assert sample()["grants"][0]["id"] in real.json()["detail"]
+        assert await Grant.count() == 68
+        reported = await ivar.post(URL, json=newer)  # only reported: the same file is taken
+        assert reported.status_code == 200 and reported.json()["missing_grants"]["retired"] == 0
+    assert await Grant.count() == 68
+
+
 async def test_grants_from_elsewhere_are_not_missing_from_a_publishers_file(
     places: None, client: httpx.AsyncClient
 ) -> None:
@@ -160,7 +215,7 @@ async def test_grants_from_elsewhere_are_not_missing_from_a_publishers_file(
 # 4. Exports keep what was imported ---------------------------------------------------------------------------
 
 # What a write stamps rather than the data: compared only where nothing should have been written at all.
-STAMPS = ("created_at", "updated_at", "version", "source", "source_url", "contributed_by")
+STAMPS = ("created_at", "updated_at", "imported_at", "version", "source", "source_url", "contributed_by")
 
 
 async def stored_grants(*, without: tuple[str, ...] = (), published_types: bool = True) -> dict[str, Any]:
@@ -294,3 +349,89 @@ async def test_a_files_publisher_and_licence_are_kept_and_exported(places: None,
     package = (await client.get("/v1/grants", headers={"Accept": "application/vnd.360giving+json"})).json()
     assert "license" not in package  # two licences: each grant carries its own
     assert by_id(package)["360G-otherpublisher-1"]["dataset"]["publisher"] == {"name": "Another Funder"}
+
+
+async def json_export(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/v1/grants", headers={"Accept": "application/vnd.360giving+json"})
+    assert response.status_code == 200, response.text
+    package: dict[str, Any] = response.json()
+    return package
+
+
+async def assert_json_round_trip(client: httpx.AsyncClient, data: dict[str, Any]) -> dict[str, Any]:
+    """Import `data`, export the 360Giving package, import that: nothing changes (but for the geoCodeTypes
+    the export derives from the codes), and the package exported again is the same, valid package."""
+    await run(data)
+    imported = await stored_grants(without=STAMPS, published_types=False)
+    first = await json_export(client)
+    assert schema_errors(first) == []
+    report = await run(first)
+    assert report.grants.created == 0
+    assert await stored_grants(without=STAMPS, published_types=False) == imported
+    settled = await stored_grants()
+    second = await json_export(client)
+    assert second == first
+    again = await run(second)
+    assert (again.grants.created, again.grants.updated, again.grants.unchanged) == (0, 0, len(data["grants"]))
+    assert await stored_grants() == settled
+    return first
+
+
+async def test_the_sample_comes_back_from_its_json_unchanged(places: None, client: httpx.AsyncClient) -> None:
+    package = await assert_json_round_trip(client, sample())
+    published = by_id(sample())
+    assert {i: comparable(g) for i, g in by_id(package).items()} == {i: comparable(g) for i, g in published.items()}
+
+
+async def test_organisation_types_and_extra_fields_survive_json(places: None, client: httpx.AsyncClient) -> None:
+    data = sample()
+    for index, grant in enumerate(data["grants"]):
+        grant["recipientOrganization"][0]["organisationType"] = "Registered Charity"
+        grant["fundingOrganization"][0]["organisationType"] = "Grantmaking Foundation"
+        grant["Internal Reference"] = f"BT-{index:03}"
+        grant["amountAwarded"] = float(grant["amountAwarded"]) + 0.5  # pence, as a JSON number
+    package = await assert_json_round_trip(client, data)
+    first = by_id(package)[data["grants"][0]["id"]]
+    assert first["recipientOrganization"][0]["organisationType"] == "Registered Charity"
+    assert first["Internal Reference"] == "BT-000"
+    assert first["amountAwarded"] == data["grants"][0]["amountAwarded"]
+
+
+async def test_an_edited_grants_date_modified_moves(places: None, client: httpx.AsyncClient) -> None:
+    data = sample()
+    identifier = data["grants"][0]["id"]
+    published = data["grants"][0].get("dateModified")
+    await run(data)
+    await run(await json_export(client))  # the geoCodeTypes settled, as an export gives them
+    assert by_id(await json_export(client))[identifier].get("dateModified") == published  # as its file says
+    edited = await client.patch(f"/v1/grants/{identifier}", json={"description": "Corrected through the API"})
+    assert edited.status_code == 200, edited.text
+    exported = by_id(await json_export(client))
+    moved = exported[identifier]["dateModified"]
+    assert moved != published and moved[:19] >= edited.json()["updated_at"][:19]
+    assert schema_errors({"grants": [exported[identifier]]}) == []
+    untouched = data["grants"][1]
+    assert exported[untouched["id"]].get("dateModified") == untouched.get("dateModified")
+    # Our own export sent back: the edited grant takes the moved date as published, once; then nothing moves.
+    again = await run(await json_export(client))
+    assert (again.grants.updated, again.grants.unchanged) == (1, len(data["grants"]) - 1)
+    assert by_id(await json_export(client))[identifier]["dateModified"] == moved
+    assert (await run(await json_export(client))).grants.updated == 0
+
+
+async def test_a_warning_quotes_no_more_of_the_file_than_an_identifier(places: None) -> None:
+    """Long published values (a location's name, a field's name, a code, a charity number) are quoted by
+    their first characters, never whole."""
+    long_text = "Long" * 2500
+    data = one_grant()
+    grant = data["grants"][0]
+    grant["beneficiaryLocation"] = [{"name": long_text}, {"geoCode": long_text}]
+    grant[long_text[:3000]] = "an extra column with a very long title"
+    grant["recipientOrganization"][0]["charityNumber"] = long_text[:1000]
+    report = await run(data)
+    assert {"location_without_code", "geo_code_not_gss", "additional_field", "charity_number"} <= set(
+        report.warning_counts
+    )
+    for warning in report.warnings:
+        assert long_text[:300] not in warning.message, warning.kind
+        assert len(warning.message) < 700, warning.kind

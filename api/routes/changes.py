@@ -56,8 +56,13 @@ def _history_route(collection: str, label: str, tag: str, resource: Any) -> HTTP
         return await feed.history(resource=resource, ref=ref)
 
     operation = f"get_{collection.replace('-', '_')}_history"
-    history.__doc__ = f"Every change to {label}, oldest first, with the fields each one changed and who made it" + (
-        " (changes to its members or contributions included)." if resource.expand else "."
+    history.__doc__ = (
+        f"Every change to {label}, oldest first, with the fields each one changed and who made it"
+        + (" (changes to its members or contributions included)." if resource.expand else ".")
+        + (
+            f" The history of {label} since deleted still answers, by its id or a slug it had, and ends with the "
+            "deletion; a slug used again names the living record first, then the one deleted last."
+        )
     )
     return get(
         f"/v1/{collection}/{{ref:str}}/history",

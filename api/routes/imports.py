@@ -113,6 +113,14 @@ DryRun = Annotated[
     bool,
     Parameter(description="Validate and report what would change, writing nothing."),
 ]
+RetireMissing = Annotated[
+    bool,
+    Parameter(
+        description="Retire (delete) the grants held from the file's publisher that the file no longer has "
+        "(`missing_grants` in the report), each a deletion in the change feed. Without it they are only "
+        "reported. A partner may retire only grants its own organisation contributed.",
+    ),
+]
 SourceUrl = Annotated[
     str | None,
     Parameter(
@@ -149,7 +157,12 @@ class ImportController(Controller):
         operation_class=ImportOperation,
     )
     async def import_360giving(
-        self, request: AnyRequest, actor: Acting, dry_run: DryRun = False, source_url: SourceUrl = None
+        self,
+        request: AnyRequest,
+        actor: Acting,
+        dry_run: DryRun = False,
+        source_url: SourceUrl = None,
+        retire_missing: RetireMissing = False,
     ) -> Response[ImportReport | ImportJob]:
         """Import a funder's published 360Giving file, sent as the body (JSON package, CSV or XLSX).
 
@@ -159,7 +172,8 @@ class ImportController(Controller):
         its funders and recipients are matched by org-id (or created), its beneficiary locations mapped to
         places by GSS code (current or former; an unknown code is kept on the grant) or by name, a grant none
         of whose locations names a place falling back on its recipient's address, and its grants upserted
-        by 360Giving identifier, so sending a newer version of a file updates what changed. The report counts
+        by 360Giving identifier, so sending a newer version of a file updates what changed (grants it no longer has
+        are reported, and retired only with `retire_missing=true`). The report counts
         what happened and lists the warnings: in the response (200) for a small JSON package, else in the
         import job the 202 response points to."""
         outcome = await jobs.submit(
@@ -168,6 +182,7 @@ class ImportController(Controller):
             source_url=source_url,
             dry_run=dry_run,
             actor=actor,
+            retire_missing=retire_missing,
         )
         if isinstance(outcome, ImportJob):
             return Response(outcome, status_code=202, headers={"Location": f"/v1/imports/{outcome.id}"})

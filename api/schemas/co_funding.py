@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Money, Name, Page, Provenance, Ref, Reference, Slug, WriteBody
+from api.schemas.common import Date, LongText, Money, MoneyIn, Name, Page, Provenance, Ref, Reference, Slug, WriteBody
 
 FUNDER = Meta(description="The contributing funder.")
 AMOUNT = Meta(description="How much it put in; empty when in kind or not published.")
@@ -36,7 +36,7 @@ class ContributionCreate(WriteBody):
     """A funder's contribution to a co-funding arrangement."""
 
     funder: Annotated[Ref, FUNDER, Meta(examples=["lankelly-chase-foundation"])]
-    amount: Annotated[Money | None, AMOUNT] = None
+    amount: Annotated[MoneyIn | None, AMOUNT] = None
     in_kind: Annotated[bool, IN_KIND] = False
     description: Annotated[LongText | None, CONTRIBUTION_DESCRIPTION] = None
 
@@ -44,7 +44,7 @@ class ContributionCreate(WriteBody):
 class ContributionUpdate(WriteBody):
     """Changes to a contribution: only the fields given change."""
 
-    amount: Annotated[Money | None, AMOUNT] | UnsetType = UNSET
+    amount: Annotated[MoneyIn | None, AMOUNT] | UnsetType = UNSET
     in_kind: Annotated[bool, IN_KIND] | UnsetType = UNSET
     description: Annotated[LongText | None, CONTRIBUTION_DESCRIPTION] | UnsetType = UNSET
 

@@ -79,6 +79,15 @@ Amount = Annotated[
         examples=["250000.00"],
     ),
 ]
+AmountNumber = Annotated[
+    float,
+    Meta(
+        ge=0,
+        lt=10**13,
+        description="The same amount as a JSON number, as 360Giving data writes it: at most two decimal places.",
+        examples=[250000],
+    ),
+]
 Currency = Annotated[
     str,
     Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.", examples=["GBP"]),
@@ -95,6 +104,14 @@ class Money(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """An amount of money: a decimal string and its currency."""
 
     amount: Amount
+    currency: Currency = "GBP"
+
+
+class MoneyIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An amount of money sent: a decimal string (as Placenet answers) or a JSON number (as 360Giving data
+    writes it), and its currency."""
+
+    amount: Amount | AmountNumber
     currency: Currency = "GBP"
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.schemas.common import Date, LongText, Money, Name, Page, Provenance, Ref, Reference, Slug, WriteBody
+from api.schemas.common import Date, LongText, Money, MoneyIn, Name, Page, Provenance, Ref, Reference, Slug, WriteBody
 
 IDENTIFIER = Meta(
     min_length=1,
@@ -136,7 +136,7 @@ class GrantCreate(WriteBody):
     slug: Slug | None = None
     identifier: Annotated[str, IDENTIFIER] | None = None
     description: Annotated[LongText | None, DESCRIPTION] = None
-    amount: Annotated[Money | None, AMOUNT] = None
+    amount: Annotated[MoneyIn | None, AMOUNT] = None
     awarded_on: Annotated[Date | None, AWARDED] = None
     planned_start_on: Annotated[Date | None, PLANNED_START] = None
     planned_end_on: Annotated[Date | None, PLANNED_END] = None
@@ -153,7 +153,7 @@ class GrantUpdate(WriteBody):
     slug: Slug | UnsetType = UNSET
     identifier: Annotated[str, IDENTIFIER] | UnsetType | None = UNSET
     description: Annotated[LongText | None, DESCRIPTION] | UnsetType = UNSET
-    amount: Annotated[Money | None, AMOUNT] | UnsetType = UNSET
+    amount: Annotated[MoneyIn | None, AMOUNT] | UnsetType = UNSET
     awarded_on: Annotated[Date | None, AWARDED] | UnsetType = UNSET
     planned_start_on: Annotated[Date | None, PLANNED_START] | UnsetType = UNSET
     planned_end_on: Annotated[Date | None, PLANNED_END] | UnsetType = UNSET

@@ -33,7 +33,13 @@ class Issue(msgspec.Struct, omit_defaults=True):
             examples=["geo_code_unknown"],
         ),
     ]
-    message: Annotated[str, Meta(description="What is wrong, and what to do about it.")]
+    message: Annotated[
+        str,
+        Meta(
+            description="What is wrong, and what to do about it. A published value it quotes (a name, a code, a "
+            "column's title) is cut to its first 100 characters."
+        ),
+    ]
     grant: Annotated[str | None, Meta(description="The 360Giving identifier of the grant concerned.")] = None
     where: Annotated[
         str | None,
@@ -231,18 +237,26 @@ class Coverage(msgspec.Struct):
 
 
 class MissingGrants(msgspec.Struct):
-    """Grants Placenet holds from the file's publisher that the file no longer has (a newer file that
-    dropped them). They are reported, never deleted. A grant counts as from the publisher when its funder
-    is one of the file's funders (by org-id), it was last written by a 360Giving import, and its
-    identifier begins with a registered 360Giving prefix (`360G-blagravetrust-`) that the file uses for
-    that funder's grants; grants made through the API and other publishers' grants naming the same funder
-    never count. A publisher that splits its grants across files (one a year) sees the other files'
-    grants listed here."""
+    """Grants Placenet holds from the file's publisher that the file no longer has (a newer file that dropped
+    them). They are reported, and deleted only when the import is asked to retire them (`retire_missing=true`,
+    `placenet import 360giving --retire-missing`). A grant counts as from the publisher when its funder is one
+    of the file's funders (by org-id), it was last written by a 360Giving import, and its identifier begins
+    with a registered 360Giving prefix (`360G-blagravetrust-`) that the file uses for that funder's grants;
+    grants made through the API and other publishers' grants naming the same funder never count. A publisher
+    that splits its grants across files (one a year) sees the other files' grants listed here."""
 
     count: Annotated[int, Meta(ge=0, description="How many held grants of the publisher the file does not have.")]
     identifiers: Annotated[
         list[str], Meta(description="Their 360Giving identifiers, in order, the first 100 of them.")
     ] = msgspec.field(default_factory=list)
+    retired: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="How many of them the import retired (deleted, each a deletion in the change feed): all of "
+            "them when it was asked to (`retire_missing`), else none. A dry run counts what it would retire.",
+        ),
+    ] = 0
 
 
 class ImportReport(msgspec.Struct):
@@ -263,7 +277,8 @@ class ImportReport(msgspec.Struct):
         MissingGrants,
         Meta(
             description="Grants held from the same publisher that this file no longer has (a `grants_missing` "
-            "warning says so too): reported, nothing deleted. The same publisher means the grant's funder is "
+            "warning says so too): reported, and deleted only with `retire_missing=true` (then counted in "
+            "`retired`). The same publisher means the grant's funder is "
             "one of the file's funders, it came from a 360Giving import, and its identifier has a 360Giving "
             "prefix the file uses for that funder."
         ),

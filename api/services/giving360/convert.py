@@ -21,7 +21,7 @@ from api.schemas.common import FieldError
 from api.schemas.imports import FileFormat
 from api.services.giving360 import limits
 from api.services.giving360.cells import restore_all
-from api.services.giving360.issues import Issues, UnsupportedFileType
+from api.services.giving360.issues import Issues, UnsupportedFileType, quoted
 from api.services.giving360.limits import LIMITS, LimitExceeded, Limits
 from api.services.giving360.reference import GRANT_SCHEMA_FILE
 
@@ -244,10 +244,10 @@ def _read_spreadsheet(content: bytes, file_format: FileFormat, issues: Issues) -
     for sheet in skipped:
         issues.warn(
             "sheet_skipped",
-            f"The sheet '{sheet}' has no Identifier column, so it holds no grant data; it was not read.",
+            f"The sheet '{quoted(sheet)}' has no Identifier column, so it holds no grant data; it was not read.",
         )
     for warning in caught:
-        issues.warn("conversion", str(warning.message))
+        issues.warn("conversion", quoted(warning.message, 300))
     return Converted(package, file_format, cells)
 
 

@@ -216,6 +216,7 @@ def to_360giving(row: Row, funder: Row, recipient: Row, places: list[Row], resol
         fields["fromOpenCall"] = "Yes" if row["from_open_call"] else "No"
     _planned_dates(fields, row)
     _programme(fields, row)
+    _date_modified(fields, row)
     fields["fundingOrganization"] = _organisations(standard.get("fundingOrganization") or [], funder)
     if recipient["slug"] == INDIVIDUALS_SLUG and recipient["org_id"] is None and "recipientIndividual" in standard:
         fields.pop("recipientOrganization", None)
@@ -235,6 +236,19 @@ def to_360giving(row: Row, funder: Row, recipient: Row, places: list[Row], resol
         fields.pop("beneficiaryLocation", None)
     ordered = {name: fields[name] for name in grant_fields() if name in fields}
     return {**ordered, **(row["extra"] or {})}
+
+
+def _date_modified(fields: Row, row: Row) -> None:
+    """A grant made or changed through the API since an import last wrote it is modified when Placenet last
+    changed it; one as its file left it keeps the file's `dateModified` (or none), so an export imported
+    again changes nothing."""
+    imported, updated = row.get("imported_at"), row["updated_at"]
+    if updated is not None and (imported is None or _utc(updated) > _utc(imported)):
+        fields["dateModified"] = _utc(updated).isoformat(timespec="seconds")
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    return moment.astimezone(datetime.UTC) if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 def _planned_dates(fields: Row, row: Row) -> None:

@@ -39,7 +39,7 @@ from api.schemas.imports import (
 )
 from api.services.giving360 import convert, gazetteer, geocodes, orgids, sandbox, validate
 from api.services.giving360.convert import Converted
-from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues
+from api.services.giving360.issues import LISTED_WARNINGS, FileTooLarge, ImportRefused, Issues, quoted
 from api.services.giving360.limits import LIMITS, Limits
 from api.services.giving360.reference import grant_field_names
 from api.services.platform.actors import Actor
@@ -260,6 +260,7 @@ class Plan:
     places: PlaceCounts = field(default_factory=lambda: PlaceCounts(0, 0, 0, 0))
     coverage: Coverage = field(default_factory=Coverage)
     missing: list[str] = field(default_factory=list)  # identifiers held from the publisher, not in the file
+    retiring: bool = False  # whether the missing grants are to be retired (deleted)
 
     def changed(self) -> list[GrantPlan]:
         return [g for g in self.grants if g.action != "unchanged"]
@@ -276,16 +277,21 @@ async def import_file(
     actor: Actor,
     source_url: str | None = None,
     dry_run: bool = False,
+    retire_missing: bool = False,
     progress: Progress | None = None,
     today: datetime.date | None = None,
     limits: Limits = LIMITS,
 ) -> ImportReport:
     """Import one 360Giving file. Raises ImportRefused, having written nothing, when it has errors, and
-    LimitExceeded when it breaks a limit (limits.py)."""
+    LimitExceeded when it breaks a limit (limits.py). With `retire_missing`, the publisher's grants the file
+    no longer has (`_missing_grants`) are deleted in the same unit of work, each a deletion in the change
+    feed; without it they are only reported."""
     if len(content) > limits.file_bytes:
         raise FileTooLarge(f"The file is {len(content) // 1_000_000} MB; files of up to 50 MB can be imported.")
     with _no_cycle_collection():
-        return await _import(content, file_format, file_name, actor, source_url, dry_run, progress, today, limits)
+        return await _import(
+            content, file_format, file_name, actor, source_url, dry_run, retire_missing, progress, today, limits
+        )
 
 
 @contextmanager
@@ -310,6 +316,7 @@ async def _import(
     actor: Actor,
     source_url: str | None,
     dry_run: bool,
+    retire_missing: bool,
     progress: Progress | None,
     today: datetime.date | None,
     limits: Limits,
@@ -324,13 +331,14 @@ async def _import(
     # A dry run plans and checks exactly as the real run does (authorisation included), so it is refused
     # where the real run would be; it only stops before writing.
     if dry_run:
-        plan = await _plan(grants, organisations, converted, issues)
+        plan = await _plan(grants, organisations, converted, issues, retire_missing)
         await _authorise_updates(plan, writer)
     else:
         async with unit_of_work(writer) as work:
-            plan = await _plan(grants, organisations, converted, issues)
+            plan = await _plan(grants, organisations, converted, issues, retire_missing)
             await _authorise_updates(plan, writer)
             await _write(plan, work, progress)
+            await _retire(plan, work)
     return _report(plan, issues, file_name, file_format, url, dry_run)
 
 
@@ -565,15 +573,19 @@ def _programme(standard: Row) -> str | None:
 
 
 async def _plan(
-    grants: list[GrantPlan], organisations: dict[str, OrganisationPlan], converted: Converted, issues: Issues
+    grants: list[GrantPlan],
+    organisations: dict[str, OrganisationPlan],
+    converted: Converted,
+    issues: Issues,
+    retire_missing: bool = False,
 ) -> Plan:
-    plan = Plan(grants, organisations)
+    plan = Plan(grants, organisations, retiring=retire_missing)
     await _match_organisations(organisations)
     _warn_of_names(organisations, converted, issues)
     plan.places = await _match_places(grants, issues, converted.where)
     plan.coverage = _coverage(grants)
     await _match_grants(grants)
-    plan.missing = await _missing_grants(grants, organisations, issues)
+    plan.missing = await _missing_grants(grants, organisations, issues, retire_missing)
     for grant in grants:
         grant.values["funder"] = organisations[grant.funder].id
         grant.values["recipient"] = organisations[grant.recipient].id
@@ -626,13 +638,13 @@ def _warn_of_names(organisations: dict[str, OrganisationPlan], converted: Conver
         if len(plan.names) < 2:
             continue
         shown = list(plan.names.items())[:5]
-        given = "; ".join(f"'{name}' ({count} grant{'s' if count != 1 else ''})" for name, count in shown)
+        given = "; ".join(f"'{quoted(name)}' ({count} grant{'s' if count != 1 else ''})" for name, count in shown)
         more = f" and {len(plan.names) - len(shown)} more" if len(plan.names) > len(shown) else ""
         if plan.new:
-            kept = f"'{plan.name}' was kept, the first name the file gives it, for the new organisation"
+            kept = f"'{quoted(plan.name)}' was kept, the first name the file gives it, for the new organisation"
         else:
             kept = (
-                f"Placenet already holds it as '{plan.held_name}', which was kept: an import never renames an "
+                f"Placenet already holds it as '{quoted(plan.held_name)}', which was kept: an import never renames an "
                 "organisation"
             )
         issues.warn(
@@ -773,9 +785,9 @@ def _match_name(
             place = match.place
             issues.warn(
                 "location_misspelt",
-                f"The beneficiary location '{loc.name}' has no geographic code and names no place as written; it "
-                f"is read as {place.name}{f' ({place.gss_code})' if place.gss_code else ''}, the one place whose "
-                "name it is a letter or two from. Give its GSS code, or correct the name, to be sure.",
+                f"The beneficiary location '{quoted(loc.name)}' has no geographic code and names no place as "
+                f"written; it is read as {place.name}{f' ({place.gss_code})' if place.gss_code else ''}, the one "
+                "place whose name it is a letter or two from. Give its GSS code, or correct the name, to be sure.",
                 identifier,
                 where(),
             )
@@ -784,7 +796,7 @@ def _match_name(
         listed_candidates = ", ".join(f"{p.name} ({p.gss_code})" for p in match.candidates)
         issues.warn(
             "location_ambiguous",
-            f"The beneficiary location '{loc.name}' has no geographic code and its name may mean any of "
+            f"The beneficiary location '{quoted(loc.name)}' has no geographic code and its name may mean any of "
             f"{listed_candidates}: it is not guessed, and is kept on the grant. Give its GSS code to place it "
             "(or, for a publisher that always means one of them, add a reviewed hint to "
             "fixtures/places/aliases.json `publisher_hints`).",
@@ -794,8 +806,8 @@ def _match_name(
     else:
         issues.warn(
             "location_without_code",
-            f"The beneficiary location '{loc.name}' has no geographic code and its name names no place Placenet "
-            "knows (names are matched apart from case, punctuation and council words, and a misspelling only "
+            f"The beneficiary location '{quoted(loc.name)}' has no geographic code and its name names no place "
+            "Placenet knows (names are matched apart from case, punctuation and council words, and a misspelling only "
             "when one place is clearly meant); it is kept on the grant.",
             identifier,
             where(),
@@ -975,14 +987,15 @@ def publisher_prefix(identifier: str) -> str | None:
 
 
 async def _missing_grants(
-    grants: list[GrantPlan], organisations: dict[str, OrganisationPlan], issues: Issues
+    grants: list[GrantPlan], organisations: dict[str, OrganisationPlan], issues: Issues, retire: bool = False
 ) -> list[str]:
-    """The grants held from the file's publisher that the file no longer has, with a warning for each
-    funder that has some; nothing is deleted. "From the publisher" means: the grant's funder is one of the
-    file's funders (by org-id), it was last written by a 360Giving import (source `360giving`), and its
-    identifier has a publisher prefix the file uses for that funder's grants. So grants typed in through
-    the API, and another publisher's grants naming the same funder, are never reported; a publisher that
-    splits its grants across files (one a year) sees the other files' grants listed."""
+    """The grants held from the file's publisher that the file no longer has, with a warning for each funder that
+    has some; nothing is deleted unless the import was asked to retire them (`retire`). "From the publisher"
+    means: the grant's funder is one of the file's funders (by org-id), it was last written by a 360Giving
+    import (source `360giving`), and its identifier has a publisher prefix the file uses for that funder's
+    grants. So grants typed in through the API, and another publisher's grants naming the same funder, are
+    never reported; a publisher that splits its grants across files (one a year) sees the other files' grants
+    listed."""
     in_file = {g.identifier for g in grants}
     prefixes: dict[UUID, set[str]] = {}
     names: dict[UUID, str] = {}
@@ -1009,8 +1022,14 @@ async def _missing_grants(
         issues.warn(
             "grants_missing",
             f"{count} of {names[funder_id]} held from earlier files of this publisher "
-            f"({', '.join(sorted(prefixes[funder_id]))}...) are not in this file: {quoted}{more}. Nothing was "
-            "deleted; if the publisher withdrew them, delete them or correct them through the API.",
+            f"({', '.join(sorted(prefixes[funder_id]))}...) are not in this file: {quoted}{more}. "
+            + (
+                "Asked to retire missing grants, the import deletes them; each deletion is in the change feed and "
+                "the grant's history."
+                if retire
+                else "Nothing was deleted; if the publisher withdrew them, import the file again with "
+                "retire_missing=true (--retire-missing), or delete or correct them through the API."
+            ),
         )
     return sorted(identifier for identifiers in missing.values() for identifier in identifiers)
 
@@ -1091,7 +1110,7 @@ async def _write(plan: Plan, work: Work, progress: Progress | None) -> None:
     logged = await _write_new(organisation_rows, new_grants, stamp, work, tick)
     for grant in updated:
         columns: dict[Any, Any] = {Grant._meta.get_column_by_name(k): v for k, v in _for_database(grant.values).items()}
-        columns[Grant.updated_at] = at
+        columns[Grant.updated_at] = columns[Grant.imported_at] = at
         columns[Grant.version] = Grant.version + 1
         columns[Grant.source], columns[Grant.source_url] = actor.source, actor.source_url
         await Grant.update(columns).where(Grant.id == grant.existing)
@@ -1111,6 +1130,20 @@ async def _write(plan: Plan, work: Work, progress: Progress | None) -> None:
 Logged = dict[UUID | None, tuple[changes.Entry, Row]]  # a record's change-feed entry, and its row
 
 
+async def _retire(plan: Plan, work: Work) -> None:
+    """The publisher's grants the file no longer has, deleted when the import was asked to retire them: each
+    a deletion in the change feed (and the grant's history), as a DELETE through the API makes; their
+    places go with them."""
+    if not plan.retiring or not plan.missing:
+        return
+    ids = [row["id"] for row in await GRANTS_BY_IDENTIFIER.rows(listed(plan.missing))]
+    before = await _fetch_grants(ids)
+    for id_chunk in chunks(ids):
+        await Grant.delete().where(Grant.id.is_in(id_chunk))
+    entries: list[changes.Entry] = [("delete", before[grant_id], None) for grant_id in ids]
+    work.logged(changes.entry_rows(collection="grants", entries=entries, actor=work.actor, at=work.at), entries)
+
+
 async def _write_new(
     organisation_rows: list[Row], new_grants: list[GrantPlan], stamp: Row, work: Work, tick: Callable[[], None]
 ) -> Logged:
@@ -1119,7 +1152,7 @@ async def _write_new(
     they are made in turns with the COPY of the grants, so that Python works while PostgreSQL does (an
     import waited on it for a fifth of its time). A made record is shown from the row written, named as a
     read names it, not read back."""
-    created = [{"id": g.existing, "slug": g.slug, **g.values, **stamp} for g in new_grants]
+    created = [{"id": g.existing, "slug": g.slug, **g.values, **stamp, "imported_at": work.at} for g in new_grants]
     organisation_names = await records.names_for(organisations.RESOURCE, organisation_rows)
     grant_names = await records.names_for(grants.RESOURCE, created, linked={"places": await _places_named(new_grants)})
     writing = asyncio.create_task(_copy_new_grants(new_grants, created, tick))
@@ -1180,6 +1213,8 @@ async def _authorise_updates(plan: Plan, actor: Actor) -> None:
     if actor.is_admin:
         return
     updated = {g.existing: g.identifier for g in plan.grants if g.action == "update" and g.existing is not None}
+    if plan.retiring:
+        updated.update({row["id"]: row["identifier"] for row in await GRANTS_BY_IDENTIFIER.rows(listed(plan.missing))})
     contributors: dict[UUID, UUID | None] = {}
     for id_chunk in chunks(list(updated)):
         rows = await Grant.select(Grant.id, Grant.contributed_by).where(Grant.id.is_in(id_chunk))
@@ -1190,10 +1225,10 @@ async def _authorise_updates(plan: Plan, actor: Actor) -> None:
         if contributors.get(grant_id) is None or contributors[grant_id] != actor.organisation_id
     ]
     if others:
-        listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        named = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         raise Forbidden(
-            f"The file would update grants another organisation contributed ({listed}): only that organisation or "
-            "an admin may change them."
+            f"The file would update (or retire) grants another organisation contributed ({named}): only that "
+            "organisation or an admin may change them."
         )
 
 
@@ -1210,7 +1245,8 @@ def _report(
         format=file_format,
         source_url=url,
         dry_run=dry_run,
-        written=not dry_run and (bool(plan.changed()) or any(o.new for o in organisations)),
+        written=not dry_run
+        and (bool(plan.changed()) or any(o.new for o in organisations) or (plan.retiring and bool(plan.missing))),
         grants=GrantCounts(
             in_file=len(actions),
             created=actions.count("create"),
@@ -1222,7 +1258,11 @@ def _report(
         ),
         places=plan.places,
         coverage=plan.coverage,
-        missing_grants=MissingGrants(count=len(plan.missing), identifiers=plan.missing[:LISTED_MISSING]),
+        missing_grants=MissingGrants(
+            count=len(plan.missing),
+            identifiers=plan.missing[:LISTED_MISSING],
+            retired=len(plan.missing) if plan.retiring else 0,
+        ),
         warning_counts=issues.warning_counts(),
         warnings=issues.warnings[:LISTED_WARNINGS],
         warnings_omitted=max(0, len(issues.warnings) - LISTED_WARNINGS),
@@ -1260,9 +1300,10 @@ def report_lines(report: ImportReport) -> Iterable[str]:
             + ", ".join(f"{p.name} ({p.gss_code})" for p in ambiguous.candidates)
         )
     if report.missing_grants.count:
+        retired = report.missing_grants.retired
         yield (
             f"missing: {report.missing_grants.count} grants held from this publisher are not in the file "
-            "(nothing deleted; see the grants_missing warning)"
+            + (f"({retired} retired)" if retired else "(nothing deleted; see the grants_missing warning)")
         )
     total = sum(report.warning_counts.values())
     yield f"warnings: {total}" + (

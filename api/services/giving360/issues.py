@@ -12,6 +12,16 @@ from api.services.platform.errors import ServiceError, Unprocessable
 
 LISTED_ERRORS = 100
 LISTED_WARNINGS = 200
+# The most of a published value a message quotes: no more than an identifier may hold (validate.py
+# IDENTIFIER_LENGTH is 200), so a warning about a grant never carries a whole cell of the file with it.
+QUOTED_CHARS = 100
+
+
+def quoted(value: object, limit: int = QUOTED_CHARS) -> str:
+    """A published value as a message quotes it: whole when short, else its first characters and how long it
+    is."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 @dataclass

@@ -50,7 +50,13 @@ _running: dict[UUID, asyncio.Task[None]] = {}
 
 
 async def submit(
-    content: bytes, *, content_type: str | None, source_url: str | None, dry_run: bool, actor: Actor
+    content: bytes,
+    *,
+    content_type: str | None,
+    source_url: str | None,
+    dry_run: bool,
+    actor: Actor,
+    retire_missing: bool = False,
 ) -> ImportReport | ImportJob:
     """Import a file sent over HTTP (its Content-Type says its format; its name is the source URL's last
     part, when there is one): the report of a small JSON file, or the job that imports anything larger."""
@@ -62,9 +68,24 @@ async def submit(
     # A file with no grants at all is refused at once, as it always was: there is nothing to wait for.
     if grants == 0 or (file_format == "json" and (grants or 0) <= SYNC_GRANTS):
         return await importer.import_file(
-            content, file_format=file_format, file_name=name, actor=actor, source_url=source_url, dry_run=dry_run
+            content,
+            file_format=file_format,
+            file_name=name,
+            actor=actor,
+            source_url=source_url,
+            dry_run=dry_run,
+            retire_missing=retire_missing,
         )
-    return await start(content, file_format, name, source_url=source_url, dry_run=dry_run, actor=actor, grants=grants)
+    return await start(
+        content,
+        file_format,
+        name,
+        source_url=source_url,
+        dry_run=dry_run,
+        actor=actor,
+        grants=grants,
+        retire_missing=retire_missing,
+    )
 
 
 async def _inspect(content: bytes, file_format: FileFormat) -> int | None:
@@ -89,6 +110,7 @@ async def start(
     dry_run: bool,
     actor: Actor,
     grants: int | None = None,
+    retire_missing: bool = False,
 ) -> ImportJob:
     """Record a job and start it in the background of this worker."""
     job_id = uuid.uuid4()
@@ -105,7 +127,7 @@ async def start(
         )
     )
     task = asyncio.create_task(
-        _run(job_id, content, file_format, name, source_url, dry_run, actor), name=f"import {job_id}"
+        _run(job_id, content, file_format, name, source_url, dry_run, actor, retire_missing), name=f"import {job_id}"
     )
     _running[job_id] = task
     task.add_done_callback(lambda _: _running.pop(job_id, None))
@@ -163,6 +185,7 @@ async def _run(
     source_url: str | None,
     dry_run: bool,
     actor: Actor,
+    retire_missing: bool = False,
 ) -> None:
     counts = {"written": 0, "to_write": 0}
 
@@ -186,6 +209,7 @@ async def _run(
             actor=actor,
             source_url=source_url,
             dry_run=dry_run,
+            retire_missing=retire_missing,
             progress=progress,
         )
         outcome = {Job.state: "succeeded", Job.report: msgspec.json.encode(report).decode()}

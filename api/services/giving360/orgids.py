@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from api.services.giving360.issues import quoted
 from api.services.giving360.reference import org_id_prefixes
 
 # Identifiers Placenet's own export makes for organisations without an org-id: `360G-placenet-<slug>`.
@@ -70,19 +71,21 @@ def checks(
     if charity_number and not _is_charity_number(charity_number):
         yield (
             "charity_number",
-            f"The {role} charity number '{charity_number}' is not a charity number: 6 or 7 digits "
+            f"The {role} charity number '{quoted(charity_number)}' is not a charity number: 6 or 7 digits "
             "(SC and 6 digits in Scotland).",
             "charityNumber",
         )
     if company_number and not COMPANY_NUMBER.match(company_number.strip().upper()):
         yield (
             "company_number",
-            f"The {role} company number '{company_number}' is not 8 characters: keep the leading zeros "
-            f"({company_number.strip().zfill(8)}).",
+            f"The {role} company number '{quoted(company_number)}' is not 8 characters: keep the leading zeros "
+            f"({quoted(company_number.strip().zfill(8))}).",
             "companyNumber",
         )
     if prefix == "360G" and (charity_number or company_number):
-        better = f"GB-CHC-{charity_number.strip()}" if charity_number else f"GB-COH-{(company_number or '').strip()}"
+        better = quoted(
+            f"GB-CHC-{charity_number.strip()}" if charity_number else f"GB-COH-{(company_number or '').strip()}"
+        )
         yield (
             "org_id_registered_number",
             f"The {role} identifier '{identifier}' is the funder's own, but the organisation has a registered "

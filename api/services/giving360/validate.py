@@ -24,7 +24,7 @@ from referencing.jsonschema import DRAFT202012
 
 from api.services.giving360 import geocodes, orgids
 from api.services.giving360.convert import Converted
-from api.services.giving360.issues import Issues
+from api.services.giving360.issues import Issues, quoted
 from api.services.giving360.reference import codelist, column_titles, grant_schema, package_schema
 
 CENTS = Decimal("0.01")
@@ -247,7 +247,7 @@ def check_quality(converted: Converted, issues: Issues, today: datetime.date) ->
             if value is not None and value not in codelist(code_field):
                 issues.warn(
                     kind,
-                    f"{code_field} '{value}' is not in the standard's {code_field} codelist.",
+                    f"{code_field} '{quoted(value)}' is not in the standard's {code_field} codelist.",
                     gid,
                     converted.where((*at, code_field)),
                 )
@@ -255,7 +255,7 @@ def check_quality(converted: Converted, issues: Issues, today: datetime.date) ->
     for name, count in sorted(additional.items()):
         issues.warn(
             "additional_field",
-            f"'{name}' is not a field of the 360Giving standard ({count} grant{'s' if count != 1 else ''}); "
+            f"'{quoted(name)}' is not a field of the 360Giving standard ({count} grant{'s' if count != 1 else ''}); "
             "it is kept with each grant and given back in Placenet's 360Giving export.",
         )
 
@@ -359,7 +359,7 @@ def _date_checks(
         if day is None:
             issues.warn(
                 "date_invalid",
-                f"The award date '{awarded}' is not a real calendar date; it is kept as published.",
+                f"The award date '{quoted(awarded)}' is not a real calendar date; it is kept as published.",
                 grant["id"],
                 converted.where((*at, "awardDate")),
             )
@@ -424,8 +424,8 @@ def _location_checks(converted: Converted, gid: str, location: dict[str, Any], a
     if code is not None and not geocodes.is_gss(code):
         issues.warn(
             "geo_code_not_gss",
-            f"The geographic code '{location.get('geoCode')}' is not an ONS GSS code (a letter and eight digits); "
-            "the location is kept on the grant but matches no place.",
+            f"The geographic code '{quoted(location.get('geoCode'))}' is not an ONS GSS code (a letter and eight "
+            "digits); the location is kept on the grant but matches no place.",
             gid,
             converted.where((*at, "geoCode")),
         )
@@ -436,14 +436,14 @@ def _location_checks(converted: Converted, gid: str, location: dict[str, Any], a
         suggestion = f"; the code says {derived[0]} ({derived[1]})" if derived else ""
         issues.warn(
             "geo_code_type_unknown",
-            f"The geoCodeType '{given_type}' is not in the standard's geoCodeType codelist{suggestion}.",
+            f"The geoCodeType '{quoted(given_type)}' is not in the standard's geoCodeType codelist{suggestion}.",
             gid,
             converted.where((*at, "geoCodeType")),
         )
     elif derived is not None and derived[0] != given_type.strip():
         issues.warn(
             "geo_code_type_mismatch",
-            f"{code} is a {derived[0]} code ({derived[1]}), not {given_type}; Placenet goes by the code.",
+            f"{code} is a {derived[0]} code ({derived[1]}), not {quoted(given_type)}; Placenet goes by the code.",
             gid,
             converted.where((*at, "geoCodeType")),
         )

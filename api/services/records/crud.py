@@ -19,6 +19,7 @@ from api.services.platform.actors import Actor
 from api.services.platform.clock import now
 from api.services.platform.errors import Conflict, Forbidden, PreconditionFailed, Unprocessable
 from api.services.records.resource import (
+    CENTS,
     Kind,
     LinkSet,
     Read,
@@ -101,6 +102,18 @@ async def check_unique(resource: Resource[Any], values: Row, current_id: UUID | 
         raise Conflict(f"Another {resource.kind.label} already has that {errors[0].field}.", errors)
 
 
+def _amount(amount: str | float) -> Decimal:
+    """An amount sent as a decimal string or a JSON number; a number with more than two decimal places
+    is refused as the string's pattern refuses one (a float's shortest repr is its decimal as written)."""
+    exact = Decimal(amount if isinstance(amount, str) else repr(amount))
+    if exact != exact.quantize(CENTS):
+        raise Unprocessable(
+            f"The amount {amount} has more than two decimal places.",
+            [FieldError(field="amount.amount", message="more than two decimal places", location="body")],
+        )
+    return exact
+
+
 async def column_values(
     resource: Resource[Any], fields: Row, current_id: UUID | None
 ) -> tuple[Row, dict[LinkSet, list[UUID]]]:
@@ -110,7 +123,7 @@ async def column_values(
         if name in resource.references:
             values[name] = None if value is None else resolved[resource.references[name], value]
         elif name == "amount" and resource.money:
-            values["amount"] = None if value is None else Decimal(value.amount)
+            values["amount"] = None if value is None else _amount(value.amount)
             values["currency"] = None if value is None else value.currency
         elif _has_column(resource, name):
             values[name] = msgspec.to_builtins(value) if isinstance(value, msgspec.Struct) else value
