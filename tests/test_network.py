@@ -998,3 +998,17 @@ async def test_unfiltered_nodes_carry_the_measures_kept_in_the_background(client
     assert later is not None and later > position
     measured = next(n for n in (await get(client, "/v1/network"))["nodes"] if n["slug"] == "newcomer")
     assert (measured["degree"], measured["centrality"]) == (1, 0.0)
+
+
+async def test_a_cursor_past_every_weight_is_a_page_not_an_error(client: httpx.AsyncClient) -> None:
+    """A cursor's weight is 8 bytes, more than a database integer holds: it comes after every link."""
+    import base64
+
+    for name in ("Lankelly Chase Foundation", "IVAR"):
+        await builders.organisation(client, name)
+    await grow(client, 0, 2)
+    cursor = base64.urlsafe_b64encode(b"\xff" * 8 + bytes(32)).decode().rstrip("=")
+    for path in ("/v1/network", f"/v1/organisations/{LANKELLY}/network"):
+        response = await client.get(path, params={"cursor": cursor})
+        assert response.status_code == 200, response.text
+        assert response.json()["edges"], "every link weighs less than the cursor's weight: the page lists them"

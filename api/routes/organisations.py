@@ -175,7 +175,9 @@ class OrganisationController(Controller):
             ref=ref, filters=filters, depth=depth, limit=limit, min_weight=min_weight, cursor=cursor
         )
 
-    @get("/{ref:str}/duplicates", summary="List an organisation's possible duplicates", responses=READ_PROBLEMS)
+    @get(
+        "/{ref:str}/duplicates", summary="List an organisation's possible duplicates", responses=problems(400, 404, 422)
+    )
     async def list_duplicates(
         self,
         ref: RefPath,

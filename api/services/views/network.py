@@ -430,11 +430,16 @@ def _kept_linked(row: Mapping[str, Any]) -> Linked:
     )
 
 
+MAX_RANK = 2**62  # above any kept link's weight in millionths, and within a 64-bit integer
+
+
 def _after(cursor: str | None) -> Any:
     """The condition that a kept link comes after the cursor's, in the order of the pages."""
     if cursor is None:
         return sql("1 = 1")
     weight, a, b = decode_link_cursor(cursor)
+    # A cursor holds 8 bytes of weight; past what a database integer holds, it is after every link anyway.
+    weight = min(weight, MAX_RANK)
     return sql(
         "(e.rank < {} OR (e.rank = {} AND (e.source > {} OR (e.source = {} AND e.target > {}))))",
         weight,
