@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from typing import Any
 from uuid import UUID
 
 import httpx
@@ -102,30 +101,3 @@ async def test_the_background_loop_measures_a_changed_network(
     kept = await measures.read([ids["funder"]])
     assert kept.position == await position()
     assert kept.of[ids["funder"]].degree == 3
-
-
-async def test_a_worker_stopping_kills_the_measuring_process(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The measuring process is the worker's own: cancelled (the worker stopping), the measure kills it
-    rather than wait minutes for a large network."""
-    await star(client)
-    started: list[asyncio.subprocess.Process] = []
-    spawned = asyncio.Event()
-    spawn = asyncio.create_subprocess_exec
-
-    async def spawn_and_tell(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
-        process = await spawn(*args, **kwargs)
-        started.append(process)
-        spawned.set()
-        return process
-
-    monkeypatch.setattr(asyncio, "create_subprocess_exec", spawn_and_tell)
-    measuring = asyncio.create_task(measures.refresh())
-    async with asyncio.timeout(60):  # a guard against hanging only
-        await spawned.wait()
-    measuring.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await measuring
-    assert started[0].returncode is not None, "the measuring process outlived the cancelled measure"
-    assert (await measures.read([])).position is None  # nothing was kept

@@ -11,15 +11,15 @@ measuring itself runs in a process of its own (`_measure_apart`), so the worker 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime
 import logging
-import sys
+import multiprocessing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import msgspec
 import networkx as nx
 
 from api.services.platform import clock
@@ -169,40 +169,32 @@ async def refresh() -> int | None:
 
 
 async def _measure_apart() -> tuple[int, dict[UUID, Measure]]:
-    """The whole network measured in a process of its own (`python -m api.services.views.measures`), and
-    the change-feed position read after its links: a million links in networkx take minutes and gigabytes,
-    which the worker serving requests must not hold (nor its interpreter lock). The process reads the links
-    itself, so only the measures (one per organisation) come back. Cancelled (the worker stopping), it kills
-    the process rather than wait for it."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api.services.views.measures", stdout=asyncio.subprocess.PIPE
-    )
-    try:
-        out, _ = await process.communicate()
-    except asyncio.CancelledError:
-        process.kill()
-        await process.wait()
-        raise
-    if process.returncode != 0:
-        raise RuntimeError(f"measuring the network failed (exit {process.returncode}; its error is logged above)")
-    position, measured = msgspec.json.decode(out, type=tuple[int, dict[UUID, Measure]])
-    return position, measured
+    """The whole network measured in a process of its own, and the change-feed position read after its
+    links: a million links in networkx take minutes and gigabytes, which the worker serving requests
+    must not hold (nor its interpreter lock). The process reads the links itself, so only the measures
+    (one per organisation) come back."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as apart:
+        return await asyncio.get_running_loop().run_in_executor(apart, _read_and_measure)
 
 
-async def _read_and_measure() -> tuple[int, dict[UUID, Measure]]:
+def _read_and_measure() -> tuple[int, dict[UUID, Measure]]:
     """In the measuring process: open the database (the same settings, from the environment), read every
     link of the whole network and the position after them, and measure."""
     from api.services.platform import connections
 
-    await connections.open()
-    try:
-        rows = await EVERY_LINK.records(EVERYWHERE)
-        position = await _position()
-    finally:
-        await connections.close()
-    links = [(as_uuid(row["source"]), as_uuid(row["target"]), float(row["weight"])) for row in rows]
-    del rows
-    return position, measure(links)
+    async def run() -> tuple[int, dict[UUID, Measure]]:
+        await connections.open()
+        try:
+            rows = await EVERY_LINK.records(EVERYWHERE)
+            position = await _position()
+        finally:
+            await connections.close()
+        links = [(as_uuid(row["source"]), as_uuid(row["target"]), float(row["weight"])) for row in rows]
+        del rows
+        return position, measure(links)
+
+    return asyncio.run(run())
 
 
 async def read(organisations: Sequence[UUID]) -> Measures:
@@ -232,8 +224,3 @@ async def keep_measured(interval: float) -> None:
             # A failed turn (the database restarting, a lock) is tried again next turn.
             log.exception("measuring the network failed; trying again in %s s", interval)
         await asyncio.sleep(interval)
-
-
-if __name__ == "__main__":
-    # The measuring process (`_measure_apart`): the measures, as JSON, on its standard output.
-    sys.stdout.buffer.write(msgspec.json.encode(asyncio.run(_read_and_measure())))
