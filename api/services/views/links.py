@@ -341,7 +341,7 @@ async def _settle(kind: str, record_ids: set[UUID], moves: Moves, ancestries: ta
 
 async def _scopes(ancestries: tally.Ancestries, shares: Iterable[Share]) -> None:
     """The places above the shares' places, read into `ancestries` (the tallies' reading of them)."""
-    await tally.add_ancestries([tally.Share(frozenset(share.places)) for share in shares], ancestries)
+    await tally.add_ancestries((place for share in shares for place in share.places), ancestries)
 
 
 async def _record(kind: str, now: dict[UUID, Share], recorded: Iterable[UUID] = ()) -> None:

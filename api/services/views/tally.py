@@ -170,9 +170,9 @@ async def shares(kind: str, record_ids: Sequence[UUID]) -> dict[UUID, Share]:
     }
 
 
-async def add_ancestries(shares: Iterable[Share], ancestries: Ancestries) -> None:
-    """The ancestors of the shares' places, added to `ancestries` where it does not have them."""
-    missing = {place for share in shares for place in share.places if place not in ancestries.above}
+async def add_ancestries(places: Iterable[str], ancestries: Ancestries) -> None:
+    """The ancestors of these places (ids), added to `ancestries` where it does not have them."""
+    missing = {place for place in places if place not in ancestries.above}
     for start in range(0, len(missing), CHUNK) if missing else ():
         chunk = sorted(missing)[start : start + CHUNK]
         for place in chunk:
@@ -261,7 +261,8 @@ async def settle(written: Iterable[Written]) -> None:
             now = await shares(kind, chunk)
             changed = [record_id for record_id in chunk if now[record_id] != before.get(record_id, Share())]
             ancestries = Ancestries()
-            await add_ancestries([*(now[r] for r in changed), *(before[r] for r in changed if r in before)], ancestries)
+            moved = [*(now[r] for r in changed), *(before[r] for r in changed if r in before)]
+            await add_ancestries((place for share in moved for place in share.places), ancestries)
             for done, record_id in enumerate(changed, start=1):
                 moves.add(kind, before.get(record_id, Share()), -1, ancestries)
                 moves.add(kind, now[record_id], +1, ancestries)
@@ -301,7 +302,7 @@ async def rebuild() -> None:
             ids = sorted(as_uuid(row["record_id"]) for row in await EVERY_RECORD[kind].records())
             for start in range(0, len(ids), CHUNK):
                 now = await shares(kind, ids[start : start + CHUNK])
-                await add_ancestries(now.values(), ancestries)
+                await add_ancestries((place for share in now.values() for place in share.places), ancestries)
                 for share in now.values():
                     moves.add(kind, share, +1, ancestries)
                 await _record(kind, now)
